@@ -1,0 +1,244 @@
+#include "checkpoint/file_io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+
+namespace flow::checkpoint {
+namespace {
+
+// One read()/write() call moves at most this much; Linux caps a call at ~2 GiB anyway.
+constexpr size_t kMaxIoCall = size_t{1} << 30;
+
+absl::Status WrongType(absl::string_view what, mode_t mode, absl::string_view expected) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, ": is a ", FileTypeName(mode), ", expected a ", expected,
+                   S_ISLNK(mode) ? " (snapshots never follow symbolic links)" : ""));
+}
+
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status ErrnoError(int error, absl::string_view what, absl::string_view action) {
+  return absl::ErrnoToStatus(
+      error, absl::StrCat(what, ": ", action, ": ", std::strerror(error), " (errno ", error, ")"));
+}
+
+std::string FileTypeName(mode_t mode) {
+  if (S_ISREG(mode)) return "regular file";
+  if (S_ISDIR(mode)) return "directory";
+  if (S_ISLNK(mode)) return "symbolic link";
+  if (S_ISFIFO(mode)) return "FIFO";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISSOCK(mode)) return "socket";
+  return "special file";
+}
+
+absl::StatusOr<std::optional<struct stat>> StatAtNoFollow(int dirfd, const std::string& name,
+                                                          absl::string_view what) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return std::optional<struct stat>();
+    return ErrnoError(errno, what, "stat");
+  }
+  return std::optional<struct stat>(st);
+}
+
+absl::StatusOr<UniqueFd> OpenDirectory(const std::string& path, absl::string_view what) {
+  return OpenDirectoryAt(AT_FDCWD, path, what);
+}
+
+absl::StatusOr<UniqueFd> OpenDirectoryAt(int dirfd, const std::string& name,
+                                         absl::string_view what) {
+  const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) return UniqueFd(fd);
+  const int error = errno;
+  if (error == ELOOP || error == ENOTDIR) {
+    // Say what it is instead of "Too many levels of symbolic links".
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      return WrongType(what, st.st_mode, "directory");
+    }
+  }
+  return ErrnoError(error, what, "open directory");
+}
+
+absl::StatusOr<UniqueFd> OpenRegularFileAt(int dirfd, const std::string& name,
+                                           absl::string_view what, struct stat* stat_out) {
+  // Check the type before open(): opening a device can have side effects (tape rewind, tty).
+  ASSIGN_OR_RETURN(std::optional<struct stat> before, StatAtNoFollow(dirfd, name, what));
+  if (!before.has_value()) return absl::NotFoundError(absl::StrCat(what, ": does not exist"));
+  if (!S_ISREG(before->st_mode)) return WrongType(what, before->st_mode, "regular file");
+  // O_NONBLOCK: should the entry be swapped for a FIFO after the check, open() cannot hang.
+  const int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, what, "open");
+  UniqueFd file(fd);
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0) return ErrnoError(errno, what, "fstat");
+  if (!S_ISREG(st.st_mode)) return WrongType(what, st.st_mode, "regular file");
+  if (stat_out != nullptr) *stat_out = st;
+  return file;
+}
+
+absl::StatusOr<UniqueFd> CreateFileAt(int dirfd, const std::string& name, absl::string_view what) {
+  const int fd =
+      ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError(errno, what, "create");
+  return UniqueFd(fd);
+}
+
+absl::Status WriteAll(int fd, const void* data, size_t size, absl::string_view what) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, std::min(size, kMaxIoCall));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, what, "write");
+    }
+    // write() returning 0 for a non-empty buffer makes no progress; treat it as a full disk.
+    if (n == 0) return ErrnoError(ENOSPC, what, "write made no progress");
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadExactly(int fd, void* data, size_t size, absl::string_view what) {
+  char* p = static_cast<char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, p + done, std::min(size - done, kMaxIoCall));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, what, "read");
+    }
+    if (n == 0) {
+      return absl::DataLossError(
+          absl::StrCat(what, ": file ended after ", done, " of ", size, " expected bytes"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExpectEndOfFile(int fd, absl::string_view what) {
+  char byte;
+  while (true) {
+    const ssize_t n = ::read(fd, &byte, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, what, "read");
+    if (n == 0) return absl::OkStatus();
+    return absl::DataLossError(
+        absl::StrCat(what, ": file is longer than expected (it grew while being read)"));
+  }
+}
+
+absl::StatusOr<std::string> ReadSmallFileAt(int dirfd, const std::string& name, int64_t max_bytes,
+                                            absl::string_view what) {
+  struct stat st;
+  ASSIGN_OR_RETURN(UniqueFd file, OpenRegularFileAt(dirfd, name, what, &st));
+  if (st.st_size > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": is ", st.st_size, " bytes; at most ", max_bytes, " are accepted"));
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  RETURN_IF_ERROR(ReadExactly(file.get(), text.data(), text.size(), what));
+  RETURN_IF_ERROR(ExpectEndOfFile(file.get(), what));
+  return text;
+}
+
+absl::Status Fsync(int fd, absl::string_view what) {
+  // No EINTR retry: after a failed fsync the dirty pages' state is unknown, so it is an error.
+  if (::fsync(fd) != 0) return ErrnoError(errno, what, "fsync");
+  return absl::OkStatus();
+}
+
+absl::Status Close(UniqueFd& fd, absl::string_view what) {
+  // Never retry close() (the descriptor is gone even on EINTR on Linux).
+  if (::close(fd.release()) != 0) return ErrnoError(errno, what, "close");
+  return absl::OkStatus();
+}
+
+absl::Status FsyncDirectory(const std::string& path, absl::string_view what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, what, "open directory to fsync");
+  UniqueFd dir(fd);
+  RETURN_IF_ERROR(Fsync(dir.get(), what));
+  return Close(dir, what);
+}
+
+absl::StatusOr<std::vector<std::string>> ListDirectory(int dirfd, absl::string_view what) {
+  // fdopendir takes ownership of the descriptor it is given, so hand it a duplicate.
+  const int listing_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (listing_fd < 0) return ErrnoError(errno, what, "dup");
+  DIR* listing = ::fdopendir(listing_fd);
+  if (listing == nullptr) {
+    const int error = errno;
+    ::close(listing_fd);
+    return ErrnoError(error, what, "fdopendir");
+  }
+  ::rewinddir(listing);  // the duplicate shares the offset with dirfd
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* entry = ::readdir(listing)) {
+    const absl::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+    errno = 0;
+  }
+  const int error = errno;
+  ::closedir(listing);
+  if (error != 0) return ErrnoError(error, what, "readdir");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::Status RemoveTreeAt(int dirfd, const std::string& name) {
+  const std::string what = absl::StrCat("removing ", name);
+  ASSIGN_OR_RETURN(std::optional<struct stat> st, StatAtNoFollow(dirfd, name, what));
+  if (!st.has_value()) return absl::OkStatus();
+  if (!S_ISDIR(st->st_mode)) {
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return ErrnoError(errno, what, "unlink");
+    }
+    return absl::OkStatus();
+  }
+  {
+    ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectoryAt(dirfd, name, what));
+    ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirectory(dir.get(), what));
+    absl::Status first_error;
+    for (const std::string& child : children) first_error.Update(RemoveTreeAt(dir.get(), child));
+    RETURN_IF_ERROR(first_error);
+  }
+  if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, what, "rmdir");
+  }
+  return absl::OkStatus();
+}
+
+std::string JoinPath(absl::string_view dir, absl::string_view name) {
+  if (dir.empty()) return std::string(name);
+  if (dir.back() == '/') return absl::StrCat(dir, name);
+  return absl::StrCat(dir, "/", name);
+}
+
+}  // namespace flow::checkpoint
