@@ -1,0 +1,274 @@
+#include "checkpoint/snapshot_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "checkpoint/checksum_file.h"
+#include "checkpoint/crc32c.h"
+#include "checkpoint/file_io.h"
+#include "checkpoint/meta_file.h"
+#include "checkpoint/variable_name.h"
+#include "runtime/status.h"
+
+namespace flow::checkpoint {
+namespace {
+
+// Bytes handed to one write() call (and CRC'd just before): large enough for full disk bandwidth,
+// small enough that the CRC reads the chunk while it is still in cache.
+constexpr size_t kWriteChunk = size_t{8} << 20;
+// Keeps `.<basename>.tmp-<pid>-<16 hex>` within NAME_MAX.
+constexpr size_t kMaxBasenameInTempName = 200;
+
+absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+std::string Dirname(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// mkdir -p, making each new directory's entry durable in its parent.
+absl::Status EnsureDirectory(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("parent ", path, " is a ", FileTypeName(st.st_mode), ", not a directory"));
+  }
+  if (errno != ENOENT) return ErrnoError(errno, path, "stat");
+  const std::string parent = Dirname(path);
+  if (parent != path) RETURN_IF_ERROR(EnsureDirectory(parent));
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError(errno, path, "mkdir");
+  }
+  return FsyncDirectory(parent, parent);
+}
+
+class SnapshotWriter {
+ public:
+  SnapshotWriter(const std::string& path, const SaveOptions& options)
+      : path_(path), options_(options) {}
+
+  absl::Status Save(const std::vector<std::pair<std::string, Tensor>>& variables) {
+    RETURN_IF_ERROR(ValidateVariables(variables));
+    RETURN_IF_ERROR(CheckTarget());
+    RETURN_IF_ERROR(CreateTempDir());
+    absl::Status status = WriteAndCommit(variables);
+    if (!status.ok() && !renamed_) {
+      tmp_fd_ = UniqueFd();
+      const absl::Status cleanup = RemoveTreeAt(parent_fd_.get(), tmp_name_);
+      if (!cleanup.ok()) {
+        status =
+            absl::Status(status.code(),
+                         absl::StrCat(status.message(),
+                                      "; removing the temp dir also failed: ", cleanup.message()));
+      }
+    }
+    return status;
+  }
+
+ private:
+  absl::Status ValidateVariables(const std::vector<std::pair<std::string, Tensor>>& variables) {
+    std::vector<std::string> names;
+    names.reserve(variables.size());
+    for (const auto& [name, tensor] : variables) {
+      names.push_back(name);
+      if (!tensor.defined() || ItemSize(tensor.dtype()) == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cannot save variable \"", name, "\" to ", path_, ": its tensor is ",
+                         tensor.defined() ? tensor.DebugString() : std::string("undefined")));
+      }
+      if (tensor.num_bytes() > 0 && tensor.raw_data() == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("cannot save variable \"", name, "\" to ",
+                                                       path_, ": its tensor has no buffer"));
+      }
+    }
+    return Prefixed(CheckDistinctVariableNames(names),
+                    absl::StrCat("cannot save snapshot ", path_, ": "));
+  }
+
+  // Splits the target, creates missing parents and refuses anything but nothing/an empty dir.
+  absl::Status CheckTarget() {
+    std::string path = path_;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    const size_t slash = path.rfind('/');
+    base_ = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (base_.empty() || base_ == "." || base_ == "..") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot save snapshot to \"", path_, "\": it does not name a directory"));
+    }
+    parent_ = Dirname(path);
+    final_path_ = JoinPath(parent_, base_);
+    RETURN_IF_ERROR(
+        Prefixed(EnsureDirectory(parent_), absl::StrCat("cannot save snapshot ", path_, ": ")));
+    const int fd = ::open(parent_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError(errno, parent_, "open parent directory");
+    parent_fd_ = UniqueFd(fd);
+
+    ASSIGN_OR_RETURN(std::optional<struct stat> st,
+                     StatAtNoFollow(parent_fd_.get(), base_, final_path_));
+    if (!st.has_value()) return absl::OkStatus();
+    if (!S_ISDIR(st->st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot save snapshot: ", final_path_,
+                                                        " is a ", FileTypeName(st->st_mode),
+                                                        "; save needs a new or empty directory"));
+    }
+    ASSIGN_OR_RETURN(UniqueFd existing, OpenDirectoryAt(parent_fd_.get(), base_, final_path_));
+    ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(existing.get(), final_path_));
+    if (!entries.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot save snapshot: ", final_path_, " is a non-empty directory (it holds \"",
+          entries.front(), "\"", entries.size() > 1 ? " and more" : "",
+          "); save needs a new or empty directory"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CreateTempDir() {
+    std::random_device random;
+    const uint64_t nonce = (uint64_t{random()} << 32) ^ random();
+    tmp_name_ = absl::StrFormat("%s%d-%016x", SnapshotTempDirPrefix(base_), ::getpid(), nonce);
+    tmp_path_ = JoinPath(parent_, tmp_name_);
+    if (::mkdirat(parent_fd_.get(), tmp_name_.c_str(), 0755) != 0) {
+      return ErrnoError(errno, absl::StrCat("saving snapshot ", final_path_, ": ", tmp_path_),
+                        "mkdir temp dir");
+    }
+    ASSIGN_OR_RETURN(tmp_fd_, OpenDirectoryAt(parent_fd_.get(), tmp_name_, tmp_path_));
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteAndCommit(const std::vector<std::pair<std::string, Tensor>>& variables) {
+    std::vector<const std::pair<std::string, Tensor>*> ordered;
+    for (const auto& variable : variables) ordered.push_back(&variable);
+    std::sort(ordered.begin(), ordered.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    int written = 0;
+    for (const auto* variable : ordered) {
+      RETURN_IF_ERROR(WriteVariable(variable->first, variable->second));
+      Phase(SavePhase::kVariableWritten, ++written);
+    }
+    RETURN_IF_ERROR(WriteFile(
+        tmp_fd_.get(), std::string(kSnapshotDoneFile), JoinPath(tmp_path_, kSnapshotDoneFile),
+        absl::StrCat("saving snapshot ", final_path_, ": "), nullptr, 0, nullptr));
+    Phase(SavePhase::kSnapshotDoneWritten, written);
+    const std::string tmp_what = absl::StrCat("saving snapshot ", final_path_, ": ", tmp_path_);
+    RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, tmp_path_, tmp_what, "fsync"));
+    RETURN_IF_ERROR(Fsync(tmp_fd_.get(), tmp_what));
+    RETURN_IF_ERROR(Inject(SaveIoOp::kClose, tmp_path_, tmp_what, "close"));
+    RETURN_IF_ERROR(Close(tmp_fd_, tmp_what));
+
+    // rename(2) replaces an empty directory atomically and fails if anything appeared meanwhile.
+    const std::string rename_what =
+        absl::StrCat("saving snapshot ", final_path_, ": renaming ", tmp_path_);
+    RETURN_IF_ERROR(Inject(SaveIoOp::kRename, final_path_, rename_what, "rename"));
+    if (::renameat(parent_fd_.get(), tmp_name_.c_str(), parent_fd_.get(), base_.c_str()) != 0) {
+      return ErrnoError(errno, rename_what, "rename");
+    }
+    renamed_ = true;
+    const std::string parent_what =
+        absl::StrCat("saved snapshot ", final_path_,
+                     " completely, but it may not survive a crash: parent directory ", parent_);
+    RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, parent_, parent_what, "fsync"));
+    RETURN_IF_ERROR(Fsync(parent_fd_.get(), parent_what));
+    Phase(SavePhase::kRenamed, written);
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteVariable(const std::string& name, const Tensor& tensor) {
+    const std::string dir_path = JoinPath(tmp_path_, name);
+    const std::string var_what =
+        absl::StrCat("saving snapshot ", final_path_, ": variable \"", name, "\": ");
+    if (::mkdirat(tmp_fd_.get(), name.c_str(), 0755) != 0) {
+      return ErrnoError(errno, absl::StrCat(var_what, dir_path), "mkdir");
+    }
+    ASSIGN_OR_RETURN(UniqueFd dir,
+                     OpenDirectoryAt(tmp_fd_.get(), name, absl::StrCat(var_what, dir_path)));
+
+    uint32_t crc = 0;
+    const int64_t size = tensor.num_bytes();
+    RETURN_IF_ERROR(WriteFile(dir.get(), "out", JoinPath(dir_path, "out"), var_what,
+                              tensor.raw_data(), static_cast<size_t>(size), &crc));
+    if (!options_.legacy_layout) {
+      const std::string meta = FormatMetaFile(tensor.shape(), tensor.dtype());
+      RETURN_IF_ERROR(WriteFile(dir.get(), "meta", JoinPath(dir_path, "meta"), var_what,
+                                meta.data(), meta.size(), nullptr));
+    }
+    if (options_.write_checksums) {
+      const std::string sidecar = FormatChecksumFile({.crc32c = crc, .size = size});
+      RETURN_IF_ERROR(WriteFile(dir.get(), std::string(kChecksumFile),
+                                JoinPath(dir_path, kChecksumFile), var_what, sidecar.data(),
+                                sidecar.size(), nullptr));
+    }
+    const std::string dir_what = absl::StrCat(var_what, dir_path);
+    RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, dir_path, dir_what, "fsync"));
+    RETURN_IF_ERROR(Fsync(dir.get(), dir_what));
+    return Close(dir, dir_what);
+  }
+
+  // Creates `name` (at `file`) in `dirfd`, writes [data, data+size) in chunks (CRC'ing them into
+  // *crc if given), fsyncs and closes it, checking every step. Errors read "<context><file>: ...".
+  absl::Status WriteFile(int dirfd, const std::string& name, const std::string& file,
+                         absl::string_view context, const void* data, size_t size, uint32_t* crc) {
+    const std::string what = absl::StrCat(context, file);
+    ASSIGN_OR_RETURN(UniqueFd fd, CreateFileAt(dirfd, name, what));
+    const char* bytes = static_cast<const char*>(data);
+    for (size_t done = 0; done < size;) {
+      const size_t n = std::min(kWriteChunk, size - done);
+      if (crc != nullptr) *crc = Crc32cExtend(*crc, bytes + done, n);
+      RETURN_IF_ERROR(Inject(SaveIoOp::kWrite, file, what, "write"));
+      RETURN_IF_ERROR(WriteAll(fd.get(), bytes + done, n, what));
+      done += n;
+    }
+    RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, file, what, "fsync"));
+    RETURN_IF_ERROR(Fsync(fd.get(), what));
+    RETURN_IF_ERROR(Inject(SaveIoOp::kClose, file, what, "close"));
+    return Close(fd, what);
+  }
+
+  absl::Status Inject(SaveIoOp op, const std::string& file, absl::string_view what,
+                      absl::string_view action) {
+    if (options_.test_hooks == nullptr || !options_.test_hooks->inject_errno) {
+      return absl::OkStatus();
+    }
+    const int error = options_.test_hooks->inject_errno(op, file);
+    if (error == 0) return absl::OkStatus();
+    return ErrnoError(error, what, action);
+  }
+
+  void Phase(SavePhase phase, int written) {
+    if (options_.test_hooks != nullptr && options_.test_hooks->on_phase) {
+      options_.test_hooks->on_phase(phase, written);
+    }
+  }
+
+  const std::string path_;
+  const SaveOptions& options_;
+  std::string base_, parent_, final_path_, tmp_name_, tmp_path_;
+  UniqueFd parent_fd_, tmp_fd_;
+  bool renamed_ = false;
+};
+
+}  // namespace
+
+std::string SnapshotTempDirPrefix(const std::string& basename) {
+  return absl::StrCat(".", basename.substr(0, kMaxBasenameInTempName), ".tmp-");
+}
+
+absl::Status SaveSnapshot(const std::string& path,
+                          const std::vector<std::pair<std::string, Tensor>>& variables,
+                          const SaveOptions& options) {
+  return SnapshotWriter(path, options).Save(variables);
+}
+
+}  // namespace flow::checkpoint
