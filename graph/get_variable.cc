@@ -1,0 +1,45 @@
+#include "graph/get_variable.h"
+
+#include "absl/strings/str_cat.h"
+#include "graph/job_builder.h"
+#include "runtime/status.h"
+
+namespace flow {
+
+namespace regularizers {
+flowrt::RegularizerConf l1(float l1) { return l1_l2(l1, 0.f); }
+flowrt::RegularizerConf l2(float l2) { return l1_l2(0.f, l2); }
+flowrt::RegularizerConf l1_l2(float l1, float l2) {
+  flowrt::RegularizerConf conf;
+  conf.set_l1(l1);
+  conf.set_l2(l2);
+  return conf;
+}
+}  // namespace regularizers
+
+Blob get_variable(const std::string& name, const Shape& shape, const GetVariableOptions& options) {
+  JobBuilder* builder = JobBuilder::Current();
+  CHECK(builder != nullptr) << "flow::get_variable(\"" << name
+                            << "\") called outside a global_function body";
+  const std::string full_name = builder->NamespacePrefix() + name;
+  if (name.empty()) {
+    return builder->Fail(absl::InvalidArgumentError("get_variable: empty variable name"));
+  }
+  if (!options.initializer.has_value()) {
+    return builder->Fail(
+        absl::InvalidArgumentError(absl::StrCat("variable '", full_name, "' has no initializer")));
+  }
+  flowrt::VariableConf conf;
+  conf.set_name(full_name);
+  for (int64_t d : shape.dims()) conf.mutable_shape()->add_dim(d);
+  conf.set_data_type(static_cast<oneflow::DataType>(options.dtype));
+  *conf.mutable_initializer() = *options.initializer;
+  conf.set_trainable(options.trainable);
+  conf.set_model_name(options.model_name);
+  if (options.random_seed.has_value()) conf.set_random_seed(*options.random_seed);
+  *conf.mutable_regularizer() = options.regularizer;
+  conf.set_split_axis(options.distribute.split_axis);
+  return builder->GetOrCreateVariable(conf, options.reuse);
+}
+
+}  // namespace flow

@@ -1,0 +1,55 @@
+// OneFlow's flow.get_variable: declares a named, persistent variable in the job being recorded
+// and returns its blob. The name gets the current namespace prefix ("conv1-weight").
+//
+//   flow::Blob w = flow::get_variable("weight", {10, 784},
+//                                     {.initializer = flow::truncated_normal(0.1)});
+//
+// Same name in one job: returns the existing variable (reuse = true, OneFlow's default) — but a
+// different shape or dtype is an error naming both (OneFlow silently ignored it); with
+// reuse = false (what layers use) any second declaration is an error. Across jobs of a session
+// the name refers to one storage. trainable = false: no gradient and no optimizer slot, but
+// saved and loaded like every variable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "graph/blob.h"
+#include "proto/initializer_conf.pb.h"
+#include "proto/job.pb.h"
+
+namespace flow {
+
+namespace regularizers {
+flowrt::RegularizerConf l1(float l1 = 0.01f);
+flowrt::RegularizerConf l2(float l2 = 0.01f);
+flowrt::RegularizerConf l1_l2(float l1 = 0.01f, float l2 = 0.01f);
+}  // namespace regularizers
+
+namespace distribute {
+// Placement only (single CPU here): recorded, and snapshots always hold the full tensor.
+struct Distribute {
+  int64_t split_axis = -1;
+};
+inline Distribute broadcast() { return {}; }
+inline Distribute split(int64_t axis) { return {axis}; }
+}  // namespace distribute
+
+struct GetVariableOptions {
+  DataType dtype = DataType::kFloat;
+  // Required (OneFlow has no default either): an error names the variable when absent.
+  std::optional<oneflow::InitializerConf> initializer;
+  flowrt::RegularizerConf regularizer;
+  bool trainable = true;
+  std::string model_name;
+  // Overrides the (session seed, name) stream.
+  std::optional<int64_t> random_seed;
+  distribute::Distribute distribute;
+  bool reuse = true;
+};
+
+Blob get_variable(const std::string& name, const Shape& shape,
+                  const GetVariableOptions& options = {});
+
+}  // namespace flow

@@ -1,0 +1,66 @@
+// OneFlow's flow.layers.* : layers create their variables (with reuse off, so two layers with
+// one name are an error) under the namespace "<name>-" and emit fused ops.
+//
+//   auto init = flow::truncated_normal(0.1);
+//   flow::Blob h = flow::layers::dense(x, 512, {.activation = flow::nn::relu,
+//                                               .kernel_initializer = init, .name = "dense1"});
+//   // variables "dense1-weight" (512, in) and "dense1-bias" (512,)
+//   flow::Blob c = flow::layers::conv2d(images, 32, {5, 5}, {.padding = "SAME",
+//                                       .activation = flow::nn::relu, .name = "conv1"});
+//   // variables "conv1-weight" (32, C, 5, 5) OIHW and "conv1-bias" (32,)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/blob.h"
+#include "graph/get_variable.h"
+#include "proto/initializer_conf.pb.h"
+
+namespace flow::layers {
+
+// An activation applied to a layer's output; flow::nn::relu is fused into the layer's kernel.
+using Activation = Blob (*)(const Blob&, absl::string_view);
+
+struct DenseOptions {
+  Activation activation = nullptr;
+  bool use_bias = true;
+  std::optional<oneflow::InitializerConf> kernel_initializer;  // default: constant 0 (OneFlow)
+  std::optional<oneflow::InitializerConf> bias_initializer;    // default: constant 0
+  flowrt::RegularizerConf kernel_regularizer;
+  flowrt::RegularizerConf bias_regularizer;
+  bool trainable = true;
+  std::string name = "Dense";
+  distribute::Distribute model_distribute;
+};
+
+// y = activation(x · Wᵀ + b); W is (units, in_features). Inputs of rank > 2 are flattened to
+// (-1, last dim) and the result reshaped back, as in OneFlow.
+Blob dense(const Blob& inputs, int64_t units, const DenseOptions& options = {});
+
+struct Conv2dOptions {
+  std::vector<int64_t> strides = {1, 1};
+  // "VALID" (OneFlow's default), "SAME" (= SAME_LOWER), or explicit {top, bottom, left, right}.
+  std::string padding = "VALID";
+  std::vector<int64_t> explicit_padding;  // used when padding is "EXPLICIT"
+  std::string data_format = "NCHW";
+  std::vector<int64_t> dilation_rate = {1, 1};
+  int64_t groups = 1;
+  Activation activation = nullptr;
+  bool use_bias = true;
+  std::optional<oneflow::InitializerConf> kernel_initializer;  // default: xavier_uniform
+  std::optional<oneflow::InitializerConf> bias_initializer;    // default: constant 0
+  flowrt::RegularizerConf kernel_regularizer;
+  flowrt::RegularizerConf bias_regularizer;
+  bool trainable = true;
+  std::string name = "Conv2d";
+  std::string weight_name;  // used as-is (plus namespace) instead of "<name>-weight"
+  std::string bias_name;
+};
+
+// NCHW input (N, C, H, W), OIHW weight (filters, C/groups, KH, KW) → (N, filters, H', W').
+Blob conv2d(const Blob& inputs, int64_t filters, const std::vector<int64_t>& kernel_size,
+            const Conv2dOptions& options = {});
+
+}  // namespace flow::layers

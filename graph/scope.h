@@ -1,0 +1,27 @@
+// OneFlow's flow.scope.namespace and flow.scope.placement as RAII scopes inside a job body.
+// (`namespace` is a C++ keyword, hence Namespace.)
+//
+//   { flow::scope::Namespace ns("block1");  // variables become "block1-<name>"
+//     flow::scope::Placement cpu("cpu", "0:0"); ... }
+#pragma once
+
+#include <string>
+
+namespace flow::scope {
+
+class Namespace {
+ public:
+  explicit Namespace(const std::string& name);
+  ~Namespace();
+  Namespace(const Namespace&) = delete;
+  Namespace& operator=(const Namespace&) = delete;
+};
+
+// flowrt runs on one CPU: device "cpu" with machine:device "0:0" (or "0:0-N") is accepted;
+// anything else ("gpu") is an error recorded in the job.
+class Placement {
+ public:
+  Placement(const std::string& device_tag, const std::string& machine_device_ids);
+};
+
+}  // namespace flow::scope

@@ -1,0 +1,77 @@
+// A session holds every variable (name → persistent tensor, shared by all of its jobs) and the
+// jobs' names. As in OneFlow there is a default session; tests create their own.
+//
+//   flow::Session session({.seed = 7, .threads = 2});
+//   auto job = flow::global_function(session, "train_job", flow::JobType::kTrain, body, ...);
+//   std::map<std::string, flow::Tensor> vars = session.get_all_variables();
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/job.pb.h"
+#include "runtime/tensor.h"
+
+namespace flow {
+
+struct SessionOptions {
+  // Variables without an explicit random_seed draw from (seed, variable name): adding a layer
+  // never changes another layer's initial values, and two runs with one seed are bit-identical.
+  uint64_t seed = 0;
+  int threads = 0;           // OpenMP threads for kernels; 0 = all cores
+  bool reuse_memory = true;  // the memory planner's buffer reuse (off only to debug)
+};
+
+// What load_variables did, name by name (each list sorted).
+struct LoadReport {
+  std::vector<std::string> loaded;      // in both the values and the session
+  std::vector<std::string> missing;     // session variables the values did not have (kept)
+  std::vector<std::string> unexpected;  // values with no such variable (ignored or an error)
+};
+
+class Session {
+ public:
+  explicit Session(SessionOptions options = {});
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  static Session& Default();
+
+  const SessionOptions& options() const { return options_; }
+  void set_threads(int threads) { options_.threads = threads; }
+
+  // Every variable of every compiled job, by name: views sharing the session's storage.
+  std::map<std::string, Tensor> get_all_variables() const;
+  // OneFlow's load_variables: copies each value into the variable of that name. Shape or dtype
+  // mismatch is always an error (naming the variable and both shapes); names the session lacks
+  // are ignored when ignore_mismatch, else an error. Checks everything before changing anything.
+  absl::StatusOr<LoadReport> load_variables(const std::map<std::string, Tensor>& values,
+                                            bool ignore_mismatch = true);
+
+  // The storage / declaration of a variable, or null.
+  Tensor* FindVariable(const std::string& name);
+  const flowrt::VariableConf* FindVariableConf(const std::string& name) const;
+  std::vector<std::string> VariableNames() const;
+
+  // For JobFunction::Compile: claims the job name, checks the job's variables against existing
+  // ones (same shape and dtype), then creates and initializes the new ones. Changes nothing on
+  // error, so a bad job leaves the session usable.
+  absl::Status AddJob(const flowrt::JobConf& job);
+  // The seed a variable's initializer uses.
+  uint64_t VariableSeed(const flowrt::VariableConf& conf) const;
+
+ private:
+  struct Variable {
+    flowrt::VariableConf conf;
+    Tensor value;
+  };
+  SessionOptions options_;
+  std::map<std::string, Variable> variables_;
+  std::set<std::string> job_names_;
+};
+
+}  // namespace flow

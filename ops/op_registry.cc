@@ -1,0 +1,95 @@
+#include "ops/op_registry.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+
+namespace flow {
+namespace {
+
+std::map<std::string, std::unique_ptr<OpSchema>, std::less<>>& Registry() {
+  static auto* registry = new std::map<std::string, std::unique_ptr<OpSchema>, std::less<>>();
+  return *registry;
+}
+
+}  // namespace
+
+std::string ShapeContext::Where() const {
+  return absl::StrCat("op '", op.name(), "' (", op.type(), "): ");
+}
+
+OpRegistration::OpRegistration(absl::string_view type) {
+  auto& slot = Registry()[std::string(type)];
+  CHECK(slot == nullptr) << "op registered twice: " << std::string(type);
+  slot = std::make_unique<OpSchema>();
+  schema_ = slot.get();
+  schema_->type = std::string(type);
+}
+OpRegistration& OpRegistration::Input(absl::string_view name) {
+  CHECK_EQ(schema_->optional_inputs, 0) << "required input after an optional one";
+  schema_->inputs.emplace_back(name);
+  return *this;
+}
+OpRegistration& OpRegistration::OptionalInput(absl::string_view name) {
+  schema_->inputs.emplace_back(name);
+  ++schema_->optional_inputs;
+  return *this;
+}
+OpRegistration& OpRegistration::Output(absl::string_view name) {
+  schema_->outputs.emplace_back(name);
+  return *this;
+}
+OpRegistration& OpRegistration::ShapeFn(flow::ShapeFn fn) {
+  schema_->shape_fn = std::move(fn);
+  return *this;
+}
+OpRegistration& OpRegistration::GradFn(flow::GradFn fn) {
+  schema_->grad_fn = std::move(fn);
+  return *this;
+}
+OpRegistration& OpRegistration::NoGradient() {
+  schema_->no_gradient = true;
+  return *this;
+}
+OpRegistration& OpRegistration::KernelFn(flow::KernelFn fn) {
+  schema_->kernel_fn = std::move(fn);
+  return *this;
+}
+OpRegistration& OpRegistration::AliasesInput() {
+  schema_->aliases_input = true;
+  return *this;
+}
+OpRegistration& OpRegistration::MutatesInput() {
+  schema_->mutates_input = true;
+  return *this;
+}
+
+const OpSchema* FindOp(absl::string_view type) {
+  auto it = Registry().find(type);
+  return it == Registry().end() ? nullptr : it->second.get();
+}
+
+std::vector<const OpSchema*> AllOps() {
+  std::vector<const OpSchema*> ops;
+  for (const auto& [type, schema] : Registry()) ops.push_back(schema.get());
+  return ops;
+}
+
+flow::ShapeFn SameAsInput(int i) {
+  return [i](const ShapeContext& ctx) -> absl::StatusOr<std::vector<BlobDesc>> {
+    return std::vector<BlobDesc>{ctx.inputs[i]};
+  };
+}
+
+absl::Status ExpectFloat(const ShapeContext& ctx, int i) {
+  if (ctx.inputs[i].dtype == DataType::kFloat) return absl::OkStatus();
+  const OpSchema* schema = FindOp(ctx.op.type());
+  return absl::InvalidArgumentError(
+      absl::StrCat(ctx.Where(), "input '", schema ? schema->inputs[i] : std::to_string(i), "' ",
+                   ctx.op.input(i), " has dtype ", DataTypeName(ctx.inputs[i].dtype), " and shape ",
+                   ctx.inputs[i].shape.ToString(), "; this op computes in kFloat only"));
+}
+
+}  // namespace flow

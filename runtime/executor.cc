@@ -1,0 +1,195 @@
+#include "runtime/executor.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/memory_plan.h"
+#include "runtime/status.h"
+
+namespace flow {
+namespace {
+
+constexpr std::string_view kTrainStepPrefix = "System-Train-TrainStep-";
+
+void SetThreads(int threads) {
+  const int wanted = threads > 0 ? threads : omp_get_num_procs();
+  if (omp_get_max_threads() != wanted) omp_set_num_threads(wanted);
+}
+
+// Where a blob's bytes live: a variable's storage, or a slot in the arena plan.
+struct BufferInfo {
+  Tensor* variable = nullptr;
+  int request = -1;
+};
+
+}  // namespace
+
+Executor::~Executor() = default;
+
+absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf& job,
+                                                           const VariableResolver& variables,
+                                                           const ExecutorOptions& options) {
+  std::unique_ptr<Executor> ex(new Executor());
+  ex->job_ = job;
+  ex->options_ = options;
+  SetThreads(options.threads);
+  const int num_ops = job.op_size();
+
+  // 1. Shape inference over the final job (after autodiff and optimizer passes).
+  for (const flowrt::OpConf& op : job.op()) {
+    const OpSchema* schema = FindOp(op.type());
+    if (schema == nullptr) {
+      return absl::NotFoundError(absl::StrCat("op '", op.name(), "': unknown type ", op.type()));
+    }
+    ShapeContext ctx{op, {}};
+    for (const std::string& in : op.input()) {
+      auto it = ex->descs_.find(in);
+      if (it == ex->descs_.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("op '", op.name(), "' reads blob '", in, "' before it is produced"));
+      }
+      ctx.inputs.push_back(it->second);
+    }
+    ASSIGN_OR_RETURN(std::vector<BlobDesc> outs, schema->shape_fn(ctx));
+    for (int i = 0; i < op.output_size(); ++i) ex->descs_[op.output(i)] = outs[i];
+  }
+
+  // 2. Buffers: variables bind to their storage; aliasing outputs share their input's buffer;
+  //    everything else requests arena bytes live from its producer to its last reader.
+  std::map<std::string, BufferInfo> buffer_of;
+  std::vector<BufferRequest> requests;
+  for (int i = 0; i < num_ops; ++i) {
+    const flowrt::OpConf& op = job.op(i);
+    const OpSchema* schema = FindOp(op.type());
+    for (const std::string& in : op.input()) {
+      const BufferInfo& info = buffer_of.at(in);
+      if (info.request >= 0) requests[info.request].last_use = i;
+    }
+    if (op.type() == "variable") {
+      Tensor* storage = variables(op.name());
+      if (storage == nullptr) {
+        return absl::NotFoundError(absl::StrCat("variable '", op.name(), "' has no storage"));
+      }
+      buffer_of[op.output(0)] = BufferInfo{storage, -1};
+      if (op.name().starts_with(kTrainStepPrefix)) ex->env_.train_step = storage->data<int64_t>();
+      continue;
+    }
+    for (int k = 0; k < op.output_size(); ++k) {
+      if (schema->aliases_input && k == 0) {
+        buffer_of[op.output(0)] = buffer_of.at(op.input(0));
+        continue;
+      }
+      const BlobDesc& desc = ex->descs_.at(op.output(k));
+      // Placeholders are written before op 0 runs, so they are live from the start.
+      const int first = op.type() == "input" ? 0 : i;
+      requests.push_back({desc.shape.NumElements() * ItemSize(desc.dtype), first, i});
+      buffer_of[op.output(k)] = BufferInfo{nullptr, static_cast<int>(requests.size()) - 1};
+    }
+  }
+  for (const std::string& fetch : job.fetch()) {
+    auto it = buffer_of.find(fetch);
+    if (it == buffer_of.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("fetch of unknown blob '", fetch, "'"));
+    }
+    if (it->second.request >= 0) requests[it->second.request].last_use = num_ops;
+  }
+  const MemoryPlan plan = PlanMemory(requests, options.reuse_memory);
+  ex->arena_bytes_ = plan.arena_bytes;
+  ex->arena_ = AllocateAligned(plan.arena_bytes);
+  char* arena = static_cast<char*>(ex->arena_.get());
+  auto tensor_of = [&](const std::string& blob) {
+    const BufferInfo& info = buffer_of.at(blob);
+    const BlobDesc& desc = ex->descs_.at(blob);
+    if (info.variable != nullptr) {
+      return Tensor::Wrap(info.variable->raw_data(), desc.shape, desc.dtype);
+    }
+    ex->offsets_[blob] = plan.offsets[info.request];
+    return Tensor::Wrap(arena + plan.offsets[info.request], desc.shape, desc.dtype);
+  };
+
+  // 3. Kernels, created once with their tensors bound.
+  ex->env_.is_train = job.job_type() == flowrt::kTrain;
+  ex->env_.session_seed = options.seed;
+  for (int i = 0; i < num_ops; ++i) {
+    const flowrt::OpConf& op = job.op(i);
+    const OpSchema* schema = FindOp(op.type());
+    if (op.type() == "input") {
+      ex->placeholders_.push_back(tensor_of(op.output(0)));
+      ex->placeholder_names_.push_back(op.name());
+      continue;
+    }
+    if (op.type() == "variable") continue;
+    for (const std::string& out : op.output()) tensor_of(out);  // records arena offsets
+    if (schema->aliases_input) continue;
+    CHECK(schema->kernel_fn) << "op type " << op.type() << " has no kernel";
+    KernelContext ctx{op, {}, {}, ex->env_};
+    for (const std::string& in : op.input()) ctx.inputs.push_back(tensor_of(in));
+    for (const std::string& out : op.output()) ctx.outputs.push_back(tensor_of(out));
+    absl::StatusOr<std::unique_ptr<Kernel>> kernel = schema->kernel_fn(ctx);
+    if (!kernel.ok()) {
+      return absl::Status(kernel.status().code(),
+                          absl::StrCat("op '", op.name(), "' (", op.type(),
+                                       "): cannot create kernel: ", kernel.status().message()));
+    }
+    ex->kernels_.push_back(*std::move(kernel));
+    ex->kernel_op_index_.push_back(i);
+  }
+  for (const std::string& fetch : job.fetch()) ex->fetches_.push_back(tensor_of(fetch));
+  return ex;
+}
+
+absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
+  if (feeds.size() != placeholders_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "job '", job_.name(), "' takes ", placeholders_.size(), " inputs, got ", feeds.size()));
+  }
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    const Tensor& want = placeholders_[i];
+    if (feeds[i].shape() != want.shape() || feeds[i].dtype() != want.dtype()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("job '", job_.name(), "': placeholder '", placeholder_names_[i],
+                       "' expects ", DataTypeName(want.dtype()), " ", want.shape().ToString(),
+                       ", got ", DataTypeName(feeds[i].dtype()), " ", feeds[i].shape().ToString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
+  RETURN_IF_ERROR(CheckFeeds(feeds));
+  SetThreads(options_.threads);
+  for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
+  for (const std::unique_ptr<Kernel>& kernel : kernels_) RETURN_IF_ERROR(kernel->Run());
+  return absl::OkStatus();
+}
+
+absl::Status Executor::RunProfiled(absl::Span<const Tensor> feeds, std::vector<double>* op_ms) {
+  RETURN_IF_ERROR(CheckFeeds(feeds));
+  SetThreads(options_.threads);
+  op_ms->resize(num_ops(), 0.0);
+  for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
+  for (size_t k = 0; k < kernels_.size(); ++k) {
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(kernels_[k]->Run());
+    const auto end = std::chrono::steady_clock::now();
+    (*op_ms)[kernel_op_index_[k]] += std::chrono::duration<double, std::milli>(end - start).count();
+  }
+  return absl::OkStatus();
+}
+
+int64_t Executor::ArenaOffset(const std::string& blob) const {
+  auto it = offsets_.find(blob);
+  return it == offsets_.end() ? -1 : it->second;
+}
+
+const BlobDesc* Executor::FindBlobDesc(const std::string& blob) const {
+  auto it = descs_.find(blob);
+  return it == descs_.end() ? nullptr : &it->second;
+}
+
+}  // namespace flow

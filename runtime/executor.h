@@ -1,0 +1,75 @@
+// Compiles a recorded job once — shape checks, memory plan, every kernel with its primitives and
+// bound tensors — and then runs it: a training step is "copy feeds, run kernels in order".
+//
+//   ASSIGN_OR_RETURN(auto executor, Executor::Create(job, resolve_variable, {}));
+//   RETURN_IF_ERROR(executor->Run({images, labels}));
+//   const Tensor& loss = executor->fetch(0);   // valid until the next Run
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ops/op_registry.h"
+#include "proto/job.pb.h"
+#include "runtime/kernel.h"
+#include "runtime/tensor.h"
+
+namespace flow {
+
+struct ExecutorOptions {
+  bool reuse_memory = true;  // false: every blob its own bytes (debugging aliasing)
+  int threads = 0;           // OpenMP threads for kernels; 0 = all cores
+  uint64_t seed = 0;         // the session seed, for random kernels (dropout)
+};
+
+// Returns the storage of a session variable, or null if there is none of that name.
+using VariableResolver = std::function<Tensor*(const std::string& name)>;
+
+class Executor {
+ public:
+  static absl::StatusOr<std::unique_ptr<Executor>> Create(const flowrt::JobConf& job,
+                                                          const VariableResolver& variables,
+                                                          const ExecutorOptions& options);
+  ~Executor();
+
+  // Feeds must match the placeholders' shapes and dtypes (an error names the placeholder and
+  // both shapes otherwise). Allocates nothing.
+  absl::Status Run(absl::Span<const Tensor> feeds);
+  // As Run, adding each op's wall time in ms to `op_ms` (size num_ops()).
+  absl::Status RunProfiled(absl::Span<const Tensor> feeds, std::vector<double>* op_ms);
+
+  int num_fetches() const { return static_cast<int>(fetches_.size()); }
+  // The job's fetch i after the last Run: a view into the arena, valid until the next Run.
+  const Tensor& fetch(int i) const { return fetches_[i]; }
+
+  int num_ops() const { return job_.op_size(); }
+  const flowrt::JobConf& job() const { return job_; }
+  // Bytes of the activation arena, and the arena offset of a blob (-1 for variables).
+  int64_t arena_bytes() const { return arena_bytes_; }
+  int64_t ArenaOffset(const std::string& blob) const;
+  // Static shape and dtype of every blob, after compilation.
+  const BlobDesc* FindBlobDesc(const std::string& blob) const;
+
+ private:
+  Executor() = default;
+  absl::Status CheckFeeds(absl::Span<const Tensor> feeds);
+
+  flowrt::JobConf job_;
+  ExecutorOptions options_;
+  ExecEnv env_;
+  std::shared_ptr<void> arena_;
+  int64_t arena_bytes_ = 0;
+  std::map<std::string, BlobDesc> descs_;
+  std::map<std::string, int64_t> offsets_;
+  std::vector<Tensor> placeholders_;  // arena views, in job.placeholder order
+  std::vector<std::string> placeholder_names_;
+  std::vector<Tensor> fetches_;
+  std::vector<std::unique_ptr<Kernel>> kernels_;  // in execution order
+  std::vector<int> kernel_op_index_;              // op index of each kernel, for profiling
+};
+
+}  // namespace flow

@@ -1,0 +1,51 @@
+// The executor's unit of work. A kernel is created once, at compile time, with every tensor it
+// touches already bound to its final address (arena, variable store); Run() then only computes:
+// no allocation, no proto access, no look-ups. Ops (ops/*.cc) implement kernels.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "proto/job.pb.h"
+#include "runtime/tensor.h"
+
+namespace flow {
+
+// What a kernel may read of the running job besides its tensors.
+struct ExecEnv {
+  bool is_train = false;
+  uint64_t session_seed = 0;
+  // The job's train-step counter (int64, completed iterations), or null in predict jobs. Read at
+  // Run() time: dropout derives its mask stream from (seed, step, op).
+  const int64_t* train_step = nullptr;
+};
+
+// Everything a kernel factory sees. The OpConf is only read here, never in Run().
+struct KernelContext {
+  const flowrt::OpConf& op;
+  std::vector<Tensor> inputs;   // views at fixed addresses, in the op's input order
+  std::vector<Tensor> outputs;  // views at fixed addresses, in the op's output order
+  const ExecEnv& env;
+
+  template <typename T>
+  const T* in(int i) const {
+    return inputs[i].data<T>();
+  }
+  // Output buffers are the kernel's to write, though the context is const.
+  template <typename T>
+  T* out(int i) const {
+    return const_cast<T*>(outputs[i].data<T>());
+  }
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Computes the outputs. Returns an error only for bad data a user can feed (a label out of
+  // range); building an OK status allocates nothing.
+  virtual absl::Status Run() = 0;
+};
+
+}  // namespace flow
