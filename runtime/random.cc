@@ -1,0 +1,173 @@
+#include "runtime/random.h"
+
+#include <cmath>
+#include <limits>
+
+#include "runtime/status.h"
+
+// Bit-identical results across platforms need every a*b+c rounded twice, as written; a compiler
+// fusing it into an FMA (GCC does by default for C++ where the ISA has FMA, e.g. aarch64) would
+// change the last bits of normals and logs.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+namespace flow {
+namespace {
+
+constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+// Philox4x32 constants (Random123 philox.h).
+constexpr uint32_t kPhiloxM0 = 0xD2511F53u;
+constexpr uint32_t kPhiloxM1 = 0xCD9E8D57u;
+constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;
+constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;
+constexpr int kPhiloxRounds = 10;
+
+inline void MulHiLo(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
+  const uint64_t product = static_cast<uint64_t>(a) * b;
+  *hi = static_cast<uint32_t>(product >> 32);
+  *lo = static_cast<uint32_t>(product);
+}
+
+}  // namespace
+
+uint64_t SplitMix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+uint64_t StableHash64(absl::string_view s) {
+  uint64_t h = kFnvOffsetBasis;
+  for (char c : s) {
+    h ^= static_cast<uint8_t>(c);
+    h *= kFnvPrime;
+  }
+  return SplitMix64(h);
+}
+
+uint64_t CombineSeeds(uint64_t a, uint64_t b) {
+  // Mix each input with a different odd constant first so that (a, b) and (b, a) differ, then
+  // finalize; SplitMix64 of the sum spreads every input bit over the whole output.
+  return SplitMix64(SplitMix64(a + 0x9e3779b97f4a7c15ULL) ^ (b * 0xd1b54a32d192ed03ULL + 1));
+}
+
+std::array<uint32_t, 4> Philox4x32::operator()(uint64_t counter_hi, uint64_t counter_lo) const {
+  uint32_t c0 = static_cast<uint32_t>(counter_lo);
+  uint32_t c1 = static_cast<uint32_t>(counter_lo >> 32);
+  uint32_t c2 = static_cast<uint32_t>(counter_hi);
+  uint32_t c3 = static_cast<uint32_t>(counter_hi >> 32);
+  uint32_t k0 = static_cast<uint32_t>(key_);
+  uint32_t k1 = static_cast<uint32_t>(key_ >> 32);
+  for (int round = 0; round < kPhiloxRounds; ++round) {
+    if (round > 0) {  // key schedule: bump before every round but the first
+      k0 += kPhiloxW0;
+      k1 += kPhiloxW1;
+    }
+    uint32_t hi0, lo0, hi1, lo1;
+    MulHiLo(kPhiloxM0, c0, &hi0, &lo0);
+    MulHiLo(kPhiloxM1, c2, &hi1, &lo1);
+    const uint32_t n0 = hi1 ^ c1 ^ k0;
+    const uint32_t n2 = hi0 ^ c3 ^ k1;
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
+  }
+  return {c0, c1, c2, c3};
+}
+
+uint32_t RandomStream::NextU32() {
+  if (next_word_ == 4) {
+    buffer_ = philox_(stream_, block_++);
+    next_word_ = 0;
+  }
+  return buffer_[next_word_++];
+}
+
+uint64_t RandomStream::NextU64() {
+  const uint64_t hi = NextU32();
+  return (hi << 32) | NextU32();
+}
+
+double RandomStream::Uniform01() { return U64ToUniform01(NextU64()); }
+
+double RandomStream::Normal() {
+  if (has_spare_normal_) {
+    has_spare_normal_ = false;
+    return spare_normal_;
+  }
+  double u, v, s;
+  do {
+    // 2u - 1 is exact for u = k * 2^-53, so u, v are symmetric and exactly representable.
+    u = 2.0 * Uniform01() - 1.0;
+    v = 2.0 * Uniform01() - 1.0;
+    s = u * u + v * v;
+  } while (s >= 1.0 || s == 0.0);
+  const double factor = std::sqrt(-2.0 * internal::DeterministicLog(s) / s);
+  spare_normal_ = v * factor;
+  has_spare_normal_ = true;
+  return u * factor;
+}
+
+float RandomStream::UniformFloat(float lo, float hi) {
+  CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi)
+      << "UniformFloat(" << lo << ", " << hi << ")";
+  const double x =
+      static_cast<double>(lo) + (static_cast<double>(hi) - static_cast<double>(lo)) * Uniform01();
+  float f = static_cast<float>(x);
+  if (f >= hi) f = lo == hi ? lo : std::nextafter(hi, lo);
+  if (f < lo) f = lo;  // cannot happen for x >= lo, kept as a guard for the documented range
+  return f;
+}
+
+uint64_t RandomStream::UniformInt(uint64_t n) {
+  CHECK(n > 0) << "UniformInt(0)";
+  // Lemire, "Fast random integer generation in an interval" (2019): the high word of x * n is
+  // uniform in [0, n) once the low word is outside the biased zone [0, 2^64 mod n).
+  unsigned __int128 m = static_cast<unsigned __int128>(NextU64()) * n;
+  uint64_t low = static_cast<uint64_t>(m);
+  if (low < n) {
+    const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(NextU64()) * n;
+      low = static_cast<uint64_t>(m);
+    }
+  }
+  return static_cast<uint64_t>(m >> 64);
+}
+
+namespace internal {
+
+double DeterministicLog(double x) {
+  if (std::isnan(x) || x <= 0) return std::numeric_limits<double>::quiet_NaN();
+  if (std::isinf(x)) return x;
+  int exponent = 0;
+  double m = std::frexp(x, &exponent);  // exact: x = m * 2^exponent, m in [0.5, 1)
+  if (m < 0.70710678118654752440) {     // move m into [sqrt(1/2), sqrt(2)), so |f| <= 0.1716
+    m *= 2.0;
+    --exponent;
+  }
+  // log(m) = 2 atanh(f) = 2 (f + f^3/3 + f^5/5 + ...), f = (m - 1) / (m + 1); m - 1 is exact.
+  // With f^2 <= 0.0295, terms up to f^25 / 25 put the truncation error below 1e-19 relative.
+  const double f = (m - 1.0) / (m + 1.0);
+  const double f2 = f * f;
+  double series = 1.0 / 25.0;
+  for (int k = 23; k >= 1; k -= 2) series = series * f2 + 1.0 / static_cast<double>(k);
+  const double log_m = 2.0 * f * series;
+  // ln 2 split so that exponent * kLn2Hi is exact for |exponent| < 2^11 (kLn2Hi has 42 bits).
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 0x3fe62e42fee00000
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;  // 0x3dea39ef35793c76
+  const double e = static_cast<double>(exponent);
+  return e * kLn2Hi + (e * kLn2Lo + log_m);
+}
+
+}  // namespace internal
+}  // namespace flow
