@@ -1,0 +1,138 @@
+#include "data/idx.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "data/gzip_file.h"
+
+namespace flow::data {
+namespace {
+
+constexpr uint8_t kUnsignedByteType = 0x08;
+constexpr int kMaxRank = 4;
+
+uint32_t ReadBigEndian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+void AppendBigEndian32(uint32_t v, std::string* out) {
+  const char bytes[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                         static_cast<char>(v >> 8), static_cast<char>(v)};
+  out->append(bytes, 4);
+}
+
+// IDX element-type codes, for messages about files of another type.
+const char* IdxTypeName(uint8_t type) {
+  switch (type) {
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "int16";
+    case 0x0C:
+      return "int32";
+    case 0x0D:
+      return "float32";
+    case 0x0E:
+      return "float64";
+    default:
+      return "unknown type";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Tensor> ReadIdx(const std::string& path, int expected_rank) {
+  CHECK(expected_rank >= 1 && expected_rank <= kMaxRank) << expected_rank;
+  ASSIGN_OR_RETURN(const std::string bytes, ReadMaybeGzipFile(path));
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const uint32_t expected_magic = (uint32_t{kUnsignedByteType} << 8) | expected_rank;
+  const std::string kind = absl::StrFormat(
+      "an IDX file (expected magic 0x%08X: unsigned byte, "
+      "rank %d)",
+      expected_magic, expected_rank);
+  if (bytes.size() < 4) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": file has ", bytes.size(), " bytes, too short for the 4-byte magic of ", kind));
+  }
+  const uint32_t magic = ReadBigEndian32(p);
+  const uint8_t type = static_cast<uint8_t>(magic >> 8);
+  const int rank = static_cast<int>(magic & 0xFF);
+  if ((magic >> 16) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: bad magic 0x%08X: not %s", path, magic, kind));
+  }
+  if (type != kUnsignedByteType) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: bad magic 0x%08X: element type 0x%02X (%s), expected 0x08 (unsigned "
+                        "byte) in %s",
+                        path, magic, type, IdxTypeName(type), kind));
+  }
+  if (rank != expected_rank) {
+    // Images and labels share a directory; say so when they look swapped.
+    const char* hint = rank == 3 && expected_rank == 1   ? "; is this an images file?"
+                       : rank == 1 && expected_rank == 3 ? "; is this a labels file?"
+                                                         : "";
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: bad magic 0x%08X: rank %d, expected rank %d (magic 0x%08X)%s", path,
+                        magic, rank, expected_rank, expected_magic, hint));
+  }
+  const size_t header_bytes = 4 + 4 * static_cast<size_t>(rank);
+  if (bytes.size() < header_bytes) {
+    return absl::DataLossError(absl::StrCat(path, ": truncated header: file has ", bytes.size(),
+                                            " bytes, the rank-", rank, " IDX header needs ",
+                                            header_bytes));
+  }
+  std::vector<int64_t> dims(rank);
+  for (int i = 0; i < rank; ++i) dims[i] = ReadBigEndian32(p + 4 + 4 * i);
+  // Dims are uint32 each, so a hostile header can overflow int64 (2^96 at rank 3): checked.
+  const Shape shape(dims);
+  const std::optional<int64_t> elements = shape.CheckedNumElements();
+  if (!elements.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": header dims ", shape.ToString(), " overflow int64"));
+  }
+  const int64_t payload = static_cast<int64_t>(bytes.size() - header_bytes);
+  if (payload < *elements) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": truncated: header says ", shape.ToString(), " = ", *elements,
+        " bytes of data, file has ", payload, " after the ", header_bytes, "-byte header (",
+        bytes.size(), " bytes in all, expected ", header_bytes + *elements, ")"));
+  }
+  if (payload > *elements) {
+    return absl::DataLossError(absl::StrCat(path, ": size mismatch: header says ", shape.ToString(),
+                                            " = ", *elements, " bytes of data, file has ", payload,
+                                            " (", payload - *elements,
+                                            " trailing bytes); is the header corrupt?"));
+  }
+  Tensor tensor(shape, kUInt8);
+  if (*elements > 0) std::memcpy(tensor.raw_data(), p + header_bytes, *elements);
+  return tensor;
+}
+
+absl::StatusOr<Tensor> ReadIdxImages(const std::string& path) {
+  ASSIGN_OR_RETURN(Tensor images, ReadIdx(path, 3));
+  if (images.shape()[1] != kMnistImageSide || images.shape()[2] != kMnistImageSide) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": images are ", images.shape()[1], "x", images.shape()[2], " (dims ",
+                     images.shape().ToString(), "), expected 28x28 (N, 28, 28)"));
+  }
+  return images;
+}
+
+absl::StatusOr<Tensor> ReadIdxLabels(const std::string& path) { return ReadIdx(path, 1); }
+
+std::string EncodeIdx(const Tensor& tensor) {
+  CHECK(tensor.dtype() == kUInt8) << tensor.DebugString();
+  CHECK(tensor.shape().rank() >= 1 && tensor.shape().rank() <= kMaxRank) << tensor.DebugString();
+  std::string out;
+  AppendBigEndian32((uint32_t{kUnsignedByteType} << 8) | tensor.shape().rank(), &out);
+  for (int64_t d : tensor.shape().dims()) AppendBigEndian32(static_cast<uint32_t>(d), &out);
+  out.append(static_cast<const char*>(tensor.raw_data()), tensor.num_bytes());
+  return out;
+}
+
+}  // namespace flow::data
