@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "checkpoint/snapshot_reader.h"
 #include "checkpoint/snapshot_writer.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
@@ -88,7 +89,7 @@ struct InjectedFault {
 };
 
 TEST_F(SnapshotFaultTest, InjectedIoErrorsFailCleanly) {
-  const std::string tmp_prefix = "/" + SnapshotTempDirPrefix("new");
+  const std::string tmp_prefix = absl::StrCat("/", SnapshotTempDirPrefix("new"));
   const std::vector<InjectedFault> faults = {
       {SaveIoOp::kWrite, "/big/out", ENOSPC, {"variable \"big\"", "/big/out", "No space left"}},
       {SaveIoOp::kWrite, "/step/out", EIO, {"variable \"step\"", "/step/out", "Input/output"}},
