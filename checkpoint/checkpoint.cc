@@ -1,0 +1,57 @@
+#include "checkpoint/checkpoint.h"
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/status.h"
+
+namespace flow {
+
+namespace config {
+namespace {
+std::atomic<bool> legacy_model_io{false};
+}  // namespace
+void enable_legacy_model_io(bool enable) { legacy_model_io = enable; }
+bool legacy_model_io_enabled() { return legacy_model_io; }
+}  // namespace config
+
+namespace checkpoint {
+
+absl::Status save(const std::string& path, Session& session) {
+  return save(path, session.get_all_variables());
+}
+
+absl::Status save(const std::string& path, const std::map<std::string, Tensor>& var_dict) {
+  std::vector<std::pair<std::string, Tensor>> variables(var_dict.begin(), var_dict.end());
+  return SaveSnapshot(path, variables, {.legacy_layout = config::legacy_model_io_enabled()});
+}
+
+absl::StatusOr<Snapshot> get(const std::string& path, const GetOptions& options) {
+  return GetSnapshot(path, options);
+}
+
+}  // namespace checkpoint
+
+absl::StatusOr<LoadReport> load_variables(const checkpoint::Snapshot& snapshot,
+                                          bool ignore_mismatch, Session& session) {
+  // Read every value into a staging tensor first (verifying sizes and CRCs), so a bad file
+  // found half way leaves the session untouched; then hand the dict to the session's rules.
+  std::map<std::string, Tensor> values;
+  for (const auto& [name, variable] : snapshot) {
+    Tensor* dst = session.FindVariable(name);
+    if (dst == nullptr) {
+      if (!ignore_mismatch) {
+        return absl::NotFoundError(
+            absl::StrCat("\"", name, "\" in ", variable.directory(), " is not a variable name"));
+      }
+      values.emplace(name, Tensor());  // reported as unexpected by the session
+      continue;
+    }
+    Tensor staging(dst->shape(), dst->dtype());
+    RETURN_IF_ERROR(variable.ReadInto(&staging));
+    values.emplace(name, std::move(staging));
+  }
+  return session.load_variables(values, /*ignore_mismatch=*/true);
+}
+
+}  // namespace flow

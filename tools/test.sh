@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (as root) to a verdict:
+#   1. tools/setup.sh: packages, real MNIST, Release build in build/
+#   2. ctest over build/ (unit, gradient checks, golden, end-to-end on real MNIST)
+#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/,
+#      minus the long real-data trainings (FLOWRT_SKIP_SANITIZER=1 skips this stage)
+# Exits non-zero if any stage fails. `.ci/run` calls exactly this.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+JOBS="${FLOWRT_TEST_JOBS:-2}"
+
+bash tools/setup.sh
+ctest --test-dir build --output-on-failure -j "$JOBS"
+
+if [[ "${FLOWRT_SKIP_SANITIZER:-0}" != 1 ]]; then
+  bash tools/setup.sh --no-packages --build-dir build-asan -- \
+    -DFLOWRT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # Real-data trainings take minutes under the sanitizers; the Release run above covers them.
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E 'RealMnist'
+fi
