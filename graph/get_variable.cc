@@ -1,6 +1,7 @@
 #include "graph/get_variable.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/initializer.h"
 #include "graph/job_builder.h"
 #include "runtime/status.h"
 
@@ -28,6 +29,11 @@ Blob get_variable(const std::string& name, const Shape& shape, const GetVariable
   if (!options.initializer.has_value()) {
     return builder->Fail(
         absl::InvalidArgumentError(absl::StrCat("variable '", full_name, "' has no initializer")));
+  }
+  if (absl::Status valid = ValidateInitializer(*options.initializer, shape, options.dtype);
+      !valid.ok()) {
+    return builder->Fail(
+        absl::Status(valid.code(), absl::StrCat("variable '", full_name, "': ", valid.message())));
   }
   flowrt::VariableConf conf;
   conf.set_name(full_name);
