@@ -1,20 +1,20 @@
-// dense: y = activation(x · Wᵀ + b), OneFlow's flow.layers.dense core, on oneDNN inner product.
+// dense: y = activation(x · Wᵀ + b), OneFlow's flow.layers.dense core, on oneDNN's sgemm.
 //   x: (N, in) f32, weight: (units, in) f32 (OneFlow/PyTorch layout), bias: (units,) optional
 //   attr activation: "" or "relu" (fused as a oneDNN post-op) → y: (N, units)
 // Gradient: g = relu_grad(dy, y) if fused relu, else dy;
 //   dense_grad_input(g, weight) → dx (N, in);  dense_grad_weight(g, x) → dweight, dbias.
+#include <omp.h>
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "graph/autodiff.h"
+#include "oneapi/dnnl/dnnl.h"
 #include "ops/attr.h"
-#include "ops/dnnl_kernel.h"
 #include "ops/op_registry.h"
 
 namespace flow {
 namespace {
-
-using dnnl::algorithm;
-using dnnl::prop_kind;
-using tag = dnnl::memory::format_tag;
 
 absl::StatusOr<std::vector<BlobDesc>> DenseShape(const ShapeContext& ctx) {
   for (size_t i = 0; i < ctx.inputs.size(); ++i) {
@@ -56,39 +56,73 @@ void DenseGrad(GradContext& ctx) {
   }
 }
 
-dnnl::inner_product_forward::primitive_desc ForwardDesc(const Shape& x, const Shape& w, bool bias,
-                                                        bool relu) {
-  const auto src = DnnlDesc(x, tag::nc);
-  const auto weights = DnnlDesc(w, tag::oi);
-  const auto dst = DnnlDesc(Shape({x[0], w[0]}), tag::nc);
-  dnnl::primitive_attr attr;
-  if (relu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-    attr.set_post_ops(ops);
+// Runs body(begin, end) over [0, n) split across the OpenMP threads (one chunk each), or on
+// the calling thread when the product is small. oneDNN's sgemm called inside the parallel region
+// runs single-threaded, which also keeps it from allocating its thread-partition scratch.
+template <typename Body>
+void SplitRows(int64_t n, int64_t flops, Body body) {
+  const int threads = flops < (int64_t{1} << 18) ? 1 : std::min<int>(omp_get_max_threads(), n);
+  if (threads <= 1) {
+    body(0, n);
+    return;
   }
-  if (bias) {
-    const auto b = DnnlDesc(Shape({w[0]}), tag::x);
-    return {{prop_kind::forward_training, src, weights, b, dst}, attr, CpuEngine()};
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), chunk = (n + threads - 1) / threads;
+    const int64_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+    if (begin < end) body(begin, end);
   }
-  return {{prop_kind::forward_training, src, weights, dst}, attr, CpuEngine()};
 }
 
-absl::StatusOr<std::unique_ptr<Kernel>> MakeDenseKernel(const KernelContext& ctx) {
-  return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
-    const bool bias = ctx.inputs.size() == 3;
-    auto pd = ForwardDesc(ctx.inputs[0].shape(), ctx.inputs[1].shape(), bias,
-                          AttrString(ctx.op, "activation") == "relu");
-    std::vector<std::pair<int, dnnl::memory>> args = {
-        {DNNL_ARG_SRC, DnnlMemory(ctx.inputs[0], tag::nc)},
-        {DNNL_ARG_WEIGHTS, DnnlMemory(ctx.inputs[1], tag::oi)},
-        {DNNL_ARG_DST, DnnlMemory(ctx.outputs[0], tag::nc)}};
-    if (bias) args.push_back({DNNL_ARG_BIAS, DnnlMemory(ctx.inputs[2], tag::x)});
-    auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(dnnl::inner_product_forward(pd), std::move(args));
-    return kernel;
-  });
+// Row-major C = op(A) · op(B) (+ C when accumulate), oneDNN's sgemm.
+void Gemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const dnnl_status_t status =
+      dnnl_sgemm(transa, transb, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
+  CHECK(status == dnnl_success) << "dnnl_sgemm failed: " << static_cast<int>(status);
 }
+
+// y (N, units) = relu?(x (N, in) · Wᵀ + b), split over rows of x.
+class DenseKernel : public Kernel {
+ public:
+  explicit DenseKernel(const KernelContext& ctx)
+      : rows_(ctx.inputs[0].shape()[0]),
+        in_(ctx.inputs[0].shape()[1]),
+        units_(ctx.inputs[1].shape()[0]),
+        relu_(AttrString(ctx.op, "activation") == "relu"),
+        x_(ctx.in<float>(0)),
+        w_(ctx.in<float>(1)),
+        b_(ctx.inputs.size() == 3 ? ctx.in<float>(2) : nullptr),
+        y_(ctx.out<float>(0)) {}
+
+  absl::Status Run() override {
+    SplitRows(rows_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+      Gemm('N', 'T', end - begin, units_, in_, x_ + begin * in_, in_, w_, in_, y_ + begin * units_,
+           units_);
+      for (int64_t r = begin; r < end; ++r) {
+        float* row = y_ + r * units_;
+        if (b_ != nullptr) {
+#pragma omp simd
+          for (int64_t u = 0; u < units_; ++u) row[u] += b_[u];
+        }
+        if (relu_) {
+#pragma omp simd
+          for (int64_t u = 0; u < units_; ++u) row[u] = row[u] > 0.f ? row[u] : 0.f;
+        }
+      }
+    });
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t rows_, in_, units_;
+  bool relu_;
+  const float* x_;
+  const float* w_;
+  const float* b_;
+  float* y_;
+};
 
 // dense_grad_input: dy (N, units), weight (units, in) → dx (N, in) = dy · W.
 absl::StatusOr<std::vector<BlobDesc>> GradInputShape(const ShapeContext& ctx) {
@@ -97,24 +131,33 @@ absl::StatusOr<std::vector<BlobDesc>> GradInputShape(const ShapeContext& ctx) {
   return std::vector<BlobDesc>{{Shape({dy[0], w[1]}), DataType::kFloat}};
 }
 
-absl::StatusOr<std::unique_ptr<Kernel>> MakeGradInputKernel(const KernelContext& ctx) {
-  return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
-    const Shape& w = ctx.inputs[1].shape();
-    const Shape& dx = ctx.outputs[0].shape();
-    auto hint = ForwardDesc(dx, w, false, false);
-    dnnl::inner_product_backward_data::primitive_desc pd(
-        {DnnlDesc(dx, tag::nc), DnnlDesc(w, tag::oi), DnnlDesc(ctx.inputs[0].shape(), tag::nc)},
-        CpuEngine(), hint);
-    auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(dnnl::inner_product_backward_data(pd),
-                {{DNNL_ARG_DIFF_DST, DnnlMemory(ctx.inputs[0], tag::nc)},
-                 {DNNL_ARG_WEIGHTS, DnnlMemory(ctx.inputs[1], tag::oi)},
-                 {DNNL_ARG_DIFF_SRC, DnnlMemory(ctx.outputs[0], tag::nc)}});
-    return kernel;
-  });
-}
+class DenseGradInputKernel : public Kernel {
+ public:
+  explicit DenseGradInputKernel(const KernelContext& ctx)
+      : rows_(ctx.inputs[0].shape()[0]),
+        units_(ctx.inputs[0].shape()[1]),
+        in_(ctx.inputs[1].shape()[1]),
+        dy_(ctx.in<float>(0)),
+        w_(ctx.in<float>(1)),
+        dx_(ctx.out<float>(0)) {}
 
-// dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
+  absl::Status Run() override {
+    SplitRows(rows_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+      Gemm('N', 'N', end - begin, in_, units_, dy_ + begin * units_, units_, w_, in_,
+           dx_ + begin * in_, in_);
+    });
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t rows_, units_, in_;
+  const float* dy_;
+  const float* w_;
+  float* dx_;
+};
+
+// dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,),
+// split over units (rows of dweight).
 absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
   const Shape& x = ctx.inputs[1].shape;
@@ -122,23 +165,40 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
                                {Shape({dy[1]}), DataType::kFloat}};
 }
 
-absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext& ctx) {
-  return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
-    const Shape& x = ctx.inputs[1].shape();
-    const Shape& w = ctx.outputs[0].shape();
-    auto hint = ForwardDesc(x, w, true, false);
-    dnnl::inner_product_backward_weights::primitive_desc pd(
-        {DnnlDesc(x, tag::nc), DnnlDesc(w, tag::oi), DnnlDesc(ctx.outputs[1].shape(), tag::x),
-         DnnlDesc(ctx.inputs[0].shape(), tag::nc)},
-        CpuEngine(), hint);
-    auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(dnnl::inner_product_backward_weights(pd),
-                {{DNNL_ARG_SRC, DnnlMemory(ctx.inputs[1], tag::nc)},
-                 {DNNL_ARG_DIFF_DST, DnnlMemory(ctx.inputs[0], tag::nc)},
-                 {DNNL_ARG_DIFF_WEIGHTS, DnnlMemory(ctx.outputs[0], tag::oi)},
-                 {DNNL_ARG_DIFF_BIAS, DnnlMemory(ctx.outputs[1], tag::x)}});
-    return kernel;
-  });
+class DenseGradWeightKernel : public Kernel {
+ public:
+  explicit DenseGradWeightKernel(const KernelContext& ctx)
+      : rows_(ctx.inputs[0].shape()[0]),
+        units_(ctx.inputs[0].shape()[1]),
+        in_(ctx.inputs[1].shape()[1]),
+        dy_(ctx.in<float>(0)),
+        x_(ctx.in<float>(1)),
+        dw_(ctx.out<float>(0)),
+        db_(ctx.out<float>(1)) {}
+
+  absl::Status Run() override {
+    SplitRows(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+      Gemm('T', 'N', end - begin, in_, rows_, dy_ + begin, units_, x_, in_, dw_ + begin * in_, in_);
+      for (int64_t u = begin; u < end; ++u) db_[u] = 0.f;
+      for (int64_t r = 0; r < rows_; ++r) {
+        const float* row = dy_ + r * units_;
+        for (int64_t u = begin; u < end; ++u) db_[u] += row[u];
+      }
+    });
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t rows_, units_, in_;
+  const float* dy_;
+  const float* x_;
+  float* dw_;
+  float* db_;
+};
+
+template <typename K>
+absl::StatusOr<std::unique_ptr<Kernel>> Make(const KernelContext& ctx) {
+  return std::make_unique<K>(ctx);
 }
 
 REGISTER_OP("dense")
@@ -148,14 +208,14 @@ REGISTER_OP("dense")
     .Output("y")
     .ShapeFn(DenseShape)
     .GradFn(DenseGrad)
-    .KernelFn(MakeDenseKernel);
+    .KernelFn(Make<DenseKernel>);
 REGISTER_OP("dense_grad_input")
     .Input("dy")
     .Input("weight")
     .Output("dx")
     .ShapeFn(GradInputShape)
     .NoGradient()
-    .KernelFn(MakeGradInputKernel);
+    .KernelFn(Make<DenseGradInputKernel>);
 REGISTER_OP("dense_grad_weight")
     .Input("dy")
     .Input("x")
@@ -163,7 +223,7 @@ REGISTER_OP("dense_grad_weight")
     .Output("dbias")
     .ShapeFn(GradWeightShape)
     .NoGradient()
-    .KernelFn(MakeGradWeightKernel);
+    .KernelFn(Make<DenseGradWeightKernel>);
 
 }  // namespace
 }  // namespace flow

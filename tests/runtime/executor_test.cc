@@ -1,0 +1,98 @@
+// The executor: memory reuse does not change results, and a compiled training step does not
+// allocate.
+#include "runtime/executor.h"
+
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <atomic>
+
+#include "graph/flow.h"
+#include "tests/testing/gradcheck.h"
+
+// Counts heap allocations made while `counting` is on (all threads), by interposing malloc.
+// Sanitizer builds own malloc, so the allocation test is skipped there.
+#if defined(__SANITIZE_ADDRESS__)
+#define FLOWRT_COUNT_MALLOC 0
+#else
+#define FLOWRT_COUNT_MALLOC 1
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<int64_t> allocations{0};
+}  // namespace
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* malloc(size_t size) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
+  return __libc_malloc(size);
+}
+#endif
+
+namespace flow {
+namespace {
+
+JobFunction MakeMlpTrainJob(Session& session) {
+  return global_function(
+      session, "train_job", JobType::kTrain,
+      [](Blob x, Blob labels) {
+        auto init = truncated_normal(0.1);
+        Blob h = layers::dense(
+            x, 64, {.activation = nn::relu, .kernel_initializer = init, .name = "dense1"});
+        Blob h2 = layers::dense(
+            h, 32, {.activation = nn::relu, .kernel_initializer = init, .name = "dense2"});
+        Blob logits = layers::dense(h2, 10, {.kernel_initializer = init, .name = "dense3"});
+        Blob loss = nn::sparse_softmax_cross_entropy_with_logits(labels, logits);
+        optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {0.1f}), {.momentum = 0.9f})
+            .minimize(loss);
+        return loss;
+      },
+      Placeholder({32, 20}), Placeholder({32}, kInt32));
+}
+
+Tensor Labels(int n) {
+  Tensor t(Shape({n}), kInt32);
+  for (int i = 0; i < n; ++i) t.data<int32_t>()[i] = (i * 3) % 10;
+  return t;
+}
+
+TEST(ExecutorTest, MemoryReuseOnAndOffGiveBitIdenticalTraining) {
+  std::vector<std::map<std::string, Tensor>> results;
+  std::vector<int64_t> arena_bytes;
+  for (bool reuse : {true, false}) {
+    Session session({.seed = 11, .threads = 1, .reuse_memory = reuse});
+    JobFunction job = MakeMlpTrainJob(session);
+    for (int step = 0; step < 5; ++step) {
+      ASSERT_TRUE(job.Run({testing::RandomTensor({32, 20}, step), Labels(32)}).ok());
+    }
+    arena_bytes.push_back(job.executor().arena_bytes());
+    std::map<std::string, Tensor> copy;
+    for (const auto& [name, t] : session.get_all_variables()) copy[name] = t.Clone();
+    results.push_back(copy);
+  }
+  EXPECT_LT(arena_bytes[0], arena_bytes[1]);  // reuse really shared something
+  for (const auto& [name, t] : results[0]) EXPECT_TRUE(t.BitwiseEqual(results[1].at(name))) << name;
+}
+
+TEST(ExecutorTest, TrainingStepDoesNotAllocateAfterTheFirstCall) {
+#if !FLOWRT_COUNT_MALLOC
+  GTEST_SKIP() << "malloc interposition is unavailable under sanitizers";
+#else
+  Session session({.seed = 1, .threads = 2});
+  JobFunction job = MakeMlpTrainJob(session);
+  const Tensor x = testing::RandomTensor({32, 20}, 1);
+  const Tensor labels = Labels(32);
+  const Tensor feeds[] = {x, labels};
+  ASSERT_TRUE(job.RunInPlace(feeds).ok());  // compiles, warms oneDNN's caches
+  ASSERT_TRUE(job.RunInPlace(feeds).ok());
+  allocations = 0;
+  counting = true;
+  absl::Status status;
+  for (int i = 0; i < 10; ++i) status.Update(job.RunInPlace(feeds));
+  counting = false;
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(allocations.load(), 0) << "heap allocations in 10 training steps";
+#endif
+}
+
+}  // namespace
+}  // namespace flow
