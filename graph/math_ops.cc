@@ -1,5 +1,7 @@
 #include "graph/math_ops.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "graph/job_builder.h"
 
 namespace flow {
@@ -14,4 +16,70 @@ Blob fill_like(const Blob& x, float value) {
   return OpBuilder("fill_like").Input(x).Attr("value", value).Build1();
 }
 
+namespace math {
+
+Blob matmul(const Blob& a, const Blob& b, bool transpose_a, bool transpose_b,
+            absl::string_view name) {
+  return OpBuilder("matmul")
+      .Name(name)
+      .Input(a)
+      .Input(b)
+      .Attr("transpose_a", transpose_a)
+      .Attr("transpose_b", transpose_b)
+      .Build1();
+}
+
+Blob multiply(const Blob& a, const Blob& b, absl::string_view name) {
+  return OpBuilder("multiply").Name(name).Input(a).Input(b).Build1();
+}
+
+Blob multiply(const Blob& x, float scalar, absl::string_view name) {
+  return OpBuilder("scalar_mul").Name(name).Input(x).Attr("scalar", scalar).Build1();
+}
+
+Blob reduce_sum(const Blob& x, const std::vector<int64_t>& axes, bool keepdims,
+                absl::string_view name) {
+  return OpBuilder("reduce_sum")
+      .Name(name)
+      .Input(x)
+      .Attr("axes", axes)
+      .Attr("keepdims", keepdims)
+      .Build1();
+}
+
+Blob reduce_mean(const Blob& x, const std::vector<int64_t>& axes, bool keepdims,
+                 absl::string_view name) {
+  return OpBuilder("reduce_mean")
+      .Name(name)
+      .Input(x)
+      .Attr("axes", axes)
+      .Attr("keepdims", keepdims)
+      .Build1();
+}
+
+Blob argmax(const Blob& x, absl::string_view name) {
+  return OpBuilder("argmax").Name(name).Input(x).Build1();
+}
+
+}  // namespace math
+
+namespace nn {
+
+Blob bias_add(const Blob& x, const Blob& b, absl::string_view data_format, absl::string_view name) {
+  if (!x.ok()) return x;
+  // OneFlow's rule: None or "NC…" adds along axis 1, "N…C" along the last axis.
+  int64_t axis;
+  if (data_format.empty() || absl::StartsWith(data_format, "NC")) {
+    axis = 1;
+  } else if (absl::StartsWith(data_format, "N") && absl::EndsWith(data_format, "C")) {
+    axis = -1;
+  } else {
+    return x.builder()->Fail(absl::InvalidArgumentError(
+        absl::StrCat("bias_add '", name, "': data_format \"", data_format,
+                     "\" is neither channels-first (\"NC...\") nor channels-last (\"N...C\")")));
+  }
+  return OpBuilder("bias_add").Name(name).Input(x).Input(b).Attr("axis", axis).Build1();
+}
+
+}  // namespace nn
 }  // namespace flow

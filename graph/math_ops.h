@@ -1,5 +1,9 @@
-// Job-side math helpers (OneFlow's flow.reshape, flow.math.*): each emits one op into the job
-// being recorded and returns its output blob.
+// Job-side math helpers (OneFlow's flow.reshape, flow.math.*, flow.nn.bias_add): each emits one
+// op into the job being recorded and returns its output blob.
+//
+//   flow::Blob logits = flow::nn::bias_add(flow::math::matmul(x, w), b);    // (N, 10)
+//   flow::Blob hits = flow::math::argmax(logits);                          // (N,) int32
+//   flow::Blob loss = flow::math::reduce_mean(per_example_loss);           // ()
 #pragma once
 
 #include <vector>
@@ -17,4 +21,35 @@ Blob fill_like(const Blob& x, float value);
 inline Blob ones_like(const Blob& x) { return fill_like(x, 1.f); }
 inline Blob zeros_like(const Blob& x) { return fill_like(x, 0.f); }
 
+namespace math {
+
+// op(a) · op(b), op(t) = tᵀ when transposed; rank 2, float32.
+// a (M, K) [or (K, M) with transpose_a], b (K, N) [or (N, K) with transpose_b] → (M, N).
+Blob matmul(const Blob& a, const Blob& b, bool transpose_a = false, bool transpose_b = false,
+            absl::string_view name = "matmul");
+// Element-wise a · b (same shape, float32; no broadcasting).
+Blob multiply(const Blob& a, const Blob& b, absl::string_view name = "multiply");
+// x · scalar (OneFlow's flow.math.multiply with a Python number; op scalar_mul).
+Blob multiply(const Blob& x, float scalar, absl::string_view name = "scalar_mul");
+// Sum / mean over `axes` (negative counts from the end; empty = every axis). keepdims keeps the
+// reduced axes as 1: (N, C, H, W) over {0, 2, 3} → (C,), or (1, C, 1, 1).
+Blob reduce_sum(const Blob& x, const std::vector<int64_t>& axes = {}, bool keepdims = false,
+                absl::string_view name = "reduce_sum");
+Blob reduce_mean(const Blob& x, const std::vector<int64_t>& axes = {}, bool keepdims = false,
+                 absl::string_view name = "reduce_mean");
+// Index of the largest element over the last axis, int32: (..., C) → (...). Ties pick the first
+// index. Not differentiable.
+Blob argmax(const Blob& x, absl::string_view name = "argmax");
+
+}  // namespace math
+
+namespace nn {
+
+// x + b along the channel axis (OneFlow's flow.nn.bias_add), b (C,). data_format "" or "NC…"
+// (e.g. "NCHW", "NC"; OneFlow's default None) adds along axis 1; "N…C" (e.g. "NHWC") along the
+// last axis; other formats are an error. Gradient: db sums dy over every other axis.
+Blob bias_add(const Blob& x, const Blob& b, absl::string_view data_format = "NCHW",
+              absl::string_view name = "bias_add");
+
+}  // namespace nn
 }  // namespace flow

@@ -1,0 +1,38 @@
+// scalar_mul: out = x · scalar, float32, any shape; attr scalar (float).
+// Gradient: dx = scalar_mul(dout, scalar).
+#include "graph/autodiff.h"
+#include "ops/attr.h"
+#include "ops/elementwise.h"
+
+namespace flow {
+namespace {
+
+void ScalarMulGrad(GradContext& ctx) {
+  ctx.SetInputGrad(0, ctx.Op("scalar_mul")
+                          .Input(ctx.output_grad(0))
+                          .Attr("scalar", AttrFloat(ctx.op(), "scalar"))
+                          .Build1());
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakeScalarMulKernel(const KernelContext& ctx) {
+  const float* x = ctx.in<float>(0);
+  const float scalar = AttrFloat(ctx.op, "scalar");
+  float* out = ctx.out<float>(0);
+  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
+                                              [=](int64_t begin, int64_t end) {
+#pragma omp simd
+                                                for (int64_t i = begin; i < end; ++i) {
+                                                  out[i] = x[i] * scalar;
+                                                }
+                                              });
+}
+
+REGISTER_OP("scalar_mul")
+    .Input("x")
+    .Output("out")
+    .ShapeFn(SameShapeFloatInputs)
+    .GradFn(ScalarMulGrad)
+    .KernelFn(MakeScalarMulKernel);
+
+}  // namespace
+}  // namespace flow
