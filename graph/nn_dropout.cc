@@ -1,0 +1,26 @@
+// flow::nn::dropout (graph/nn.h): emits the dropout op (ops/dropout.cc) in train jobs only.
+#include "absl/strings/str_cat.h"
+#include "graph/job_builder.h"
+#include "graph/nn.h"
+
+namespace flow::nn {
+
+Blob dropout(const Blob& x, float rate, std::optional<int64_t> seed, absl::string_view name) {
+  if (!x.ok()) return x;
+  JobBuilder* builder = x.builder();
+  // Checked in every job, as OneFlow asserts it before looking at the job type.
+  if (!(rate >= 0.f && rate < 1.f)) {
+    return builder->Fail(absl::InvalidArgumentError(
+        absl::StrCat("dropout '", name, "': input ", x.name(), " ", x.shape().ToString(), ": rate ",
+                     rate, " must be in [0, 1)")));
+  }
+  // OneFlow: identity outside train jobs and for rate 0 — no op at all, so predict jobs pay
+  // nothing and their graphs equal those of a model without dropout.
+  if (!builder->is_train() || rate == 0.f) return x;
+  OpBuilder op("dropout");
+  op.Name(name).Input(x).Attr("rate", rate);
+  if (seed.has_value()) op.Attr("seed", *seed);
+  return op.Build()[0];
+}
+
+}  // namespace flow::nn

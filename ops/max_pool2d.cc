@@ -1,0 +1,138 @@
+// max_pool2d: y = the maximum of each window, OneFlow's flow.nn.max_pool2d on oneDNN pooling.
+//   x: (N, C, H, W) f32; attrs ksize [kh, kw], strides [sh, sw], pad_before [ph, pw],
+//   pad_after [ph, pw] (the job side turns "SAME"/"VALID" into pads, ops/window.h)
+//   → y: (N, C, OH, OW) f32, OH = floor((H + ph_before + ph_after − kh) / sh) + 1 (OW alike);
+//   → workspace: (bytes,) u8 — oneDNN's record of each window's argmax, opaque, for the gradient.
+// Padded positions never win (oneDNN pads with -inf), so an all-negative border stays negative.
+//
+// Gradient: max_pool2d_grad(dy, workspace) → dx (N, C, H, W): each dy goes to the one input cell
+// that won its window (overlapping windows add up). The workspace is kept rather than x: it costs
+// 1 byte per output instead of 4 per input, and the backward needs no argmax search.
+// Ties: the winner is the FIRST maximal cell in row-major window order (kh outer, kw inner) —
+// oneDNN's rule (its simple and jit kernels replace the running max only on a strictly greater
+// value; pooling_test checks both against plain loops), which is also PyTorch's CPU rule. OneFlow's
+// CPU kernel instead gives dy to every tied cell, which does not conserve the gradient; flowrt
+// keeps sum(dx over a window's cells) = dy for every window.
+//
+// The workspace size is oneDNN's, queried at shape inference on this machine (it depends on the
+// implementation oneDNN picks); predict jobs produce it too and the planner frees it at once.
+#include "absl/strings/str_cat.h"
+#include "graph/autodiff.h"
+#include "ops/attr.h"
+#include "ops/dnnl_kernel.h"
+#include "ops/op_registry.h"
+#include "ops/pooling.h"
+#include "runtime/status.h"
+
+namespace flow {
+namespace {
+
+using dnnl::algorithm;
+using tag = dnnl::memory::format_tag;
+
+absl::StatusOr<int64_t> WorkspaceBytes(const ShapeContext& ctx, const PoolGeometry& g) {
+  try {
+    return static_cast<int64_t>(
+        PoolForwardDesc(g, algorithm::pooling_max).workspace_desc().get_size());
+  } catch (const dnnl::error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ctx.Where(), "oneDNN has no max pooling for input ", g.x.ToString(), ": ", e.what()));
+  }
+}
+
+absl::StatusOr<std::vector<BlobDesc>> MaxPoolShape(const ShapeContext& ctx) {
+  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));
+  ASSIGN_OR_RETURN(int64_t workspace, WorkspaceBytes(ctx, g));
+  return std::vector<BlobDesc>{{g.y_shape(), DataType::kFloat},
+                               {Shape({workspace}), DataType::kUInt8}};
+}
+
+void MaxPoolGrad(GradContext& ctx) {
+  if (!ctx.needs_input_grad(0)) return;
+  const flowrt::OpConf& op = ctx.op();
+  ctx.SetInputGrad(0, ctx.Op("max_pool2d_grad")
+                          .Input(ctx.output_grad(0))
+                          .Input(ctx.output(1))
+                          .Attr("ksize", AttrInts(op, "ksize"))
+                          .Attr("strides", AttrInts(op, "strides"))
+                          .Attr("pad_before", AttrInts(op, "pad_before"))
+                          .Attr("pad_after", AttrInts(op, "pad_after"))
+                          .Attr("x_shape", ctx.input(0).shape().dims())
+                          .Build1());
+}
+
+dnnl::memory WorkspaceMemory(const dnnl::memory::desc& desc, const Tensor& tensor) {
+  CHECK(static_cast<int64_t>(desc.get_size()) == tensor.num_bytes())
+      << "oneDNN workspace " << desc.get_size() << " bytes, blob " << tensor.num_bytes();
+  return dnnl::memory(desc, CpuEngine(), const_cast<void*>(tensor.raw_data()));
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& ctx) {
+  return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
+    const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
+    auto pd = PoolForwardDesc(g, algorithm::pooling_max);
+    auto kernel = std::make_unique<PoolKernel>();
+    kernel->AddWithScratchpad(
+        dnnl::pooling_forward(pd), pd.scratchpad_desc(),
+        {{DNNL_ARG_SRC, DnnlMemory(ctx.inputs[0], tag::nchw)},
+         {DNNL_ARG_DST, DnnlMemory(ctx.outputs[0], tag::nchw)},
+         {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])}});
+    return kernel;
+  });
+}
+
+// max_pool2d_grad: dy (N, C, OH, OW) f32, workspace (bytes,) u8 from the forward op
+//   attrs: the forward's ksize/strides/pad_before/pad_after, x_shape [N, C, H, W]
+//   → dx (N, C, H, W) f32.
+absl::StatusOr<std::vector<BlobDesc>> MaxPoolGradShape(const ShapeContext& ctx) {
+  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, Shape(AttrInts(ctx.op, "x_shape"))));
+  if (ctx.inputs[0].shape != g.y_shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(ctx.Where(), "input 'dy' has shape ",
+                                                   ctx.inputs[0].shape.ToString(), ", expected ",
+                                                   g.y_shape().ToString()));
+  }
+  ASSIGN_OR_RETURN(int64_t workspace, WorkspaceBytes(ctx, g));
+  const BlobDesc expected{Shape({workspace}), DataType::kUInt8};
+  if (!(ctx.inputs[1] == expected)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ctx.Where(), "input 'workspace' is ", DataTypeName(ctx.inputs[1].dtype), " ",
+                     ctx.inputs[1].shape.ToString(), ", expected kUInt8 ",
+                     expected.shape.ToString(), " (the workspace output of the max_pool2d op)"));
+  }
+  return std::vector<BlobDesc>{{g.x, DataType::kFloat}};
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContext& ctx) {
+  return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
+    const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.outputs[0].shape());
+    auto hint = PoolForwardDesc(g, algorithm::pooling_max);
+    auto pd = PoolBackwardDesc(g, algorithm::pooling_max, hint);
+    auto kernel = std::make_unique<PoolKernel>();
+    kernel->AddWithScratchpad(
+        dnnl::pooling_backward(pd), pd.scratchpad_desc(),
+        {{DNNL_ARG_DIFF_DST, DnnlMemory(ctx.inputs[0], tag::nchw)},
+         {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])},
+         {DNNL_ARG_DIFF_SRC, DnnlMemory(ctx.outputs[0], tag::nchw)}});
+    return kernel;
+  });
+}
+
+REGISTER_OP("max_pool2d")
+    .Input("x")
+    .Output("y")
+    .Output("workspace")
+    .ShapeFn(MaxPoolShape)
+    .GradFn(MaxPoolGrad)
+    .KernelFn(MakeMaxPoolKernel);
+REGISTER_OP("max_pool2d_grad")
+    .Input("dy")
+    .Input("workspace")
+    .Output("dx")
+    .ShapeFn(MaxPoolGradShape)
+    .NoGradient()
+    .KernelFn(MakeMaxPoolGradKernel);
+
+}  // namespace
+}  // namespace flow

@@ -1,0 +1,69 @@
+// What max_pool2d and avg_pool2d (ops/max_pool2d.cc, ops/avg_pool2d.cc) share: their attributes,
+// checked once in the shape functions, and the oneDNN pooling descriptors their forward and
+// backward kernels build from them.
+//
+//   // x (N, C, H, W), attrs ksize [kh, kw], strides [sh, sw], pad_before [ph, pw],
+//   // pad_after [ph, pw]:
+//   ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));  // shape fn
+//   g.y_shape();                                                                // (N, C, OH, OW)
+//   auto pd = PoolForwardDesc(g, dnnl::algorithm::pooling_max);                 // kernel
+//
+// Window semantics are oneDNN's, which are OneFlow's: a padded position never wins a max (oneDNN
+// pads with -inf) and never counts in an average (pooling_avg_exclude_padding divides by the
+// number of real input cells under the window, as OneFlow's CPU kernel and TensorFlow do).
+// Pads must be smaller than the window, so every window covers at least one real cell.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "oneapi/dnnl/dnnl.hpp"
+#include "ops/dnnl_kernel.h"
+#include "ops/op_registry.h"
+#include "runtime/shape.h"
+#include "runtime/tensor.h"
+
+namespace flow {
+
+struct PoolGeometry {
+  Shape x;  // (N, C, H, W)
+  int64_t kernel[2] = {1, 1};
+  int64_t strides[2] = {1, 1};
+  int64_t pad_before[2] = {0, 0};
+  int64_t pad_after[2] = {0, 0};
+  int64_t out[2] = {0, 0};  // OH, OW = floor((in + before + after − k) / stride) + 1
+
+  Shape y_shape() const { return Shape({x[0], x[1], out[0], out[1]}); }
+};
+
+// Reads and checks the attrs against input shape `x` (an error names the op, the attr and the
+// shapes): rank-4 float input, two positive kernel sizes and strides, pads in [0, kernel).
+absl::StatusOr<PoolGeometry> PoolGeometryOf(const ShapeContext& ctx, const Shape& x);
+// Kernel-time variant: attrs were already checked by the shape function (CHECK-fails if not).
+PoolGeometry PoolGeometryOf(const flowrt::OpConf& op, const Shape& x);
+
+// The forward primitive descriptor over plain NCHW f32 memory. prop_kind forward_training: max
+// pooling then records each window's argmax in a workspace for the backward pass. User-mode
+// scratchpad: oneDNN's jit pooling transposes NCHW through one, and PoolKernel allocates it once
+// at kernel creation, so Run() never allocates.
+dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
+                                                      dnnl::algorithm algorithm);
+// The backward primitive descriptor, with the forward one as hint (as oneDNN requires).
+dnnl::pooling_backward::primitive_desc PoolBackwardDesc(
+    const PoolGeometry& g, dnnl::algorithm algorithm,
+    const dnnl::pooling_forward::primitive_desc& hint);
+
+// A DnnlKernel owning its primitives' scratchpads.
+class PoolKernel : public DnnlKernel {
+ public:
+  // Adds the step, with a scratchpad buffer of `scratchpad`'s size if it is not empty.
+  void AddWithScratchpad(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
+                         std::vector<std::pair<int, dnnl::memory>> args);
+
+ private:
+  std::vector<Tensor> buffers_;
+};
+
+}  // namespace flow
