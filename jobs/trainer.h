@@ -1,0 +1,64 @@
+// The training and evaluation loops behind `flowrt train` / `flowrt eval` and the examples:
+// MNIST in, a model from models.h, SGD with OneFlow's semantics, snapshots out.
+//
+//   ASSIGN_OR_RETURN(flow::jobs::TrainResult r,
+//                    flow::jobs::Train({.model = "lenet", .data_dir = "data/mnist", .epochs = 1,
+//                                       .save = "lenet_models_1"}));
+//
+// The loop is driven by the global train step: batch = step % batches_per_epoch and epoch =
+// step / batches_per_epoch, so a run resumed from a snapshot (whose train step is restored) feeds
+// the same batches, in the same shuffled order, with the same dropout masks as one that never
+// stopped.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "graph/session.h"
+
+namespace flow::jobs {
+
+struct TrainConfig {
+  std::string model = "lenet";
+  std::string data_dir = "data/mnist";
+  int64_t epochs = 1;  // ignored when steps > 0
+  int64_t steps = 0;   // iterations this run, on top of a loaded train step
+  int batch_size = 100;
+  float lr = 0.1f;
+  float momentum = 0.f;
+  float dropout = 0.5f;
+  uint64_t seed = 0;
+  bool shuffle = false;
+  int threads = 0;              // 0 = all cores
+  std::string load;             // snapshot to start from (fine-tune / resume)
+  std::string save;             // snapshot to write at the end
+  int log_every = 20;           // 0 = no progress lines
+  bool evaluate = true;         // test accuracy at the end
+  std::ostream* log = nullptr;  // progress; null = std::cout
+};
+
+struct TrainResult {
+  int64_t steps_run = 0;
+  int64_t train_step = 0;        // the counter after the run
+  double last_loss = 0;          // mean loss of the last batch
+  double test_accuracy = -1;     // -1 when not evaluated
+  double images_per_second = 0;  // training throughput of this run
+  LoadReport load_report;        // what --load loaded / left initialized
+};
+
+absl::StatusOr<TrainResult> Train(const TrainConfig& config);
+
+struct EvalConfig {
+  std::string model = "lenet";
+  std::string data_dir = "data/mnist";
+  std::string load;  // required: every variable of the model must be in it
+  int batch_size = 100;
+  int threads = 0;
+};
+
+// Test-set accuracy in [0, 1] of the snapshot's weights.
+absl::StatusOr<double> Evaluate(const EvalConfig& config);
+
+}  // namespace flow::jobs

@@ -1,0 +1,19 @@
+// The flowrt CLI's subcommands. Each takes the positional arguments after its name (flags are
+// already parsed by absl) and returns the process exit code; errors are printed as one line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace flow::cli {
+
+int RunTrain(const std::vector<std::string>& args);
+int RunEval(const std::vector<std::string>& args);
+int RunCkpt(const std::vector<std::string>& args);
+
+// Prints "flowrt <command>: <message>" to stderr and returns 1 (or 2 for usage errors).
+int Fail(const std::string& command, const absl::Status& status);
+
+}  // namespace flow::cli

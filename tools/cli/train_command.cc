@@ -1,0 +1,81 @@
+// flowrt train / flowrt eval: the CLI face of jobs/trainer.h.
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "jobs/trainer.h"
+#include "tools/cli/commands.h"
+
+ABSL_FLAG(std::string, job, "lenet", "model: lenet, mlp or mlp_finetune");
+ABSL_FLAG(std::string, data, "data/mnist",
+          "directory with the four MNIST IDX files (plain or .gz)");
+ABSL_FLAG(int64_t, epochs, 0, "epochs to train in this run (default 1 when --steps is not set)");
+ABSL_FLAG(int64_t, steps, 0, "iterations to train in this run, on top of a loaded train step");
+ABSL_FLAG(int32_t, batch_size, 100, "examples per iteration");
+ABSL_FLAG(double, lr, 0.1, "SGD learning rate");
+ABSL_FLAG(double, momentum, 0.0, "SGD momentum (creates <var>-momentum slots when non-zero)");
+ABSL_FLAG(double, dropout, 0.5, "LeNet dropout rate after dense1");
+ABSL_FLAG(uint64_t, seed, 0, "session seed: initial weights, shuffling, dropout masks");
+ABSL_FLAG(bool, shuffle, false, "shuffle the training set each epoch (seeded)");
+ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = all cores)");
+ABSL_FLAG(std::string, load, "", "snapshot to start from (fine-tune/resume) or to evaluate");
+ABSL_FLAG(std::string, save, "",
+          "snapshot directory to write at the end (must not exist or be empty)");
+ABSL_FLAG(int32_t, log_every, 20, "print a progress line every N steps (0 = never)");
+
+namespace flow::cli {
+
+int Fail(const std::string& command, const absl::Status& status) {
+  std::cerr << "flowrt " << command << ": " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+int RunTrain(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    return Fail("train", absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args[0],
+                                                                 "' (flags are --name=value)")));
+  }
+  const int64_t epochs = absl::GetFlag(FLAGS_epochs), steps = absl::GetFlag(FLAGS_steps);
+  if (epochs > 0 && steps > 0) {
+    return Fail("train", absl::InvalidArgumentError("give --epochs or --steps, not both"));
+  }
+  if (epochs < 0 || steps < 0) {
+    return Fail("train", absl::InvalidArgumentError("--epochs and --steps must not be negative"));
+  }
+  jobs::TrainConfig config;
+  config.model = absl::GetFlag(FLAGS_job);
+  config.data_dir = absl::GetFlag(FLAGS_data);
+  config.epochs = epochs > 0 ? epochs : 1;
+  config.steps = steps;
+  config.batch_size = absl::GetFlag(FLAGS_batch_size);
+  config.lr = static_cast<float>(absl::GetFlag(FLAGS_lr));
+  config.momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum));
+  config.dropout = static_cast<float>(absl::GetFlag(FLAGS_dropout));
+  config.seed = absl::GetFlag(FLAGS_seed);
+  config.shuffle = absl::GetFlag(FLAGS_shuffle);
+  config.threads = absl::GetFlag(FLAGS_threads);
+  config.load = absl::GetFlag(FLAGS_load);
+  config.save = absl::GetFlag(FLAGS_save);
+  config.log_every = absl::GetFlag(FLAGS_log_every);
+  absl::StatusOr<jobs::TrainResult> result = jobs::Train(config);
+  if (!result.ok()) return Fail("train", result.status());
+  return 0;
+}
+
+int RunEval(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    return Fail("eval",
+                absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args[0], "'")));
+  }
+  absl::StatusOr<double> accuracy = jobs::Evaluate({.model = absl::GetFlag(FLAGS_job),
+                                                    .data_dir = absl::GetFlag(FLAGS_data),
+                                                    .load = absl::GetFlag(FLAGS_load),
+                                                    .batch_size = absl::GetFlag(FLAGS_batch_size),
+                                                    .threads = absl::GetFlag(FLAGS_threads)});
+  if (!accuracy.ok()) return Fail("eval", accuracy.status());
+  std::cout << absl::StrFormat("accuracy: %.4f\n", *accuracy);
+  return 0;
+}
+
+}  // namespace flow::cli
