@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "runtime/executor.h"
 
 namespace flow::jobs {
@@ -28,7 +29,8 @@ OpPhase ClassifyOp(const std::string& name, const std::string& type) {
       type == "train_step_increment" || absl::EndsWith(type, "_update")) {
     return OpPhase::kUpdate;
   }
-  if (absl::StrContains(name, "_grad") || absl::StrContains(type, "_grad")) {
+  if (absl::StrContains(name, "_grad") || absl::StrContains(type, "_grad") ||
+      type == "fill_like") {  // fill_like: the seed of the loss gradient
     return OpPhase::kBackward;
   }
   return OpPhase::kForward;
@@ -36,9 +38,15 @@ OpPhase ClassifyOp(const std::string& name, const std::string& type) {
 
 namespace {
 
+// "conv1_grad_2" → "conv1"; "conv1-weight-update" → "conv1"; "System-Train-..." → "optimizer".
 std::string LayerOf(const std::string& name) {
-  const size_t grad = name.find("_grad");
-  return grad == std::string::npos ? name : name.substr(0, grad);
+  if (absl::StartsWith(name, "System-")) return "optimizer";
+  absl::string_view layer = name;
+  if (absl::ConsumeSuffix(&layer, "-update") || absl::ConsumeSuffix(&layer, "-momentum")) {
+    if (!absl::ConsumeSuffix(&layer, "-weight")) absl::ConsumeSuffix(&layer, "-bias");
+    return std::string(layer);
+  }
+  return std::string(layer.substr(0, layer.find("_grad")));
 }
 
 double Median(std::vector<double> v) {

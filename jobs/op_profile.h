@@ -26,7 +26,7 @@ const char* OpPhaseName(OpPhase phase);  // "forward", "backward", "update"
 struct OpTiming {
   std::string name;   // the op's name in the job ("conv1", "conv1_grad_1", ...)
   std::string type;   // "conv2d", "conv2d_grad_weight", ...
-  std::string layer;  // name without the autodiff suffix: "conv1" for "conv1_grad_1"
+  std::string layer;  // "conv1" for "conv1", "conv1_grad_1", "conv1-weight-update"; "optimizer"
   OpPhase phase = OpPhase::kForward;
   double ms = 0;  // mean per iteration
 };
@@ -56,7 +56,8 @@ absl::StatusOr<JobProfile> ProfileJob(JobFunction& job, absl::Span<const Tensor>
                                       const ProfileOptions& options = {});
 
 // The phase of an op of a compiled train job: updates by type (sgd_update, momentum_update,
-// piecewise_constant_lr, train_step_increment), backward by the autodiff "_grad" naming.
+// piecewise_constant_lr, train_step_increment), backward by the autodiff "_grad" naming (and
+// fill_like, the loss-gradient seed).
 OpPhase ClassifyOp(const std::string& name, const std::string& type);
 
 // A fixed-width table: per layer forward/backward/update ms, then the `top` slowest ops (0: all),
