@@ -1,0 +1,142 @@
+// End to end, as a user runs flowrt: the CLI on real MNIST (data/mnist, fetched by
+// tools/setup.sh). Test names contain "RealMnist" so the sanitizer stage can leave them out.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "jobs/trainer.h"
+
+namespace flow {
+namespace {
+
+const std::string kMnist = std::string(FLOWRT_SOURCE_DIR) + "/data/mnist";
+const std::string kFlowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult RunCommand(const std::string& args) {
+  CommandResult result;
+  FILE* pipe = popen((kFlowrt + " " + args + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class RealMnistTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kMnist + "/train-images-idx3-ubyte")) {
+      GTEST_SKIP() << "real MNIST not in " << kMnist << " (run bash tools/setup.sh)";
+    }
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flowrt_e2e_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+// The seed's mlp_mnist_origin setup (truncated_normal(0.1), SGD lr 0.1, no momentum, batch 100,
+// file order) for one epoch. PyTorch 1.13 on the same setup reaches 0.9334 (measured with a
+// mirror script), so 0.92 catches a broken gradient or update without flaking on init.
+TEST_F(RealMnistTest, MlpOneEpochReachesPyTorchsAccuracy) {
+  std::ostringstream log;
+  absl::StatusOr<jobs::TrainResult> result =
+      jobs::Train({.model = "mlp", .data_dir = kMnist, .epochs = 1, .log = &log});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->train_step, 600);
+  EXPECT_GE(result->test_accuracy, 0.92) << log.str();
+}
+
+TEST_F(RealMnistTest, LenetResumeFromSnapshotIsBitIdentical) {
+  const std::string common =
+      absl::StrCat("train --job=lenet --data=", kMnist,
+                   " --momentum=0.9 --dropout=0.5 --shuffle --seed=3 --threads=2 --log_every=0");
+  CommandResult straight = RunCommand(common + " --steps=12 --save=" + Path("straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  CommandResult first = RunCommand(common + " --steps=5 --save=" + Path("k5"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  CommandResult resumed =
+      RunCommand(common + " --steps=7 --load=" + Path("k5") + " --save=" + Path("resumed"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  CommandResult diff = RunCommand("ckpt diff " + Path("straight") + " " + Path("resumed"));
+  EXPECT_EQ(diff.exit_code, 0) << diff.output;
+  EXPECT_TRUE(absl::StrContains(diff.output, "identical")) << diff.output;
+  // And the comparison can fail: a run that did not resume differs.
+  CommandResult other = RunCommand(common + " --steps=12 --seed=4 --save=" + Path("other"));
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  EXPECT_EQ(RunCommand("ckpt diff " + Path("straight") + " " + Path("other")).exit_code, 1);
+}
+
+TEST_F(RealMnistTest, FineTuneFlowContinuesTheStepCounterAndEvalAcceptsIt) {
+  const std::string data = " --data=" + kMnist + " --log_every=0";
+  CommandResult origin = RunCommand("train --job=mlp --steps=60 --save=" + Path("mlp") + data);
+  ASSERT_EQ(origin.exit_code, 0) << origin.output;
+  CommandResult finetune = RunCommand("train --job=mlp_finetune --steps=40 --load=" + Path("mlp") +
+                                      " --save=" + Path("ext") + data);
+  ASSERT_EQ(finetune.exit_code, 0) << finetune.output;
+  EXPECT_TRUE(absl::StrContains(finetune.output,
+                                "initialized (not in snapshot): dense3-bias, dense3-weight"))
+      << finetune.output;
+  std::ifstream step(Path("ext/System-Train-TrainStep-train_job/out"), std::ios::binary);
+  int64_t value = 0;
+  step.read(reinterpret_cast<char*>(&value), sizeof(value));
+  EXPECT_EQ(value, 100);
+  CommandResult eval = RunCommand("eval --job=mlp_finetune --load=" + Path("ext") + data);
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_TRUE(absl::StrContains(eval.output, "accuracy: 0.")) << eval.output;
+  // eval refuses a snapshot that lacks the model's variables, naming them.
+  CommandResult refused = RunCommand("eval --job=mlp_finetune --load=" + Path("mlp") + data);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused.output, "lacks dense3-bias, dense3-weight"))
+      << refused.output;
+  CommandResult inspect = RunCommand("ckpt inspect " + Path("ext"));
+  EXPECT_TRUE(absl::StrContains(inspect.output, "dense3-weight")) << inspect.output;
+  EXPECT_TRUE(absl::StrContains(inspect.output, "(10, 10)")) << inspect.output;
+  CommandResult verify = RunCommand("ckpt verify " + Path("ext"));
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+}
+
+TEST_F(RealMnistTest, ClearErrorsForMissingDataBadFlagsAndForeignSnapshots) {
+  CommandResult no_data = RunCommand("train --job=mlp --data=" + Path("nowhere"));
+  EXPECT_NE(no_data.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(no_data.output, "tools/setup.sh")) << no_data.output;
+  CommandResult bad_job = RunCommand("train --job=resnet --data=" + kMnist);
+  EXPECT_NE(bad_job.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(bad_job.output, "lenet, mlp, mlp_finetune")) << bad_job.output;
+  CommandResult both = RunCommand("train --epochs=1 --steps=2 --data=" + kMnist);
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(both.output, "not both")) << both.output;
+  CommandResult mlp = RunCommand("train --job=mlp --steps=1 --log_every=0 --save=" + Path("mlp") +
+                                 " --data=" + kMnist);
+  ASSERT_EQ(mlp.exit_code, 0) << mlp.output;
+  CommandResult foreign =
+      RunCommand("train --job=lenet --steps=1 --load=" + Path("mlp") + " --data=" + kMnist);
+  EXPECT_NE(foreign.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(foreign.output, "dense1-weight")) << foreign.output;
+  CommandResult occupied = RunCommand(
+      "train --job=mlp --steps=1 --log_every=0 --save=" + Path("mlp") + " --data=" + kMnist);
+  EXPECT_NE(occupied.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(occupied.output, Path("mlp"))) << occupied.output;
+}
+
+}  // namespace
+}  // namespace flow
