@@ -1,19 +1,19 @@
 // A directory of training snapshots, one per saved step (OneFlow's SimpleCheckPointManager, with
 // step names, retention and crash safety):
 //
-//   ASSIGN_OR_RETURN(flow::checkpoint::SnapshotManager manager,
-//                    flow::checkpoint::SnapshotManager::Open("./run1", {.keep_last = 3,
-//                                                                     .keep_every = 10000}));
+//   flow::checkpoint::SnapshotManagerOptions options;
+//   options.keep_last = 3;         // the 3 newest
+//   options.keep_every = 10000;    // and steps 10000, 20000, ... forever
+//   ASSIGN_OR_RETURN(auto manager, flow::checkpoint::SnapshotManager::Open("./run1", options));
 //   ASSIGN_OR_RETURN(std::optional<flow::checkpoint::SnapshotInfo> latest, manager.Latest());
 //   if (latest) { ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::get(latest->path)); ... }
 //   ...
-//   ASSIGN_OR_RETURN(std::string path, manager.Save(step, variables));  //
-//   ./run1/snapshot_0000001000
+//   ASSIGN_OR_RETURN(std::string path, manager.Save(step, variables));
+//   // path == "./run1/snapshot_0000001000" for step 1000
 //
-// Layout: `<root>/snapshot_<step>` with the step zero-padded to at least 10 digits
-// (`snapshot_0000001000`), so that sorting names sorts steps (below 10^10): OneFlow's own
-// manager, which takes the lexicographically last `snapshot_*` holding `snapshot_done`, agrees
-// with Latest(). Only the
+// Layout: `<root>/snapshot_<step>` with the step zero-padded to at least 10 digits, so that
+// sorting names sorts steps (below 10^10): OneFlow's own manager, which takes the
+// lexicographically last `snapshot_*` holding `snapshot_done`, agrees with Latest(). Only the
 // canonical spelling of a step is a snapshot name (`snapshot_1000` and `snapshot_01000` are not);
 // everything else in the root is foreign and never read, changed or deleted.
 //
@@ -22,8 +22,10 @@
 // `.snapshot_<step>.del-<pid>-<nonce>` and fsyncing the root, and only then deleting the tree, so a
 // crash at any instant leaves every final-named snapshot complete. Open() removes what killed
 // saves and deletions leave behind (`.snapshot_<step>.tmp-*` from SaveSnapshot, `.del-*` from
-// retention), and nothing else. One root is meant to be managed by one process at a time; leftovers
-// whose name carries the pid of another live process are left alone.
+// retention), and nothing else. One root is meant to be managed by one SnapshotManager at a time:
+// leftovers whose name carries the pid of another live process are left alone, but those of this
+// process are taken for an earlier process's (containers reuse pids), so opening a second manager
+// on a root while another one in the same process is saving would remove that save's temp dir.
 #pragma once
 
 #include <cstdint>
