@@ -115,6 +115,29 @@ TEST_F(RealMnistTest, FineTuneFlowContinuesTheStepCounterAndEvalAcceptsIt) {
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
+TEST_F(RealMnistTest, SnapshotRootKeepsTheNewestAndResumeContinuesFromTheLatest) {
+  const std::string common =
+      " --job=mlp --log_every=0 --data=" + kMnist + " --snapshot_root=" + Path("run");
+  CommandResult first = RunCommand("train --steps=30 --snapshot_every=10 --keep=2" + common);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(Path("run"))) {
+    names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"snapshot_0000000020", "snapshot_0000000030"}));
+  CommandResult resumed = RunCommand("train --steps=5 --keep=2 --resume" + common);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(absl::StrContains(resumed.output,
+                                "loaded 5 variables from " + Path("run") + "/snapshot_0000000030"))
+      << resumed.output;
+  EXPECT_TRUE(std::filesystem::exists(Path("run/snapshot_0000000035/snapshot_done")));
+  EXPECT_FALSE(std::filesystem::exists(Path("run/snapshot_0000000020")));
+  CommandResult no_root = RunCommand("train --steps=1 --resume --job=mlp --data=" + kMnist);
+  EXPECT_NE(no_root.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(no_root.output, "need --snapshot_root")) << no_root.output;
+}
+
 TEST_F(RealMnistTest, ClearErrorsForMissingDataBadFlagsAndForeignSnapshots) {
   CommandResult no_data = RunCommand("train --job=mlp --data=" + Path("nowhere"));
   EXPECT_NE(no_data.exit_code, 0);
