@@ -1,0 +1,319 @@
+// Training-step benchmark of flowrt's LeNet / MLP jobs, the flowrt side of tools/bench/run.sh
+// (train_step_bench.py is the PyTorch mirror; both print one "RESULT key=value ..." line that
+// tools/bench/report.py collects).
+//
+//   train_step_bench --mode=step --model=lenet --threads=2 --batch=100 --warmup=3 --iters=20
+//   train_step_bench --mode=step --model=mlp --profile      # plus per-op ms (jobs/op_profile.h)
+//   train_step_bench --mode=epoch --model=lenet --threads=2 --data=data/mnist
+//   train_step_bench --mode=probe --threads=2               # FMA peak GFLOP/s (the roofline)
+//
+// step:  the seed's train job (truncated_normal(0.1) kernels, zero biases, SGD lr 0.1 momentum 0,
+//        LeNet dropout 0.5) on one fixed batch (the first MNIST images, see FillBatch); times each
+//        RunInPlace (forward + backward
+//        + update, fetches not copied) after the warm-up.
+// epoch: load_mnist from the IDX files (timed) + one training epoch in file order, batch 100.
+// probe: every thread runs a loop of independent FMAs (AVX-512 if the CPU has it, and AVX2; the
+//        faster counts) for about --probe_seconds; prints the aggregate GFLOP/s per wall second
+//        and the per-core peak per CPU second of a thread (robust to a busy machine).
+#include <immintrin.h>
+#include <omp.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "data/mnist.h"
+#include "graph/flow.h"
+#include "jobs/models.h"
+#include "jobs/op_profile.h"
+#include "runtime/executor.h"
+
+ABSL_FLAG(std::string, mode, "step", "step | epoch | probe");
+ABSL_FLAG(std::string, model, "lenet", "lenet | mlp");
+ABSL_FLAG(int, threads, 1, "OpenMP threads (session threads)");
+ABSL_FLAG(int, batch, 100, "batch size (step mode; epoch mode uses 100)");
+ABSL_FLAG(int, warmup, 3, "untimed steps first");
+ABSL_FLAG(int, iters, 20, "timed steps");
+ABSL_FLAG(float, dropout, 0.5f, "LeNet's dropout rate in training");
+ABSL_FLAG(std::string, data, "data/mnist",
+          "MNIST directory: the epoch's data; step mode takes its first --batch images");
+ABSL_FLAG(bool, profile, false, "step mode: also print per-op ms");
+ABSL_FLAG(double, probe_seconds, 1.0, "probe mode: seconds per ISA");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double PeakRssMb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // KiB on Linux
+}
+
+// User + system CPU seconds of this process (all threads): run.sh subtracts it from the machine's
+// busy time to measure what other processes used while this one ran.
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The seed's train job around a models.h model.
+flow::JobFunction MakeTrainJob(flow::Session& session, const flow::jobs::Model* model, int batch,
+                               float dropout) {
+  auto logits_fn = model->logits;
+  return flow::global_function(
+      session, "train_job", flow::JobType::kTrain,
+      [logits_fn, dropout](flow::Blob images, flow::Blob labels) {
+        flow::Blob logits = logits_fn(images, {.train = true, .dropout = dropout});
+        flow::Blob loss = flow::nn::sparse_softmax_cross_entropy_with_logits(labels, logits);
+        flow::optimizer::SGD(flow::optimizer::PiecewiseConstantScheduler({}, {0.1f}),
+                             {.momentum = 0})
+            .minimize(loss);
+        return loss;
+      },
+      flow::Placeholder({batch, 1, 28, 28}, flow::kFloat),
+      flow::Placeholder({batch}, flow::kInt32));
+}
+
+// The step batch: the first `batch` training images of MNIST (uint8 / 255) with their labels when
+// --data has them, else a deterministic synthetic batch; train_step_bench.py builds the same one.
+// Real digits keep the repeated-batch training sane (a dense synthetic batch diverges at lr 0.1,
+// and NaNs/denormals would distort the timing). Returns what it used.
+std::string FillBatch(const std::string& dir, flow::Tensor& images, flow::Tensor& labels) {
+  const int64_t n = labels.num_elements();
+  std::ifstream x_file(dir + "/train-images-idx3-ubyte", std::ios::binary);
+  std::ifstream y_file(dir + "/train-labels-idx1-ubyte", std::ios::binary);
+  std::vector<unsigned char> x_header(16), y_header(8), pixels(n * 784), digits(n);
+  if (x_file.read(reinterpret_cast<char*>(x_header.data()), 16) &&
+      y_file.read(reinterpret_cast<char*>(y_header.data()), 8) && x_header[2] == 8 &&
+      x_header[3] == 3 && y_header[2] == 8 && y_header[3] == 1 &&
+      x_file.read(reinterpret_cast<char*>(pixels.data()), n * 784) &&
+      y_file.read(reinterpret_cast<char*>(digits.data()), n)) {
+    float* x = images.data<float>();
+    for (int64_t i = 0; i < n * 784; ++i) x[i] = pixels[i] / 255.0f;
+    int32_t* y = labels.data<int32_t>();
+    for (int64_t i = 0; i < n; ++i) y[i] = digits[i];
+    return "mnist";
+  }
+  float* x = images.data<float>();  // sparse strokes: ~19% of pixels lit, like MNIST
+  for (int64_t i = 0; i < images.num_elements(); ++i) {
+    const int64_t h = (i * 7919) % 256;
+    x[i] = h < 48 ? h / 47.0f : 0.0f;
+  }
+  int32_t* y = labels.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<int32_t>(i % 10);
+  return "synthetic";
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "train_step_bench: " << status << "\n";
+  return 1;
+}
+
+int RunStep(const flow::jobs::Model* model) {
+  const int batch = absl::GetFlag(FLAGS_batch), threads = absl::GetFlag(FLAGS_threads);
+  flow::Session session({.seed = 0, .threads = threads});
+  flow::JobFunction job = MakeTrainJob(session, model, batch, absl::GetFlag(FLAGS_dropout));
+  if (absl::Status s = job.Compile(); !s.ok()) return Fail(s);
+  flow::Tensor images(flow::Shape({batch, 1, 28, 28}), flow::kFloat);
+  flow::Tensor labels(flow::Shape({batch}), flow::kInt32);
+  const std::string input = FillBatch(absl::GetFlag(FLAGS_data), images, labels);
+  const std::vector<flow::Tensor> feeds = {images, labels};
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+    if (absl::Status s = job.RunInPlace(feeds); !s.ok()) return Fail(s);
+  }
+  std::vector<double> times;
+  for (int i = 0; i < absl::GetFlag(FLAGS_iters); ++i) {
+    const auto start = Clock::now();
+    if (absl::Status s = job.RunInPlace(feeds); !s.ok()) return Fail(s);
+    times.push_back(Ms(start, Clock::now()));
+  }
+  const double loss = job.fetch(0).mean();
+  std::vector<std::string> formatted;
+  for (double t : times) formatted.push_back(absl::StrFormat("%.3f", t));
+  std::cout << absl::StrFormat(
+                   "RESULT framework=flowrt mode=step model=%s threads=%d batch=%d "
+                   "input=%s median_ms=%.3f peak_rss_mb=%.1f arena_mb=%.1f loss=%.4f cpu_s=%.2f "
+                   "times_ms=%s",
+                   model->name, threads, batch, input, Median(times), PeakRssMb(),
+                   job.executor().arena_bytes() / 1048576.0, loss, CpuSeconds(),
+                   absl::StrJoin(formatted, ","))
+            << std::endl;
+  if (absl::GetFlag(FLAGS_profile)) {
+    absl::StatusOr<flow::jobs::JobProfile> profile =
+        flow::jobs::ProfileJob(job, feeds, {.iterations = absl::GetFlag(FLAGS_iters), .warmup = 0});
+    if (!profile.ok()) return Fail(profile.status());
+    std::cout << flow::jobs::FormatProfile(*profile);
+  }
+  return 0;
+}
+
+int RunEpoch(const flow::jobs::Model* model) {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const auto start = Clock::now();
+  absl::StatusOr<flow::data::Mnist> mnist =
+      flow::data::load_mnist(100, 100, absl::GetFlag(FLAGS_data));
+  if (!mnist.ok()) return Fail(mnist.status());
+  const auto loaded = Clock::now();
+  flow::Session session({.seed = 0, .threads = threads});
+  flow::JobFunction job = MakeTrainJob(session, model, 100, absl::GetFlag(FLAGS_dropout));
+  if (absl::Status s = job.Compile(); !s.ok()) return Fail(s);
+  const auto compiled = Clock::now();
+  double loss_sum = 0;
+  const int batches = mnist->train.num_batches();
+  for (int i = 0; i < batches; ++i) {
+    const std::vector<flow::Tensor> feeds = {mnist->train.images(i), mnist->train.labels(i)};
+    if (absl::Status s = job.RunInPlace(feeds); !s.ok()) return Fail(s);
+    if (i >= batches - 50) loss_sum += job.fetch(0).mean();
+  }
+  const auto done = Clock::now();
+  std::cout << absl::StrFormat(
+                   "RESULT framework=flowrt mode=epoch model=%s threads=%d batch=100 "
+                   "epoch_s=%.3f load_s=%.3f compile_s=%.3f train_s=%.3f steps=%d "
+                   "peak_rss_mb=%.1f loss_last50=%.4f cpu_s=%.2f",
+                   model->name, threads, Ms(start, done) / 1e3, Ms(start, loaded) / 1e3,
+                   Ms(loaded, compiled) / 1e3, Ms(compiled, done) / 1e3, batches, PeakRssMb(),
+                   loss_sum / 50, CpuSeconds())
+            << std::endl;
+  return 0;
+}
+
+// ---- FMA peak probe ----
+
+constexpr int kAccumulators = 12;  // > FMA latency × pipes, so the loop is throughput-bound
+
+// One loop iteration: 12 independent FMAs, then an empty asm that claims to read and write every
+// accumulator in a register, so the compiler neither folds the chains nor spills them.
+#define FLOWRT_FMA_LOOP(VEC, SET1, FMADD, STORE, LANES)                                            \
+  VEC a0 = SET1(1.00f), a1 = SET1(1.01f), a2 = SET1(1.02f), a3 = SET1(1.03f);                      \
+  VEC a4 = SET1(1.04f), a5 = SET1(1.05f), a6 = SET1(1.06f), a7 = SET1(1.07f);                      \
+  VEC a8 = SET1(1.08f), a9 = SET1(1.09f), a10 = SET1(1.10f), a11 = SET1(1.11f);                    \
+  const VEC mul = SET1(0.999999f), add = SET1(1e-7f);                                              \
+  for (int64_t i = 0; i < iterations; ++i) {                                                       \
+    a0 = FMADD(a0, mul, add), a1 = FMADD(a1, mul, add), a2 = FMADD(a2, mul, add);                  \
+    a3 = FMADD(a3, mul, add), a4 = FMADD(a4, mul, add), a5 = FMADD(a5, mul, add);                  \
+    a6 = FMADD(a6, mul, add), a7 = FMADD(a7, mul, add), a8 = FMADD(a8, mul, add);                  \
+    a9 = FMADD(a9, mul, add), a10 = FMADD(a10, mul, add), a11 = FMADD(a11, mul, add);              \
+    asm volatile(""                                                                                \
+                 : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7), \
+                   "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));                                      \
+  }                                                                                                \
+  alignas(64) float lanes[LANES];                                                                  \
+  float sink = 0;                                                                                  \
+  for (VEC v : {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11}) {                               \
+    STORE(lanes, v);                                                                               \
+    for (float x : lanes) sink += x;                                                               \
+  }                                                                                                \
+  return sink;
+
+__attribute__((target("avx512f"))) double FmaLoopAvx512(int64_t iterations) {
+  FLOWRT_FMA_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_store_ps, 16)
+}
+
+__attribute__((target("avx2,fma"))) double FmaLoopAvx2(int64_t iterations) {
+  FLOWRT_FMA_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_store_ps, 8)
+}
+
+struct Probe {
+  double wall_gflops = 0;  // aggregate over threads, per wall second
+  double core_gflops = 0;  // per CPU second of one thread: one core's peak, even on a busy machine
+};
+
+// `threads` threads each run the loop (2 FLOPs per lane per FMA). The per-core figure divides by
+// each thread's own CPU time (CLOCK_THREAD_CPUTIME_ID), so time-slicing with other processes on a
+// shared machine does not lower it (no SMT here: one thread per core).
+Probe ProbeGflops(bool avx512, int threads, double seconds) {
+  const int lanes = avx512 ? 16 : 8;
+  auto loop = [&](int64_t n) { return avx512 ? FmaLoopAvx512(n) : FmaLoopAvx2(n); };
+  auto thread_cpu_s = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+  };
+  // Calibrate on one thread: iterations for ~seconds of CPU.
+  int64_t n = 1 << 16;
+  for (;;) {
+    const double start = thread_cpu_s();
+    volatile double sink = loop(n);
+    (void)sink;
+    const double used = thread_cpu_s() - start;
+    if (used > 0.05 || n > (int64_t{1} << 40)) {
+      n = static_cast<int64_t>(n * seconds / std::max(1e-6, used));
+      break;
+    }
+    n *= 4;
+  }
+  const double flops_per_thread = 2.0 * lanes * kAccumulators * static_cast<double>(n);
+  Probe best;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<double> core(threads, 0.0);
+    const auto start = Clock::now();
+#pragma omp parallel num_threads(threads)
+    {
+      const double t0 = thread_cpu_s();
+      volatile double sink = loop(n);
+      (void)sink;
+      core[omp_get_thread_num()] = flops_per_thread / (thread_cpu_s() - t0) / 1e9;
+    }
+    const double wall = Ms(start, Clock::now()) / 1e3;
+    best.wall_gflops = std::max(best.wall_gflops, flops_per_thread * threads / wall / 1e9);
+    best.core_gflops = std::max(best.core_gflops, Median(core));
+  }
+  return best;
+}
+
+int RunProbe() {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const double seconds = absl::GetFlag(FLAGS_probe_seconds);
+  const bool has512 = __builtin_cpu_supports("avx512f");
+  const Probe avx2 = ProbeGflops(false, threads, seconds);
+  const Probe avx512 = has512 ? ProbeGflops(true, threads, seconds) : Probe{};
+  const Probe& best = avx512.core_gflops > avx2.core_gflops ? avx512 : avx2;
+  std::cout << absl::StrFormat(
+                   "RESULT mode=probe threads=%d isa=%s gflops=%.1f core_gflops=%.1f "
+                   "avx2_core_gflops=%.1f avx512_core_gflops=%.1f cpu_s=%.2f",
+                   threads, &best == &avx512 ? "avx512" : "avx2", best.wall_gflops,
+                   best.core_gflops, avx2.core_gflops, avx512.core_gflops, CpuSeconds())
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode == "probe") return RunProbe();
+  const flow::jobs::Model* model = flow::jobs::FindModel(absl::GetFlag(FLAGS_model));
+  if (model == nullptr) {
+    std::cerr << "train_step_bench: unknown --model=" << absl::GetFlag(FLAGS_model) << "\n";
+    return 2;
+  }
+  if (mode == "step") return RunStep(model);
+  if (mode == "epoch") return RunEpoch(model);
+  std::cerr << "train_step_bench: unknown --mode=" << mode << " (step | epoch | probe)\n";
+  return 2;
+}
