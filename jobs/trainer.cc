@@ -7,9 +7,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/snapshot_manager.h"
 #include "data/mnist.h"
 #include "graph/flow.h"
+#include "jobs/metrics.h"
 #include "jobs/models.h"
+#include "jobs/progress.h"
 #include "runtime/status.h"
 
 namespace flow::jobs {
@@ -57,6 +60,12 @@ absl::StatusOr<double> TestAccuracy(JobFunction& eval_job, const data::Split& te
   return static_cast<double>(correct) / static_cast<double>(total);
 }
 
+absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, Session& session,
+                                          int64_t step) {
+  const std::map<std::string, Tensor> all = session.get_all_variables();
+  return manager.Save(step, std::vector<std::pair<std::string, Tensor>>(all.begin(), all.end()));
+}
+
 }  // namespace
 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
@@ -85,25 +94,59 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   RETURN_IF_ERROR(eval_job.Compile());
 
   TrainResult result;
-  if (!config.load.empty()) {
-    ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(config.load));
+  const int batches = mnist.train.num_batches();
+  Progress progress({.style = config.progress,
+                     .out = &log,
+                     .log_every = config.log_every,
+                     .batch_size = config.batch_size,
+                     .steps_per_epoch = batches,
+                     .lr = config.lr});
+  std::optional<checkpoint::SnapshotManager> manager;
+  std::string load = config.load;
+  if (!config.snapshot_root.empty()) {
+    ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
+                                                                {.keep_last = config.keep}));
+    if (config.resume) {
+      if (!load.empty()) return absl::InvalidArgumentError("give --load or --resume, not both");
+      ASSIGN_OR_RETURN(std::optional<checkpoint::SnapshotInfo> latest, manager->Latest());
+      if (latest.has_value()) {
+        load = latest->path;
+      } else {
+        progress.Note(
+            absl::StrCat("no complete snapshot in ", config.snapshot_root, "; starting fresh"));
+      }
+    }
+  } else if (config.resume || config.snapshot_every > 0) {
+    return absl::InvalidArgumentError("--resume and --snapshot_every need --snapshot_root");
+  }
+  if (!load.empty()) {
+    ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
     ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
-    log << "loaded " << result.load_report.loaded.size() << " variables from " << config.load;
+    std::string line =
+        absl::StrCat("loaded ", result.load_report.loaded.size(), " variables from ", load);
     if (!result.load_report.missing.empty()) {
-      log << "; initialized (not in snapshot): " << absl::StrJoin(result.load_report.missing, ", ");
+      absl::StrAppend(&line, "; initialized (not in snapshot): ",
+                      absl::StrJoin(result.load_report.missing, ", "));
     }
     if (!result.load_report.unexpected.empty()) {
-      log << "; ignored (not in model): " << absl::StrJoin(result.load_report.unexpected, ", ");
+      absl::StrAppend(
+          &line, "; ignored (not in model): ", absl::StrJoin(result.load_report.unexpected, ", "));
     }
-    log << "\n";
+    progress.Note(line);
+  }
+  std::optional<MetricsWriter> metrics;
+  if (!config.metrics.empty()) {
+    ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
   }
 
   const int64_t* train_step =
       session.FindVariable(optimizer::TrainStepVariableName("train_job"))->data<int64_t>();
-  const int batches = mnist.train.num_batches();
   const int64_t steps = config.steps > 0 ? config.steps : config.epochs * batches;
   const auto start = std::chrono::steady_clock::now();
-  auto window_start = start;
+  auto metrics_window_start = start;
+  int64_t metrics_window_step = *train_step;
+  int64_t evaluated_at = -1;  // the train step test_accuracy was measured at
+  progress.Begin(*train_step, steps);
   for (int64_t i = 0; i < steps; ++i) {
     const int64_t step = *train_step;
     mnist.train.SetEpoch(step / batches);
@@ -111,32 +154,65 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
                             mnist.train.labels(static_cast<int>(step % batches))};
     RETURN_IF_ERROR(train_job.RunInPlace(feeds));
     ++result.steps_run;
-    const bool last = i + 1 == steps;
-    if (config.log_every > 0 && ((i + 1) % config.log_every == 0 || last)) {
-      result.last_loss = train_job.fetch(0).mean();
-      const auto now = std::chrono::steady_clock::now();
-      const double seconds = std::chrono::duration<double>(now - window_start).count();
-      const int64_t window_steps =
-          (i + 1) % config.log_every == 0 ? config.log_every : (i + 1) % config.log_every;
-      log << absl::StrFormat("step %d  epoch %d  loss %.6f  %.0f images/s\n", *train_step,
-                             (*train_step - 1) / batches + 1, result.last_loss,
-                             window_steps * config.batch_size / seconds);
-      window_start = now;
+    if (manager.has_value() && config.snapshot_every > 0 &&
+        *train_step % config.snapshot_every == 0) {
+      ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+      progress.Note(absl::StrCat("snapshot ", path));
     }
+    // Everything below runs only on logging steps: the step itself does not allocate.
+    const int64_t now_step = *train_step;
+    const bool last = i + 1 == steps;
+    const bool epoch_end = now_step % batches == 0;
+    const bool metrics_due =
+        metrics.has_value() &&
+        ((config.log_every > 0 && (i + 1) % config.log_every == 0) || epoch_end || last);
+    const bool progress_due = progress.Due(now_step, last);
+    if (!metrics_due && !progress_due && !epoch_end && !last) continue;
+    result.last_loss = train_job.fetch(0).mean();
+    progress.Report(now_step, result.last_loss);
+    const auto logged_at = std::chrono::steady_clock::now();  // before evaluating
+    double accuracy = -1;
+    if ((epoch_end || last) && config.evaluate) {
+      ASSIGN_OR_RETURN(accuracy, TestAccuracy(eval_job, mnist.test));
+      result.test_accuracy = accuracy;
+      evaluated_at = now_step;
+    }
+    if (metrics_due) {
+      const double seconds =
+          std::chrono::duration<double>(logged_at - metrics_window_start).count();
+      RETURN_IF_ERROR(metrics->Row(
+          {.step = now_step,
+           .epoch = (now_step - 1) / batches + 1,
+           .loss = result.last_loss,
+           .lr = config.lr,
+           .images_per_second =
+               seconds > 0 ? (now_step - metrics_window_step) * config.batch_size / seconds : 0,
+           .test_accuracy = accuracy}));
+      metrics_window_start = std::chrono::steady_clock::now();  // eval time is not training time
+      metrics_window_step = now_step;
+    }
+    if (epoch_end || last) progress.EpochEnd((now_step - 1) / batches + 1, accuracy);
   }
-  if (steps > 0) result.last_loss = train_job.fetch(0).mean();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.images_per_second = seconds > 0 ? result.steps_run * config.batch_size / seconds : 0;
   result.train_step = *train_step;
 
   if (config.evaluate) {
-    ASSIGN_OR_RETURN(result.test_accuracy, TestAccuracy(eval_job, mnist.test));
+    if (evaluated_at != *train_step) {
+      ASSIGN_OR_RETURN(result.test_accuracy, TestAccuracy(eval_job, mnist.test));
+    }
     log << absl::StrFormat("accuracy: %.4f\n", result.test_accuracy);
+  }
+  if (manager.has_value() &&
+      (config.snapshot_every <= 0 || *train_step % config.snapshot_every != 0)) {
+    ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+    progress.Note(absl::StrCat("snapshot ", path));
   }
   if (!config.save.empty()) {
     RETURN_IF_ERROR(checkpoint::save(config.save, session));
-    log << "saved " << session.VariableNames().size() << " variables to " << config.save << "\n";
+    progress.Note(
+        absl::StrCat("saved ", session.VariableNames().size(), " variables to ", config.save));
   }
   return result;
 }

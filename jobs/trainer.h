@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/session.h"
+#include "jobs/progress.h"
 
 namespace flow::jobs {
 
@@ -31,12 +32,23 @@ struct TrainConfig {
   float dropout = 0.5f;
   uint64_t seed = 0;
   bool shuffle = false;
-  int threads = 0;              // 0 = all cores
-  std::string load;             // snapshot to start from (fine-tune / resume)
-  std::string save;             // snapshot to write at the end
-  int log_every = 20;           // 0 = no progress lines
-  bool evaluate = true;         // test accuracy at the end
+  int threads = 0;   // 0 = all cores
+  std::string load;  // snapshot to start from (fine-tune / resume)
+  std::string save;  // snapshot to write at the end
+  // Periodic snapshots: <snapshot_root>/snapshot_<step> every `snapshot_every` steps (and at
+  // the end), keeping the newest `keep`; `resume` starts from the latest complete one there.
+  std::string snapshot_root;
+  int64_t snapshot_every = 0;
+  int keep = 3;
+  bool resume = false;
+  int log_every = 20;           // plain progress lines and metrics rows every N steps; 0 = none
+  bool evaluate = true;         // test accuracy at each epoch end and at the end of the run
   std::ostream* log = nullptr;  // progress; null = std::cout
+  // kAuto: a live line on a terminal, plain lines otherwise; kQuiet: only the accuracy line.
+  ProgressStyle progress = ProgressStyle::kAuto;
+  // metrics.csv to write (see jobs/metrics.h); empty = none. `flowrt train` defaults it with
+  // DefaultMetricsPath(). A resumed run (`resume`) appends to it.
+  std::string metrics;
 };
 
 struct TrainResult {

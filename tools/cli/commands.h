@@ -12,6 +12,8 @@ namespace flow::cli {
 int RunTrain(const std::vector<std::string>& args);
 int RunEval(const std::vector<std::string>& args);
 int RunCkpt(const std::vector<std::string>& args);
+// `plot metrics.csv [more.csv ...] -o curves.png` (plot_command.cc).
+int RunPlot(const std::vector<std::string>& args);
 
 // Prints "flowrt <command>: <message>" to stderr and returns 1 (or 2 for usage errors).
 int Fail(const std::string& command, const absl::Status& status);

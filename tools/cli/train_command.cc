@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "jobs/metrics.h"
 #include "jobs/trainer.h"
 #include "tools/cli/commands.h"
 
@@ -22,7 +23,19 @@ ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = all cores)");
 ABSL_FLAG(std::string, load, "", "snapshot to start from (fine-tune/resume) or to evaluate");
 ABSL_FLAG(std::string, save, "",
           "snapshot directory to write at the end (must not exist or be empty)");
-ABSL_FLAG(int32_t, log_every, 20, "print a progress line every N steps (0 = never)");
+ABSL_FLAG(std::string, snapshot_root, "",
+          "directory of periodic snapshots <root>/snapshot_<step> (written atomically)");
+ABSL_FLAG(int64_t, snapshot_every, 0,
+          "with --snapshot_root: snapshot every N steps (and at the end)");
+ABSL_FLAG(int32_t, keep, 3, "with --snapshot_root: keep the newest K snapshots");
+ABSL_FLAG(bool, resume, false, "with --snapshot_root: continue from its latest complete snapshot");
+ABSL_FLAG(int32_t, log_every, 20,
+          "when stdout is not a terminal, print a progress line every N steps (0 = never); "
+          "also the metrics.csv row interval");
+ABSL_FLAG(bool, quiet, false, "print only errors and the final accuracy line");
+ABSL_FLAG(std::string, metrics, "",
+          "metrics CSV to write (default: <save>.metrics.csv, else <snapshot_root>.metrics.csv, "
+          "else ./metrics.csv; 'none' = don't)");
 
 namespace flow::cli {
 
@@ -58,6 +71,16 @@ int RunTrain(const std::vector<std::string>& args) {
   config.load = absl::GetFlag(FLAGS_load);
   config.save = absl::GetFlag(FLAGS_save);
   config.log_every = absl::GetFlag(FLAGS_log_every);
+  config.snapshot_root = absl::GetFlag(FLAGS_snapshot_root);
+  config.snapshot_every = absl::GetFlag(FLAGS_snapshot_every);
+  config.keep = absl::GetFlag(FLAGS_keep);
+  config.resume = absl::GetFlag(FLAGS_resume);
+  if (absl::GetFlag(FLAGS_quiet)) config.progress = jobs::ProgressStyle::kQuiet;
+  const std::string metrics = absl::GetFlag(FLAGS_metrics);
+  if (metrics != "none") {
+    config.metrics =
+        metrics.empty() ? jobs::DefaultMetricsPath(config.save, config.snapshot_root) : metrics;
+  }
   absl::StatusOr<jobs::TrainResult> result = jobs::Train(config);
   if (!result.ok()) return Fail("train", result.status());
   return 0;
