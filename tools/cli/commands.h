@@ -14,6 +14,12 @@ int RunEval(const std::vector<std::string>& args);
 int RunCkpt(const std::vector<std::string>& args);
 // `plot metrics.csv [more.csv ...] -o curves.png` (plot_command.cc).
 int RunPlot(const std::vector<std::string>& args);
+// `ckpt export SNAPSHOT --npz=FILE` / `ckpt import FILE.npz SNAPSHOT` (npz_command.cc); args
+// exclude the verb.
+int RunCkptExport(const std::vector<std::string>& args);
+int RunCkptImport(const std::vector<std::string>& args);
+// `graph --job=... [--train] --dot=FILE [--png=FILE]` (graph_command.cc).
+int RunGraph(const std::vector<std::string>& args);
 
 // Prints "flowrt <command>: <message>" to stderr and returns 1 (or 2 for usage errors).
 int Fail(const std::string& command, const absl::Status& status);
