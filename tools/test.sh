@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine (as root) to a verdict:
 #   1. tools/setup.sh: packages, real MNIST, Release build in build/
 #   2. ctest over build/ (unit, gradient checks, golden, end-to-end on real MNIST)
-#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/,
+#   3. a short libFuzzer run (clang, ASan+UBSan) over the snapshot reader and its seed corpus
+#   4. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/,
 #      minus the long real-data trainings (FLOWRT_SKIP_SANITIZER=1 skips this stage)
 # Exits non-zero if any stage fails. `.ci/run` calls exactly this.
 set -euo pipefail
@@ -12,6 +13,7 @@ JOBS="${FLOWRT_TEST_JOBS:-2}"
 
 bash tools/setup.sh
 ctest --test-dir build --output-on-failure -j "$JOBS"
+bash tools/fuzz.sh "${FLOWRT_FUZZ_SECONDS:-30}"
 
 if [[ "${FLOWRT_SKIP_SANITIZER:-0}" != 1 ]]; then
   bash tools/setup.sh --no-packages --build-dir build-asan -- \
