@@ -19,6 +19,8 @@ constexpr char kUsage[] =
     "  train   --job=lenet|mlp|mlp_finetune --data=DIR [--epochs=N|--steps=N] [--save=DIR] ...\n"
     "  eval    --job=... --load=SNAPSHOT --data=DIR\n"
     "  ckpt    inspect SNAPSHOT [--stats] [--json] | verify SNAPSHOT | diff A B\n"
+    "          export SNAPSHOT --npz=FILE | import FILE.npz SNAPSHOT\n"
+    "  graph   --job=lenet|mlp|mlp_finetune [--train] --dot=FILE [--png=FILE]\n"
     "  plot    metrics.csv [more.csv ...] -o curves.png\n"
     "Run 'flowrt --helpfull' for every flag.";
 
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   if (command == "eval") return flow::cli::RunEval(args);
   if (command == "ckpt") return flow::cli::RunCkpt(args);
   if (command == "plot") return flow::cli::RunPlot(args);
+  if (command == "graph") return flow::cli::RunGraph(args);
   std::cerr << "flowrt: unknown command '" << command << "'\n" << kUsage << "\n";
   return 2;
 }

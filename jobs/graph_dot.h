@@ -1,0 +1,43 @@
+// A compiled job as a Graphviz DOT graph, for `flowrt graph`:
+//
+//   flow::Session session;
+//   ASSIGN_OR_RETURN(flow::JobFunction job,
+//                    flow::jobs::BuildModelJob(session, "lenet", {.train = true}));
+//   std::string dot = flow::jobs::JobToDot(job);   // `dot -Tpng` renders it
+//
+// One node per op — its name, type and each output's shape and dtype. Placeholders are blue
+// parallelograms, variables khaki cylinders (they live outside the arena), forward ops white,
+// backward ops (everything after the op producing the loss) orange, optimizer ops (updates, the
+// learning-rate schedule, the train-step increment) red. Every activation is labelled with its
+// arena offset `@offset`; blobs the memory planner placed at the same offset (they share bytes at
+// different times) get the same colour on their producer's border and their edges, and a legend
+// lists each shared offset with its blobs.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "graph/global_function.h"
+#include "graph/session.h"
+
+namespace flow::jobs {
+
+struct ModelJobOptions {
+  bool train = false;  // the trainer's train_job (loss, backward, SGD); else its eval_job
+  int batch_size = 100;
+  float lr = 0.1f;
+  float momentum = 0.0f;
+  float dropout = 0.5f;
+};
+
+// Builds and compiles, in `session`, the job `flowrt train` (options.train) or `flowrt eval`
+// runs for `model` ("lenet", "mlp", "mlp_finetune") — same bodies, names and placeholders as
+// jobs/trainer.cc — without any data. InvalidArgument for an unknown model.
+absl::StatusOr<JobFunction> BuildModelJob(Session& session, absl::string_view model,
+                                          const ModelJobOptions& options);
+
+// The DOT text of a compiled job (requires job.compiled()).
+std::string JobToDot(const JobFunction& job);
+
+}  // namespace flow::jobs

@@ -1,0 +1,125 @@
+// jobs/graph_dot.h: the DOT of the trainer's jobs shows forward, backward and optimizer ops with
+// shapes, variables and shared arena offsets; Graphviz (when installed) renders it.
+#include "jobs/graph_dot.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/executor.h"
+
+namespace flow::jobs {
+namespace {
+
+int Count(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(GraphDotTest, LenetTrainJobHasForwardBackwardAndOptimizerOps) {
+  Session session;
+  absl::StatusOr<JobFunction> job = BuildModelJob(session, "lenet", {.train = true});
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::string dot = JobToDot(*job);
+  EXPECT_TRUE(absl::StartsWith(dot, "digraph \"train_job\" {")) << dot.substr(0, 100);
+  EXPECT_TRUE(absl::EndsWith(dot, "}\n"));
+  // Forward ops with types and output shapes.
+  EXPECT_NE(dot.find("<i>conv2d</i>"), std::string::npos);
+  EXPECT_NE(dot.find("(100, 32, 28, 28) f32 @"), std::string::npos);
+  EXPECT_NE(dot.find("(100, 64, 14, 14) f32"), std::string::npos);
+  EXPECT_NE(dot.find("<i>max_pool2d</i>"), std::string::npos);
+  EXPECT_NE(dot.find("<i>dropout</i>"), std::string::npos);
+  EXPECT_NE(dot.find("<i>sparse_softmax_cross_entropy</i>"), std::string::npos);
+  // Backward.
+  EXPECT_NE(dot.find("<i>conv2d_grad_weight</i>"), std::string::npos);
+  EXPECT_NE(dot.find("<i>max_pool2d_grad</i>"), std::string::npos);
+  EXPECT_NE(dot.find("fillcolor=\"#fde2bf\""), std::string::npos);  // backward colour
+  // Optimizer: one SGD update per trainable variable (4 layers × weight, bias) and the step.
+  EXPECT_EQ(Count(dot, "<i>sgd_update</i>"), 8);
+  EXPECT_EQ(Count(dot, "<i>train_step_increment</i>"), 1);
+  EXPECT_NE(dot.find("<i>piecewise_constant_lr</i>"), std::string::npos);
+  // Variables, distinguished, with their shapes; the train step is one of them.
+  EXPECT_NE(dot.find("<b>conv1-weight</b><br/>(32, 1, 5, 5) f32"), std::string::npos);
+  EXPECT_NE(dot.find("<b>System-Train-TrainStep-train_job</b>"), std::string::npos);
+  EXPECT_GE(Count(dot, "shape=cylinder"), 9);
+  EXPECT_EQ(Count(dot, "shape=parallelogram"), 2);  // images, labels
+  // Memory sharing: the legend lists offsets held by several blobs.
+  EXPECT_NE(dot.find("blobs sharing memory"), std::string::npos);
+  EXPECT_NE(dot.find("penwidth=2.5"), std::string::npos);
+  // Every op is a node.
+  EXPECT_EQ(Count(dot, "  op"), job->job().op_size() + Count(dot, " -> "));
+}
+
+TEST(GraphDotTest, SharedOffsetsInTheLegendAreReallyShared) {
+  Session session;
+  absl::StatusOr<JobFunction> job = BuildModelJob(session, "mlp", {.train = true});
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::string dot = JobToDot(*job);
+  const Executor& executor = job->executor();
+  std::map<int64_t, int> blobs_at;
+  for (const flowrt::OpConf& op : job->job().op()) {
+    for (const std::string& out : op.output()) {
+      if (executor.ArenaOffset(out) >= 0) ++blobs_at[executor.ArenaOffset(out)];
+    }
+  }
+  for (const auto& [offset, n] : blobs_at) {
+    const std::string row = absl::StrCat("</td><td>@", offset, "</td>");
+    EXPECT_EQ(dot.find(row) != std::string::npos, n > 1) << "offset " << offset << " has " << n;
+  }
+}
+
+TEST(GraphDotTest, EvalJobHasNoBackwardOrOptimizer) {
+  Session session;
+  absl::StatusOr<JobFunction> job = BuildModelJob(session, "mlp_finetune", {.train = false});
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::string dot = JobToDot(*job);
+  EXPECT_TRUE(absl::StartsWith(dot, "digraph \"eval_job\" {"));
+  EXPECT_NE(dot.find("<b>dense3-weight</b><br/>(10, 10) f32"), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("sgd_update"), std::string::npos);
+  EXPECT_EQ(dot.find("_grad"), std::string::npos);
+  EXPECT_EQ(dot.find("train_step_increment"), std::string::npos);
+  EXPECT_EQ(dot.find("#fde2bf\"]"), std::string::npos);
+}
+
+TEST(GraphDotTest, UnknownModelIsAClearError) {
+  Session session;
+  absl::StatusOr<JobFunction> job = BuildModelJob(session, "resnet", {});
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("lenet"), std::string::npos) << job.status();
+}
+
+TEST(GraphDotTest, GraphvizRendersTheLenetTrainGraph) {
+  if (std::system("dot -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "Graphviz's dot not installed";
+  Session session;
+  absl::StatusOr<JobFunction> job = BuildModelJob(session, "lenet", {.train = true});
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::string base = absl::StrCat(::testing::TempDir(), "/graph_dot_test_", ::getpid());
+  {
+    std::ofstream out(base + ".dot");
+    out << JobToDot(*job);
+  }
+  ASSERT_EQ(
+      std::system(
+          absl::StrCat("dot -Tpng -o ", base, ".png ", base, ".dot 2>", base, ".err").c_str()),
+      0);
+  std::ifstream err(base + ".err");
+  const std::string warnings((std::istreambuf_iterator<char>(err)), {});
+  EXPECT_EQ(warnings, "") << "Graphviz complained about our DOT";
+  std::ifstream png(base + ".png", std::ios::binary);
+  char magic[8] = {};
+  png.read(magic, 8);
+  EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  for (const char* ext : {".dot", ".png", ".err"}) ::unlink((base + ext).c_str());
+}
+
+}  // namespace
+}  // namespace flow::jobs
