@@ -100,7 +100,7 @@ std::string Script(const std::vector<Run>& runs, const std::string& output) {
   s << "set terminal pngcairo noenhanced size " << (any_accuracy ? "1400,560" : "900,560")
     << " font 'sans,11' linewidth 1.5\n"
     << "set output " << Quote(output) << "\n"
-    << "set grid lc rgb '#dddddd'\n"
+    << "set grid lc rgb '#c8c8c8' dt 3\n"
     << "set border 3\nset tics nomirror\n"
     << "set key top right box opaque\n"
     << "set xlabel 'train step'\n"
@@ -109,7 +109,19 @@ std::string Script(const std::vector<Run>& runs, const std::string& output) {
   if (any_accuracy) s << "set multiplot layout 1,2\n";
   s << "set title 'training loss'\n"
     << "set ylabel 'loss (mean of a batch)'\n";
-  if (positive_loss) s << "set logscale y\nset autoscale yfix\nset mytics 10\n";
+  if (positive_loss) {
+    // Log scale, fitted to the data, with 1-2-5 labels so a short range still has several.
+    s << "set logscale y\nset autoscale yfix\nset offsets 0, 0, graph 0.04, graph 0.04\n"
+      << "set ytics (";
+    bool first = true;
+    for (double decade = 1e-4; decade < 1e3; decade *= 10) {
+      for (double m : {1.0, 2.0, 5.0}) {
+        s << (first ? "" : ", ") << m * decade;
+        first = false;
+      }
+    }
+    s << ")\n";
+  }
   s << "plot ";
   for (size_t i = 0; i < runs.size(); ++i) {
     s << (i ? ", \\\n     " : "") << "$loss" << i << " using 1:2 with lines lw 1.5 lc " << i + 1
@@ -117,7 +129,8 @@ std::string Script(const std::vector<Run>& runs, const std::string& output) {
   }
   s << "\n";
   if (any_accuracy) {
-    s << "unset logscale y\nset autoscale y\nset offsets 0, 0, graph 0.05, graph 0.05\n"
+    s << "unset logscale y\nset autoscale y\nset ytics autofreq\n"
+      << "set offsets 0, 0, graph 0.05, graph 0.05\n"
       << "set key bottom right\n"
       << "set title 'test accuracy'\n"
       << "set ylabel 'accuracy'\n"
