@@ -121,5 +121,26 @@ TEST(GraphDotTest, GraphvizRendersTheLenetTrainGraph) {
   for (const char* ext : {".dot", ".png", ".err"}) ::unlink((base + ext).c_str());
 }
 
+TEST(GraphDotTest, CliWritesDotAndPng) {
+  const std::string flowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
+  if (::access(flowrt.c_str(), X_OK) != 0) GTEST_SKIP() << flowrt << " not built";
+  if (std::system("dot -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "Graphviz's dot not installed";
+  const std::string base = absl::StrCat(::testing::TempDir(), "/graph_cli_test_", ::getpid());
+  ASSERT_EQ(std::system(absl::StrCat(flowrt, " graph --job=mlp --train --dot=", base,
+                                     ".dot --png=", base, ".png >/dev/null")
+                            .c_str()),
+            0);
+  std::ifstream dot(base + ".dot");
+  const std::string text((std::istreambuf_iterator<char>(dot)), {});
+  EXPECT_NE(text.find("<i>sgd_update</i>"), std::string::npos);
+  EXPECT_NE(text.find("<i>train_step_increment</i>"), std::string::npos);
+  std::ifstream png(base + ".png", std::ios::binary);
+  char magic[8] = {};
+  png.read(magic, 8);
+  EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_NE(std::system(absl::StrCat(flowrt, " graph --job=resnet 2>/dev/null").c_str()), 0);
+  for (const char* ext : {".dot", ".png"}) ::unlink((base + ext).c_str());
+}
+
 }  // namespace
 }  // namespace flow::jobs
