@@ -174,8 +174,8 @@ TEST(PlotTest, TwoRunsOnOneChartMakeAPng) {
   ASSERT_GT(bytes.size(), 1000u);
   EXPECT_EQ(bytes.substr(1, 3), "PNG");
   const std::string script = ReadFile(dir + "/c.gp");
-  EXPECT_TRUE(absl::StrContains(script, "title 'a.csv'")) << script;
-  EXPECT_TRUE(absl::StrContains(script, "title 'b.csv'")) << script;
+  EXPECT_TRUE(absl::StrContains(script, "title 'a'")) << script;
+  EXPECT_TRUE(absl::StrContains(script, "title 'b'")) << script;
   EXPECT_TRUE(absl::StrContains(script, "test accuracy")) << script;
   // Not a metrics file: a clear error.
   std::ofstream(dir + "/bad.csv") << "x,y\n1,2\n";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,6 +16,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -165,7 +167,14 @@ int RunPlot(const std::vector<std::string>& args) {
     absl::StatusOr<Run> run = ReadMetrics(path);
     if (!run.ok()) return Fail("plot", run.status());
     const std::string base = std::filesystem::path(path).filename().string();
-    run->label = basename_count[base] > 1 ? path : base;
+    std::string label = basename_count[base] > 1 ? path : base;
+    for (const char* suffix : {".metrics.csv", ".csv"}) {  // runs/lenet-1.metrics.csv: lenet-1
+      if (absl::EndsWith(label, suffix) && label.size() > strlen(suffix)) {
+        label.resize(label.size() - strlen(suffix));
+        break;
+      }
+    }
+    run->label = label;
     runs.push_back(*std::move(run));
   }
   const std::string script = Script(runs, output);
