@@ -9,7 +9,7 @@
 #include "graph/flow.h"
 
 int main(int argc, char** argv) {
-  // clang-format off: the README's text as it stands
+  // The README's job, word for word.
   auto train_job = flow::global_function(
       "train_job", flow::JobType::kTrain,
       [](flow::Blob images /*(100,1,28,28)*/, flow::Blob labels /*(100,)*/) {
