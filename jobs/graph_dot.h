@@ -20,22 +20,9 @@
 #include "absl/strings/string_view.h"
 #include "graph/global_function.h"
 #include "graph/session.h"
+#include "jobs/model_jobs.h"
 
 namespace flow::jobs {
-
-struct ModelJobOptions {
-  bool train = false;  // the trainer's train_job (loss, backward, SGD); else its eval_job
-  int batch_size = 100;
-  float lr = 0.1f;
-  float momentum = 0.0f;
-  float dropout = 0.5f;
-};
-
-// Builds and compiles, in `session`, the job `flowrt train` (options.train) or `flowrt eval`
-// runs for `model` ("lenet", "mlp", "mlp_finetune") — same bodies, names and placeholders as
-// jobs/trainer.cc — without any data. InvalidArgument for an unknown model.
-absl::StatusOr<JobFunction> BuildModelJob(Session& session, absl::string_view model,
-                                          const ModelJobOptions& options);
 
 // The DOT text of a compiled job (requires job.compiled()).
 std::string JobToDot(const JobFunction& job);

@@ -11,35 +11,13 @@
 #include "data/mnist.h"
 #include "graph/flow.h"
 #include "jobs/metrics.h"
+#include "jobs/model_jobs.h"
 #include "jobs/models.h"
 #include "jobs/progress.h"
 #include "runtime/status.h"
 
 namespace flow::jobs {
 namespace {
-
-absl::StatusOr<const Model*> GetModel(const std::string& name) {
-  const Model* model = FindModel(name);
-  if (model == nullptr) {
-    std::vector<std::string> names;
-    for (const Model& m : AllModels()) names.push_back(m.name);
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown model '", name, "'; choose one of ", absl::StrJoin(names, ", ")));
-  }
-  return model;
-}
-
-Placeholder ImagesPlaceholder(int batch) {
-  return Placeholder({batch, 1, 28, 28}, kFloat, "images");
-}
-
-// A predict job returning logits (N, 10), sharing the variables of `session`.
-JobFunction MakeEvalJob(Session& session, const Model* model, int batch) {
-  return global_function(
-      session, "eval_job", JobType::kPredict,
-      [model](Blob images) { return model->logits(images, {.train = false}); },
-      ImagesPlaceholder(batch));
-}
 
 // Fraction of test examples whose argmax logit is the label.
 absl::StatusOr<double> TestAccuracy(JobFunction& eval_job, const data::Split& test) {
@@ -70,28 +48,19 @@ absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, 
 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::ostream& log = config.log ? *config.log : std::cout;
-  ASSIGN_OR_RETURN(const Model* model, GetModel(config.model));
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be positive");
   ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
                                     {.shuffle = config.shuffle, .seed = config.seed}));
   Session session({.seed = config.seed, .threads = config.threads});
-  const float dropout = config.dropout;
-  const float lr = config.lr, momentum = config.momentum;
-  JobFunction train_job = global_function(
-      session, "train_job", JobType::kTrain,
-      [&](Blob images, Blob labels) {
-        scope::Placement cpu("cpu", "0:0");
-        Blob logits = model->logits(images, {.train = true, .dropout = dropout});
-        Blob loss = nn::sparse_softmax_cross_entropy_with_logits(labels, logits);
-        optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {lr}), {.momentum = momentum})
-            .minimize(loss);
-        return loss;
-      },
-      ImagesPlaceholder(config.batch_size), Placeholder({config.batch_size}, kInt32, "labels"));
-  RETURN_IF_ERROR(train_job.Compile());
-  JobFunction eval_job = MakeEvalJob(session, model, config.batch_size);
-  RETURN_IF_ERROR(eval_job.Compile());
+  const ModelJobOptions job_options{.batch_size = config.batch_size,
+                                    .lr = config.lr,
+                                    .momentum = config.momentum,
+                                    .dropout = config.dropout};
+  ModelJobOptions train_options = job_options;
+  train_options.train = true;
+  ASSIGN_OR_RETURN(JobFunction train_job, BuildModelJob(session, config.model, train_options));
+  ASSIGN_OR_RETURN(JobFunction eval_job, BuildModelJob(session, config.model, job_options));
 
   TrainResult result;
   const int batches = mnist.train.num_batches();
@@ -218,13 +187,12 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
 }
 
 absl::StatusOr<double> Evaluate(const EvalConfig& config) {
-  ASSIGN_OR_RETURN(const Model* model, GetModel(config.model));
   if (config.load.empty()) return absl::InvalidArgumentError("eval needs --load=SNAPSHOT");
   ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir));
   Session session({.threads = config.threads});
-  JobFunction eval_job = MakeEvalJob(session, model, config.batch_size);
-  RETURN_IF_ERROR(eval_job.Compile());
+  ASSIGN_OR_RETURN(JobFunction eval_job,
+                   BuildModelJob(session, config.model, {.batch_size = config.batch_size}));
   ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(config.load));
   ASSIGN_OR_RETURN(LoadReport report, load_variables(snapshot, true, session));
   if (!report.missing.empty()) {

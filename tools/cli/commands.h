@@ -20,6 +20,8 @@ int RunCkptExport(const std::vector<std::string>& args);
 int RunCkptImport(const std::vector<std::string>& args);
 // `graph --job=... [--train] --dot=FILE [--png=FILE]` (graph_command.cc).
 int RunGraph(const std::vector<std::string>& args);
+// flowrt time: per-op ms of a training step (jobs/op_profile.h).
+int RunTime(const std::vector<std::string>& args);
 
 // Prints "flowrt <command>: <message>" to stderr and returns 1 (or 2 for usage errors).
 int Fail(const std::string& command, const absl::Status& status);

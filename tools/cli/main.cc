@@ -22,6 +22,7 @@ constexpr char kUsage[] =
     "          export SNAPSHOT --npz=FILE | import FILE.npz SNAPSHOT\n"
     "  graph   --job=lenet|mlp|mlp_finetune [--train] --dot=FILE [--png=FILE]\n"
     "  plot    metrics.csv [more.csv ...] -o curves.png\n"
+    "  time    --job=lenet|mlp|mlp_finetune [--iterations=50] [--threads=T]: per-op ms\n"
     "Run 'flowrt --helpfull' for every flag.";
 
 }  // namespace
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   if (command == "ckpt") return flow::cli::RunCkpt(args);
   if (command == "plot") return flow::cli::RunPlot(args);
   if (command == "graph") return flow::cli::RunGraph(args);
+  if (command == "time") return flow::cli::RunTime(args);
   std::cerr << "flowrt: unknown command '" << command << "'\n" << kUsage << "\n";
   return 2;
 }

@@ -1,0 +1,49 @@
+// flowrt time: per-op forward, backward and update ms of a model's training step, like
+// `caffe time`, on random input (no data needed):
+//   flowrt time --job=lenet|mlp|mlp_finetune [--iterations=50] [--threads=T] [--batch_size=100]
+#include <iostream>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "jobs/model_jobs.h"
+#include "jobs/op_profile.h"
+#include "tools/cli/commands.h"
+
+ABSL_DECLARE_FLAG(std::string, job);
+ABSL_DECLARE_FLAG(int32_t, batch_size);
+ABSL_DECLARE_FLAG(int32_t, threads);
+ABSL_DECLARE_FLAG(double, momentum);
+ABSL_FLAG(int32_t, iterations, 50, "flowrt time: profiled iterations (after 5 warm-up ones)");
+
+namespace flow::cli {
+
+int RunTime(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    return Fail("time",
+                absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args[0], "'")));
+  }
+  const int batch = absl::GetFlag(FLAGS_batch_size);
+  Session session({.threads = absl::GetFlag(FLAGS_threads)});
+  absl::StatusOr<JobFunction> job =
+      jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job),
+                          {.train = true,
+                           .batch_size = batch,
+                           .momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum))});
+  if (!job.ok()) return Fail("time", job.status());
+  // Images in [0, 1) and labels in [0, 10): a deterministic stand-in for an MNIST batch.
+  Tensor images(Shape({batch, 1, 28, 28}), kFloat);
+  Tensor labels(Shape({batch}), kInt32);
+  for (int64_t i = 0; i < images.num_elements(); ++i) {
+    images.data<float>()[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.f;
+  }
+  for (int i = 0; i < batch; ++i) labels.data<int32_t>()[i] = i % 10;
+  const Tensor feeds[] = {images, labels};
+  absl::StatusOr<jobs::JobProfile> profile =
+      jobs::ProfileJob(*job, feeds, {.iterations = absl::GetFlag(FLAGS_iterations)});
+  if (!profile.ok()) return Fail("time", profile.status());
+  std::cout << jobs::FormatProfile(*profile);
+  return 0;
+}
+
+}  // namespace flow::cli
