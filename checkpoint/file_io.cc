@@ -241,4 +241,32 @@ std::string JoinPath(absl::string_view dir, absl::string_view name) {
   return absl::StrCat(dir, "/", name);
 }
 
+std::string Dirname(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+absl::Status EnsureDirectory(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is a ", FileTypeName(st.st_mode), ", not a directory"));
+  }
+  if (errno != ENOENT) return ErrnoError(errno, path, "stat");
+  const std::string parent = Dirname(path);
+  if (parent != path) RETURN_IF_ERROR(EnsureDirectory(parent));
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError(errno, path, "mkdir");
+  }
+  return FsyncDirectory(parent, parent);
+}
+
+absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
 }  // namespace flow::checkpoint

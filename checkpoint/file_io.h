@@ -99,4 +99,14 @@ absl::Status RemoveTreeAt(int dirfd, const std::string& name);
 // Joins path components with '/', without doubling a trailing separator.
 std::string JoinPath(absl::string_view dir, absl::string_view name);
 
+// The directory part of `path`: "a/b" → "a", "b" → ".", "/b" → "/".
+std::string Dirname(const std::string& path);
+
+// mkdir -p, making each new directory's entry durable in its parent (else a crash could lose a
+// snapshot root, snapshots included, even after they were fsynced).
+absl::Status EnsureDirectory(const std::string& path);
+
+// `status` with `prefix` before its message (OK stays OK).
+absl::Status Prefixed(const absl::Status& status, absl::string_view prefix);
+
 }  // namespace flow::checkpoint

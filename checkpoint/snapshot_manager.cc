@@ -26,36 +26,6 @@ constexpr absl::string_view kSnapshotPrefix = "snapshot_";
 constexpr int kMinStepDigits = 10;
 constexpr absl::string_view kDeletionInfix = ".del-";
 
-absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
-}
-
-std::string Dirname(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// mkdir -p, making each new directory's entry durable in its parent (else a crash could lose the
-// whole root, snapshots included, even after they were fsynced).
-absl::Status EnsureDirectory(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " is a ", FileTypeName(st.st_mode), ", not a directory"));
-  }
-  if (errno != ENOENT) return ErrnoError(errno, path, "stat");
-  const std::string parent = Dirname(path);
-  if (parent != path) RETURN_IF_ERROR(EnsureDirectory(parent));
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return ErrnoError(errno, path, "mkdir");
-  }
-  return FsyncDirectory(parent, parent);
-}
-
 // The root itself may be reached through links (it is the user's path); what is inside is not.
 absl::StatusOr<UniqueFd> OpenRoot(const std::string& root, absl::string_view what) {
   const int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -21,11 +21,6 @@ namespace {
 // Read granularity: CRC'd while the chunk is still in cache; also the scratch buffer for verify.
 constexpr int64_t kReadChunk = int64_t{8} << 20;
 
-absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
-}
-
 std::string VariableWhat(absl::string_view name, absl::string_view file) {
   return absl::StrCat("variable \"", absl::CHexEscape(name), "\": ", file);
 }
