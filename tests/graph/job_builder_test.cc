@@ -205,7 +205,7 @@ TEST(JobBuilderTest, GpuPlacementAndTrainJobWithoutOptimizerAreErrors) {
 TEST(JobFunctionTest, WrongFeedNamesThePlaceholderAndBothShapes) {
   Session session;
   JobFunction job = global_function(
-      session, "job", JobType::kPredict, [](Blob x, Blob labels) { return nn::relu(x); },
+      session, "job", JobType::kPredict, [](Blob x, Blob /*labels*/) { return nn::relu(x); },
       Placeholder({2, 3}, kFloat, "images"), Placeholder({2}, kInt32, "labels"));
   absl::StatusOr<Tensor> y = job(Tensor(Shape({3, 2}), kFloat), Tensor(Shape({2}), kInt32));
   ASSERT_FALSE(y.ok());
