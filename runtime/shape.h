@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "runtime/status.h"
 
 namespace flow {
 
@@ -22,8 +23,12 @@ class Shape {
   explicit Shape(absl::Span<const int64_t> dims) : dims_(dims.begin(), dims.end()) {}
 
   int rank() const { return static_cast<int>(dims_.size()); }
-  int64_t dim(int i) const { return dims_[i]; }
-  int64_t operator[](int i) const { return dims_[i]; }
+  // REQUIRES: 0 <= i < rank() (checked: shapes are indexed at build time, not in a step).
+  int64_t dim(int i) const {
+    CHECK(i >= 0 && i < rank()) << "dim " << i << " of shape " << ToString();
+    return dims_[i];
+  }
+  int64_t operator[](int i) const { return dim(i); }
   const std::vector<int64_t>& dims() const { return dims_; }
 
   // Product of all dims (1 for rank 0). Callers with untrusted dims use CheckedNumElements.

@@ -42,6 +42,7 @@ Blob ConvOp(const std::vector<Blob>& in, const ConvAttrs& a) {
       after[d] = a.pads[2 * d + 1];
       continue;
     }
+    if (in[0].shape().rank() != 4 || in[1].shape().rank() != 4) continue;  // op reports the rank
     absl::StatusOr<WindowDim> w = ComputeWindow(in[0].shape()[2 + d], in[1].shape()[2 + d],
                                                 a.strides[d], a.dilations[d], a.padding);
     CHECK_OK(w.status());
