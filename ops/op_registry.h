@@ -92,7 +92,7 @@ absl::Status ExpectFloat(const ShapeContext& ctx, int i);
 #define FLOWRT_REGISTER_CONCAT(a, b) FLOWRT_REGISTER_CONCAT_INNER(a, b)
 // A static registration object per op (a copy of the builder chain's result, holding only the
 // schema pointer), so nothing is heap-allocated outside the registry itself.
-#define REGISTER_OP(type)                                                 \
+#define REGISTER_OP(type)                                                \
   [[maybe_unused]] static ::flow::OpRegistration FLOWRT_REGISTER_CONCAT( \
       flowrt_op_registration_, __COUNTER__) = ::flow::OpRegistration(type)
 

@@ -37,14 +37,22 @@ Tensor Tensor::Wrap(void* data, Shape shape, DataType dtype) {
 
 double Tensor::ElementAsDouble(int64_t i) const {
   switch (dtype_) {
-    case DataType::kFloat: return static_cast<const float*>(data_)[i];
-    case DataType::kDouble: return static_cast<const double*>(data_)[i];
-    case DataType::kInt8: return static_cast<const int8_t*>(data_)[i];
-    case DataType::kChar: return static_cast<const char*>(data_)[i];
-    case DataType::kInt32: return static_cast<const int32_t*>(data_)[i];
-    case DataType::kInt64: return static_cast<double>(static_cast<const int64_t*>(data_)[i]);
-    case DataType::kUInt8: return static_cast<const uint8_t*>(data_)[i];
-    default: CHECK(false) << "ElementAsDouble on " << DataTypeName(dtype_);
+    case DataType::kFloat:
+      return static_cast<const float*>(data_)[i];
+    case DataType::kDouble:
+      return static_cast<const double*>(data_)[i];
+    case DataType::kInt8:
+      return static_cast<const int8_t*>(data_)[i];
+    case DataType::kChar:
+      return static_cast<const char*>(data_)[i];
+    case DataType::kInt32:
+      return static_cast<const int32_t*>(data_)[i];
+    case DataType::kInt64:
+      return static_cast<double>(static_cast<const int64_t*>(data_)[i]);
+    case DataType::kUInt8:
+      return static_cast<const uint8_t*>(data_)[i];
+    default:
+      CHECK(false) << "ElementAsDouble on " << DataTypeName(dtype_);
   }
   return 0;
 }
