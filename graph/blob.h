@@ -7,8 +7,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
-#include "ops/op_registry.h"
+#include "absl/strings/string_view.h"  // every job-side helper takes its op name as a string_view
+#include "runtime/dtype.h"
+#include "runtime/shape.h"
 
 namespace flow {
 
@@ -18,22 +21,22 @@ class Blob {
  public:
   Blob() = default;
 
-  bool ok() const { return builder_ != nullptr && desc_.dtype != DataType::kInvalid; }
-  const Shape& shape() const { return desc_.shape; }
-  DataType dtype() const { return desc_.dtype; }
-  const BlobDesc& desc() const { return desc_; }
+  bool ok() const { return builder_ != nullptr && dtype_ != DataType::kInvalid; }
+  const Shape& shape() const { return shape_; }
+  DataType dtype() const { return dtype_; }
   // The logical blob name, "<op name>/<output name>" as in OneFlow.
   const std::string& name() const { return name_; }
   JobBuilder* builder() const { return builder_; }
 
  private:
   friend class JobBuilder;
-  Blob(JobBuilder* builder, std::string name, BlobDesc desc)
-      : builder_(builder), name_(std::move(name)), desc_(std::move(desc)) {}
+  Blob(JobBuilder* builder, std::string name, Shape shape, DataType dtype)
+      : builder_(builder), name_(std::move(name)), shape_(std::move(shape)), dtype_(dtype) {}
 
   JobBuilder* builder_ = nullptr;
   std::string name_;
-  BlobDesc desc_;
+  Shape shape_;
+  DataType dtype_ = DataType::kInvalid;
 };
 
 }  // namespace flow

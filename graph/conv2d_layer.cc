@@ -93,11 +93,11 @@ Blob conv2d(const Blob& inputs, int64_t filters, const std::vector<int64_t>& ker
     }
   }
 
-  oneflow::InitializerConf kernel_init;
+  Initializer kernel_init;
   if (options.kernel_initializer.has_value()) {
     kernel_init = *options.kernel_initializer;
   } else {
-    absl::StatusOr<oneflow::InitializerConf> xavier = xavier_uniform_initializer("NCHW");
+    absl::StatusOr<Initializer> xavier = xavier_uniform_initializer("NCHW");
     if (!xavier.ok()) return fail(xavier.status());
     kernel_init = *std::move(xavier);
   }

@@ -1,22 +1,11 @@
 #include "graph/get_variable.h"
 
 #include "absl/strings/str_cat.h"
-#include "graph/initializer.h"
+#include "graph/initializer_proto.h"
 #include "graph/job_builder.h"
 #include "runtime/status.h"
 
 namespace flow {
-
-namespace regularizers {
-flowrt::RegularizerConf l1(float l1) { return l1_l2(l1, 0.f); }
-flowrt::RegularizerConf l2(float l2) { return l1_l2(0.f, l2); }
-flowrt::RegularizerConf l1_l2(float l1, float l2) {
-  flowrt::RegularizerConf conf;
-  conf.set_l1(l1);
-  conf.set_l2(l2);
-  return conf;
-}
-}  // namespace regularizers
 
 Blob get_variable(const std::string& name, const Shape& shape, const GetVariableOptions& options) {
   JobBuilder* builder = JobBuilder::Current();
@@ -39,11 +28,12 @@ Blob get_variable(const std::string& name, const Shape& shape, const GetVariable
   conf.set_name(full_name);
   for (int64_t d : shape.dims()) conf.mutable_shape()->add_dim(d);
   conf.set_data_type(static_cast<oneflow::DataType>(options.dtype));
-  *conf.mutable_initializer() = *options.initializer;
+  *conf.mutable_initializer() = InitializerProto::Get(*options.initializer);
   conf.set_trainable(options.trainable);
   conf.set_model_name(options.model_name);
   if (options.random_seed.has_value()) conf.set_random_seed(*options.random_seed);
-  *conf.mutable_regularizer() = options.regularizer;
+  conf.mutable_regularizer()->set_l1(options.regularizer.l1);
+  conf.mutable_regularizer()->set_l2(options.regularizer.l2);
   conf.set_split_axis(options.distribute.split_axis);
   return builder->GetOrCreateVariable(conf, options.reuse);
 }

@@ -16,15 +16,21 @@
 #include <string>
 
 #include "graph/blob.h"
-#include "proto/initializer_conf.pb.h"
-#include "proto/job.pb.h"
+#include "graph/initializer.h"
 
 namespace flow {
 
+// Weight decay the optimizer adds to a variable's gradient: l1·sign(w) + l2·w (OneFlow's
+// L1L2 regularizer conf). Zeros = none.
+struct Regularizer {
+  float l1 = 0;
+  float l2 = 0;
+};
+
 namespace regularizers {
-flowrt::RegularizerConf l1(float l1 = 0.01f);
-flowrt::RegularizerConf l2(float l2 = 0.01f);
-flowrt::RegularizerConf l1_l2(float l1 = 0.01f, float l2 = 0.01f);
+inline Regularizer l1(float l1 = 0.01f) { return {.l1 = l1}; }
+inline Regularizer l2(float l2 = 0.01f) { return {.l2 = l2}; }
+inline Regularizer l1_l2(float l1 = 0.01f, float l2 = 0.01f) { return {.l1 = l1, .l2 = l2}; }
 }  // namespace regularizers
 
 namespace distribute {
@@ -39,8 +45,8 @@ inline Distribute split(int64_t axis) { return {axis}; }
 struct GetVariableOptions {
   DataType dtype = DataType::kFloat;
   // Required (OneFlow has no default either): an error names the variable when absent.
-  std::optional<oneflow::InitializerConf> initializer;
-  flowrt::RegularizerConf regularizer;
+  std::optional<Initializer> initializer;
+  Regularizer regularizer;
   bool trainable = true;
   std::string model_name;
   // Overrides the (session seed, name) stream.

@@ -1,11 +1,50 @@
 #include "graph/global_function.h"
 
 #include "absl/strings/str_cat.h"
+#include "graph/compiled_job.h"
+#include "graph/initializer_proto.h"
 #include "graph/job_builder.h"
 #include "runtime/executor.h"
+#include "runtime/random.h"
 #include "runtime/status.h"
 
 namespace flow {
+namespace {
+
+// The variables `job` declares that `session` does not have yet, initialized: from the
+// variable's random_seed, else from (session seed, name), so adding a layer never changes
+// another layer's values. Variables the session has must agree in shape and dtype.
+absl::StatusOr<std::map<std::string, Tensor>> NewVariables(Session& session,
+                                                           const flowrt::JobConf& job) {
+  std::map<std::string, Tensor> created;
+  for (const flowrt::VariableConf& conf : job.variable()) {
+    const Shape shape(std::vector<int64_t>(conf.shape().dim().begin(), conf.shape().dim().end()));
+    const DataType dtype = static_cast<DataType>(conf.data_type());
+    if (const Tensor* existing = session.FindVariable(conf.name()); existing != nullptr) {
+      if (existing->shape() != shape || existing->dtype() != dtype) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "job '", job.name(), "': variable '", conf.name(), "' is declared with shape ",
+            shape.ToString(), " ", DataTypeName(dtype), " but another job declared it with shape ",
+            existing->shape().ToString(), " ", DataTypeName(existing->dtype())));
+      }
+      continue;
+    }
+    const uint64_t seed = conf.has_random_seed()
+                              ? static_cast<uint64_t>(conf.random_seed())
+                              : CombineSeeds(session.options().seed, StableHash64(conf.name()));
+    Tensor value(shape, dtype);
+    absl::Status status =
+        InitializeTensor(InitializerProto::Wrap(conf.initializer()), seed, &value);
+    if (!status.ok()) {
+      return absl::Status(status.code(), absl::StrCat("job '", job.name(), "': variable '",
+                                                      conf.name(), "': ", status.message()));
+    }
+    created.emplace(conf.name(), std::move(value));
+  }
+  return created;
+}
+
+}  // namespace
 
 struct JobFunction::State {
   Session* session;
@@ -31,14 +70,14 @@ bool JobFunction::compiled() const { return state_->executor != nullptr; }
 const std::string& JobFunction::name() const { return state_->name; }
 Session& JobFunction::session() const { return *state_->session; }
 
-const flowrt::JobConf& JobFunction::job() const {
-  CHECK(compiled()) << "job '" << state_->name << "' is not compiled";
-  return state_->job;
+const flowrt::JobConf& CompiledJob::Job(const JobFunction& function) {
+  CHECK(function.compiled()) << "job '" << function.name() << "' is not compiled";
+  return function.state_->job;
 }
 
-Executor& JobFunction::executor() const {
-  CHECK(compiled()) << "job '" << state_->name << "' is not compiled";
-  return *state_->executor;
+Executor& CompiledJob::GetExecutor(const JobFunction& function) {
+  CHECK(function.compiled()) << "job '" << function.name() << "' is not compiled";
+  return *function.state_->executor;
 }
 
 absl::Status JobFunction::Compile() {
@@ -64,8 +103,13 @@ absl::Status JobFunction::Compile() {
     return absl::FailedPreconditionError(
         absl::StrCat("train job '", s.name, "' never called an optimizer's minimize(loss)"));
   }
-  RETURN_IF_ERROR(s.session->AddJob(builder.job()));
   Session* session = s.session;
+  if (session->HasJob(s.name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a job named '", s.name, "' already exists in this session"));
+  }
+  ASSIGN_OR_RETURN(auto new_variables, NewVariables(*session, builder.job()));
+  session->AddJob(s.name, std::move(new_variables));
   ExecutorOptions options{session->options().reuse_memory, session->options().threads,
                           session->options().seed};
   ASSIGN_OR_RETURN(
@@ -82,7 +126,7 @@ absl::Status JobFunction::RunInPlace(absl::Span<const Tensor> feeds) {
   return state_->executor->Run(feeds);
 }
 
-const Tensor& JobFunction::fetch(int i) const { return executor().fetch(i); }
+const Tensor& JobFunction::fetch(int i) const { return CompiledJob::GetExecutor(*this).fetch(i); }
 
 absl::StatusOr<std::vector<Tensor>> JobFunction::Run(absl::Span<const Tensor> feeds) {
   RETURN_IF_ERROR(RunInPlace(feeds));

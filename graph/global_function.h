@@ -22,12 +22,9 @@
 #include "absl/types/span.h"
 #include "graph/blob.h"
 #include "graph/session.h"
-#include "proto/job.pb.h"
 #include "runtime/tensor.h"
 
 namespace flow {
-
-class Executor;
 
 enum class JobType { kTrain, kPredict };
 
@@ -70,12 +67,12 @@ class JobFunction {
   const Tensor& fetch(int i) const;
 
   const std::string& name() const;
-  // The compiled job (forward, backward and optimizer ops). Requires compiled().
-  const flowrt::JobConf& job() const;
-  Executor& executor() const;
   Session& session() const;
 
  private:
+  // graph/compiled_job.h (internal, not installed): the compiled JobConf and Executor, for the
+  // graph view, the op profile and tests.
+  friend struct CompiledJob;
   struct State;
   std::shared_ptr<State> state_;
 };

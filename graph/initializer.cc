@@ -5,9 +5,11 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "graph/initializer_proto.h"
 #include "runtime/random.h"
 #include "runtime/status.h"
 
@@ -75,16 +77,53 @@ absl::StatusOr<oneflow::VarianceNorm> ParseMode(absl::string_view caller, absl::
       caller, ": mode must be \"fan_in\", \"fan_out\" or \"fan_avg\", got \"", mode, "\""));
 }
 
+absl::string_view ConfName(const InitializerConf& conf) {
+  switch (conf.type_case()) {
+    case InitializerConf::kConstantConf:
+      return "constant_initializer";
+    case InitializerConf::kConstantIntConf:
+      return "constant_initializer (integer)";
+    case InitializerConf::kRandomUniformConf:
+      return "random_uniform_initializer";
+    case InitializerConf::kRandomUniformIntConf:
+      return "random_uniform_initializer (integer)";
+    case InitializerConf::kRandomNormalConf:
+      return "random_normal_initializer";
+    case InitializerConf::kTruncatedNormalConf:
+      return "truncated_normal_initializer";
+    case InitializerConf::kVarianceScalingConf:
+      return "variance_scaling_initializer";
+    case InitializerConf::TYPE_NOT_SET:
+      break;
+  }
+  return "empty initializer";
+}
+
+absl::StatusOr<double> FanFor(const Shape& shape, oneflow::VarianceNorm mode,
+                              absl::string_view data_format) {
+  ASSIGN_OR_RETURN(const int64_t fan_in, FanIn(shape));
+  ASSIGN_OR_RETURN(const int64_t fan_out, FanOut(shape, data_format));
+  switch (mode) {
+    case oneflow::kFanIn:
+      return static_cast<double>(fan_in);
+    case oneflow::kFanOut:
+      return static_cast<double>(fan_out);
+    case oneflow::kAverage:
+      return (static_cast<double>(fan_in) + static_cast<double>(fan_out)) / 2;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown variance_norm ", mode));
+}
+
 absl::Status BadDtype(const InitializerConf& conf, DataType dtype, const Shape& shape,
                       absl::string_view supported) {
   return absl::InvalidArgumentError(
-      absl::StrCat(InitializerName(conf), " cannot fill a ", DataTypeName(dtype),
-                   " tensor of shape ", shape.ToString(), " (supported: ", supported, ")"));
+      absl::StrCat(ConfName(conf), " cannot fill a ", DataTypeName(dtype), " tensor of shape ",
+                   shape.ToString(), " (supported: ", supported, ")"));
 }
 
 absl::Status CheckNormalParams(const InitializerConf& conf, double mean, double stddev) {
   if (!std::isfinite(mean) || !std::isfinite(stddev) || stddev < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(InitializerName(conf),
+    return absl::InvalidArgumentError(absl::StrCat(ConfName(conf),
                                                    ": need a finite mean and a finite stddev >= 0, "
                                                    "got mean ",
                                                    mean, ", stddev ", stddev));
@@ -122,7 +161,7 @@ absl::StatusOr<VarianceScalingParams> ResolveVarianceScaling(
     return absl::InvalidArgumentError(
         absl::StrCat("variance_scaling_initializer: unknown variance_norm ", vs.variance_norm()));
   }
-  ASSIGN_OR_RETURN(const double fan, ComputeFan(shape, vs.variance_norm(), vs.data_format()));
+  ASSIGN_OR_RETURN(const double fan, FanFor(shape, vs.variance_norm(), vs.data_format()));
   VarianceScalingParams params{vs.distribution(), 0, 0};
   const double s = scale / fan;  // fan may be 0 for an empty tensor; nothing is drawn then
   switch (vs.distribution()) {
@@ -213,7 +252,7 @@ absl::Status FillFloat(const InitializerConf& conf, uint64_t seed, Tensor* tenso
       break;
     }
     default:
-      CHECK(false) << "unvalidated conf " << InitializerName(conf);
+      CHECK(false) << "unvalidated conf " << ConfName(conf);
   }
   return absl::OkStatus();
 }
@@ -244,16 +283,35 @@ absl::Status FillInt(const InitializerConf& conf, uint64_t seed, Tensor* tensor)
       break;
     }
     default:
-      CHECK(false) << "unvalidated conf " << InitializerName(conf);
+      CHECK(false) << "unvalidated conf " << ConfName(conf);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
+// ---- the value type ----
+
+struct Initializer::Conf {
+  InitializerConf proto;
+};
+
+Initializer::Initializer() = default;
+
+Initializer InitializerProto::Wrap(InitializerConf conf) {
+  Initializer initializer;
+  initializer.conf_ = std::make_shared<const Initializer::Conf>(Initializer::Conf{std::move(conf)});
+  return initializer;
+}
+
+const InitializerConf& InitializerProto::Get(const Initializer& initializer) {
+  static const InitializerConf* const kEmpty = new InitializerConf();
+  return initializer.conf_ != nullptr ? initializer.conf_->proto : *kEmpty;
+}
+
 // ---- constructors ----
 
-oneflow::InitializerConf constant_initializer(double value, DataType dtype) {
+Initializer constant_initializer(double value, DataType dtype) {
   InitializerConf conf;
   const double truncated = std::trunc(value);
   if (IsIntType(dtype) && std::isfinite(value) && truncated >= -0x1.0p63 && truncated < 0x1.0p63) {
@@ -261,16 +319,14 @@ oneflow::InitializerConf constant_initializer(double value, DataType dtype) {
   } else {
     conf.mutable_constant_conf()->set_value(static_cast<float>(value));
   }
-  return conf;
+  return InitializerProto::Wrap(std::move(conf));
 }
 
-oneflow::InitializerConf zeros_initializer(DataType dtype) {
-  return constant_initializer(0, dtype);
-}
-oneflow::InitializerConf ones_initializer(DataType dtype) { return constant_initializer(1, dtype); }
+Initializer zeros_initializer(DataType dtype) { return constant_initializer(0, dtype); }
+Initializer ones_initializer(DataType dtype) { return constant_initializer(1, dtype); }
 
-absl::StatusOr<oneflow::InitializerConf> random_uniform_initializer(double minval, double maxval,
-                                                                    DataType dtype) {
+absl::StatusOr<Initializer> random_uniform_initializer(double minval, double maxval,
+                                                       DataType dtype) {
   constexpr absl::string_view kName = "random_uniform_initializer";
   if (!std::isfinite(minval) || !std::isfinite(maxval)) {
     return absl::InvalidArgumentError(
@@ -284,7 +340,7 @@ absl::StatusOr<oneflow::InitializerConf> random_uniform_initializer(double minva
   if (IsFloatType(dtype)) {
     conf.mutable_random_uniform_conf()->set_min(static_cast<float>(minval));
     conf.mutable_random_uniform_conf()->set_max(static_cast<float>(maxval));
-    return conf;
+    return InitializerProto::Wrap(std::move(conf));
   }
   if (IsIntType(dtype)) {
     constexpr double kInt32Min = std::numeric_limits<int32_t>::min();
@@ -302,36 +358,36 @@ absl::StatusOr<oneflow::InitializerConf> random_uniform_initializer(double minva
     }
     conf.mutable_random_uniform_int_conf()->set_min(static_cast<int32_t>(minval));
     conf.mutable_random_uniform_int_conf()->set_max(static_cast<int32_t>(maxval));
-    return conf;
+    return InitializerProto::Wrap(std::move(conf));
   }
   return absl::InvalidArgumentError(absl::StrCat(kName, ": dtype ", DataTypeName(dtype),
                                                  " not supported (kFloat, kDouble, kInt8, "
                                                  "kInt32, kInt64)"));
 }
 
-oneflow::InitializerConf random_normal_initializer(double mean, double stddev) {
+Initializer random_normal_initializer(double mean, double stddev) {
   InitializerConf conf;
   conf.mutable_random_normal_conf()->set_mean(static_cast<float>(mean));
   conf.mutable_random_normal_conf()->set_std(static_cast<float>(stddev));
-  return conf;
+  return InitializerProto::Wrap(std::move(conf));
 }
 
-oneflow::InitializerConf truncated_normal_initializer(double mean, double stddev) {
+Initializer truncated_normal_initializer(double mean, double stddev) {
   InitializerConf conf;
   conf.mutable_truncated_normal_conf()->set_mean(static_cast<float>(mean));
   conf.mutable_truncated_normal_conf()->set_std(static_cast<float>(stddev));
-  return conf;
+  return InitializerProto::Wrap(std::move(conf));
 }
 
-oneflow::InitializerConf truncated_normal(double stddev) {
+Initializer truncated_normal(double stddev) {
   InitializerConf conf;
   conf.mutable_truncated_normal_conf()->set_std(static_cast<float>(stddev));
-  return conf;
+  return InitializerProto::Wrap(std::move(conf));
 }
 
-absl::StatusOr<oneflow::InitializerConf> variance_scaling_initializer(
-    double scale, absl::string_view mode, absl::string_view distribution,
-    absl::string_view data_format) {
+absl::StatusOr<Initializer> variance_scaling_initializer(double scale, absl::string_view mode,
+                                                         absl::string_view distribution,
+                                                         absl::string_view data_format) {
   constexpr absl::string_view kName = "variance_scaling_initializer";
   if (!std::isfinite(scale) || !(scale > 0)) {
     return absl::InvalidArgumentError(
@@ -362,25 +418,27 @@ absl::StatusOr<oneflow::InitializerConf> variance_scaling_initializer(
   vs->set_variance_norm(norm);
   vs->set_distribution(dist);
   vs->set_data_format(*format);
-  return conf;
+  return InitializerProto::Wrap(std::move(conf));
 }
 
-absl::StatusOr<oneflow::InitializerConf> glorot_uniform_initializer(absl::string_view data_format) {
+absl::StatusOr<Initializer> glorot_uniform_initializer(absl::string_view data_format) {
   return variance_scaling_initializer(1.0, "fan_avg", "random_uniform", data_format);
 }
-absl::StatusOr<oneflow::InitializerConf> xavier_uniform_initializer(absl::string_view data_format) {
+absl::StatusOr<Initializer> xavier_uniform_initializer(absl::string_view data_format) {
   return glorot_uniform_initializer(data_format);
 }
-absl::StatusOr<oneflow::InitializerConf> glorot_normal_initializer(absl::string_view data_format) {
+absl::StatusOr<Initializer> glorot_normal_initializer(absl::string_view data_format) {
   return variance_scaling_initializer(1.0, "fan_avg", "random_normal", data_format);
 }
-absl::StatusOr<oneflow::InitializerConf> xavier_normal_initializer(absl::string_view data_format) {
+absl::StatusOr<Initializer> xavier_normal_initializer(absl::string_view data_format) {
   return glorot_normal_initializer(data_format);
 }
 
-absl::StatusOr<oneflow::InitializerConf> kaiming_initializer(
-    const Shape& shape, absl::string_view distribution, absl::string_view mode,
-    absl::string_view nonlinearity, double negative_slope, absl::string_view data_format) {
+absl::StatusOr<Initializer> kaiming_initializer(const Shape& shape, absl::string_view distribution,
+                                                absl::string_view mode,
+                                                absl::string_view nonlinearity,
+                                                double negative_slope,
+                                                absl::string_view data_format) {
   constexpr absl::string_view kName = "kaiming_initializer";
   if (shape.rank() < 2) {
     return absl::InvalidArgumentError(
@@ -406,7 +464,7 @@ absl::StatusOr<oneflow::InitializerConf> kaiming_initializer(
   if (!gain.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(kName, ": ", gain.status().message()));
   }
-  ASSIGN_OR_RETURN(const double fan, ComputeFan(shape, norm, *format));
+  ASSIGN_OR_RETURN(const double fan, FanFor(shape, norm, *format));
   const double stddev = *gain / std::sqrt(fan);
   InitializerConf conf;
   if (distribution == "random_normal") {
@@ -417,7 +475,7 @@ absl::StatusOr<oneflow::InitializerConf> kaiming_initializer(
     conf.mutable_random_uniform_conf()->set_min(static_cast<float>(-bound));
     conf.mutable_random_uniform_conf()->set_max(static_cast<float>(bound));
   }
-  return conf;
+  return InitializerProto::Wrap(std::move(conf));
 }
 
 // ---- fans and gains ----
@@ -463,19 +521,10 @@ absl::StatusOr<int64_t> FanOut(const Shape& shape, absl::string_view data_format
   return fan_out;
 }
 
-absl::StatusOr<double> ComputeFan(const Shape& shape, oneflow::VarianceNorm mode,
+absl::StatusOr<double> ComputeFan(const Shape& shape, absl::string_view mode,
                                   absl::string_view data_format) {
-  ASSIGN_OR_RETURN(const int64_t fan_in, FanIn(shape));
-  ASSIGN_OR_RETURN(const int64_t fan_out, FanOut(shape, data_format));
-  switch (mode) {
-    case oneflow::kFanIn:
-      return static_cast<double>(fan_in);
-    case oneflow::kFanOut:
-      return static_cast<double>(fan_out);
-    case oneflow::kAverage:
-      return (static_cast<double>(fan_in) + static_cast<double>(fan_out)) / 2;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown variance_norm ", mode));
+  ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode("ComputeFan", mode));
+  return FanFor(shape, norm, data_format);
 }
 
 absl::StatusOr<double> KaimingGain(absl::string_view nonlinearity, double negative_slope) {
@@ -501,30 +550,13 @@ absl::StatusOr<double> KaimingGain(absl::string_view nonlinearity, double negati
 
 // ---- filling ----
 
-absl::string_view InitializerName(const oneflow::InitializerConf& conf) {
-  switch (conf.type_case()) {
-    case InitializerConf::kConstantConf:
-      return "constant_initializer";
-    case InitializerConf::kConstantIntConf:
-      return "constant_initializer (integer)";
-    case InitializerConf::kRandomUniformConf:
-      return "random_uniform_initializer";
-    case InitializerConf::kRandomUniformIntConf:
-      return "random_uniform_initializer (integer)";
-    case InitializerConf::kRandomNormalConf:
-      return "random_normal_initializer";
-    case InitializerConf::kTruncatedNormalConf:
-      return "truncated_normal_initializer";
-    case InitializerConf::kVarianceScalingConf:
-      return "variance_scaling_initializer";
-    case InitializerConf::TYPE_NOT_SET:
-      break;
-  }
-  return "empty initializer";
+absl::string_view InitializerName(const Initializer& initializer) {
+  return ConfName(InitializerProto::Get(initializer));
 }
 
-absl::Status ValidateInitializer(const oneflow::InitializerConf& conf, const Shape& shape,
+absl::Status ValidateInitializer(const Initializer& initializer, const Shape& shape,
                                  DataType dtype) {
+  const InitializerConf& conf = InitializerProto::Get(initializer);
   constexpr absl::string_view kFloats = "kFloat, kDouble";
   constexpr absl::string_view kInts = "kInt8, kInt32, kInt64";
   constexpr absl::string_view kAll = "kFloat, kDouble, kInt8, kInt32, kInt64";
@@ -605,9 +637,10 @@ absl::Status ValidateInitializer(const oneflow::InitializerConf& conf, const Sha
                                                  " tensor of shape ", shape.ToString()));
 }
 
-absl::Status InitializeTensor(const oneflow::InitializerConf& conf, uint64_t seed, Tensor* tensor) {
+absl::Status InitializeTensor(const Initializer& initializer, uint64_t seed, Tensor* tensor) {
   CHECK(tensor != nullptr && tensor->defined());
-  RETURN_IF_ERROR(ValidateInitializer(conf, tensor->shape(), tensor->dtype()));
+  RETURN_IF_ERROR(ValidateInitializer(initializer, tensor->shape(), tensor->dtype()));
+  const InitializerConf& conf = InitializerProto::Get(initializer);
   switch (tensor->dtype()) {
     case DataType::kFloat:
       return FillFloat<float>(conf, seed, tensor);

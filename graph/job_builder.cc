@@ -57,7 +57,7 @@ const BlobDesc* JobBuilder::FindBlob(const std::string& name) const {
 Blob JobBuilder::GetBlob(const std::string& name) {
   const BlobDesc* desc = FindBlob(name);
   CHECK(desc != nullptr) << "no blob " << name;
-  return Blob(this, name, *desc);
+  return Blob(this, name, desc->shape, desc->dtype);
 }
 
 std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
@@ -99,7 +99,7 @@ std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
     std::string name = absl::StrCat(op.name(), "/", schema->outputs[i]);
     op.add_output(name);
     blobs_[name] = (*outputs)[i];
-    blobs.push_back(Blob(this, name, (*outputs)[i]));
+    blobs.push_back(Blob(this, name, (*outputs)[i].shape, (*outputs)[i].dtype));
   }
   op_names_.insert(op.name());
   *job_.add_op() = std::move(op);

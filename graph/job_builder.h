@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "graph/blob.h"
+#include "ops/op_registry.h"
 #include "proto/job.pb.h"
 
 namespace flow {

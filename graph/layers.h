@@ -16,7 +16,7 @@
 
 #include "graph/blob.h"
 #include "graph/get_variable.h"
-#include "proto/initializer_conf.pb.h"
+#include "graph/initializer.h"
 
 namespace flow::layers {
 
@@ -26,10 +26,10 @@ using Activation = Blob (*)(const Blob&, absl::string_view);
 struct DenseOptions {
   Activation activation = nullptr;
   bool use_bias = true;
-  std::optional<oneflow::InitializerConf> kernel_initializer;  // default: constant 0 (OneFlow)
-  std::optional<oneflow::InitializerConf> bias_initializer;    // default: constant 0
-  flowrt::RegularizerConf kernel_regularizer;
-  flowrt::RegularizerConf bias_regularizer;
+  std::optional<Initializer> kernel_initializer;  // default: constant 0 (OneFlow)
+  std::optional<Initializer> bias_initializer;    // default: constant 0
+  Regularizer kernel_regularizer;
+  Regularizer bias_regularizer;
   bool trainable = true;
   std::string name = "Dense";
   distribute::Distribute model_distribute;
@@ -49,10 +49,10 @@ struct Conv2dOptions {
   int64_t groups = 1;
   Activation activation = nullptr;
   bool use_bias = true;
-  std::optional<oneflow::InitializerConf> kernel_initializer;  // default: xavier_uniform
-  std::optional<oneflow::InitializerConf> bias_initializer;    // default: constant 0
-  flowrt::RegularizerConf kernel_regularizer;
-  flowrt::RegularizerConf bias_regularizer;
+  std::optional<Initializer> kernel_initializer;  // default: xavier_uniform
+  std::optional<Initializer> bias_initializer;    // default: constant 0
+  Regularizer kernel_regularizer;
+  Regularizer bias_regularizer;
   bool trainable = true;
   std::string name = "Conv2d";
   std::string weight_name;  // used as-is (plus namespace) instead of "<name>-weight"

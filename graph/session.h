@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "proto/job.pb.h"
 #include "runtime/tensor.h"
 
 namespace flow {
@@ -52,25 +51,19 @@ class Session {
   absl::StatusOr<LoadReport> load_variables(const std::map<std::string, Tensor>& values,
                                             bool ignore_mismatch = true);
 
-  // The storage / declaration of a variable, or null.
+  // The storage of a variable, or null.
   Tensor* FindVariable(const std::string& name);
-  const flowrt::VariableConf* FindVariableConf(const std::string& name) const;
   std::vector<std::string> VariableNames() const;
 
-  // For JobFunction::Compile: claims the job name, checks the job's variables against existing
-  // ones (same shape and dtype), then creates and initializes the new ones. Changes nothing on
-  // error, so a bad job leaves the session usable.
-  absl::Status AddJob(const flowrt::JobConf& job);
-  // The seed a variable's initializer uses.
-  uint64_t VariableSeed(const flowrt::VariableConf& conf) const;
-
  private:
-  struct Variable {
-    flowrt::VariableConf conf;
-    Tensor value;
-  };
+  // JobFunction::Compile checks a new job's variables against the existing ones (FindVariable),
+  // initializes the new ones, then claims the job's name and adds them here.
+  friend class JobFunction;
+  bool HasJob(const std::string& job_name) const { return job_names_.contains(job_name); }
+  void AddJob(const std::string& job_name, std::map<std::string, Tensor> new_variables);
+
   SessionOptions options_;
-  std::map<std::string, Variable> variables_;
+  std::map<std::string, Tensor> variables_;
   std::set<std::string> job_names_;
 };
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
 #include "runtime/executor.h"
@@ -86,8 +87,8 @@ std::string HumanBytes(int64_t bytes) {
 }  // namespace
 
 std::string JobToDot(const JobFunction& function) {
-  const flowrt::JobConf& job = function.job();
-  const Executor& executor = function.executor();
+  const flowrt::JobConf& job = CompiledJob::Job(function);
+  const Executor& executor = CompiledJob::GetExecutor(function);
 
   // Who produces each blob, and where the loss is (ops after it are backward or optimizer).
   std::map<std::string, int> producer;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "graph/compiled_job.h"
 #include "runtime/executor.h"
 
 namespace flow::jobs {
@@ -78,7 +79,7 @@ absl::StatusOr<JobProfile> ProfileJob(JobFunction& job, absl::Span<const Tensor>
             .count());
   }
 
-  Executor& executor = job.executor();
+  Executor& executor = CompiledJob::GetExecutor(job);
   std::vector<double> op_ms(executor.num_ops(), 0.0);
   std::vector<bool> ran(executor.num_ops(), false);
   for (int i = 0; i < options.iterations; ++i) {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "graph/flow.h"
-#include "graph/initializer.h"
+#include "graph/initializer_proto.h"
 #include "graph/job_builder.h"
 #include "ops/attr.h"
 
@@ -44,8 +44,9 @@ TEST_F(Conv2dLayerTest, CreatesOneFlowNamedVariablesWithDefaultInitializers) {
   EXPECT_EQ(VariableShape(weight), Shape({32, 1, 5, 5}));  // OIHW
   EXPECT_EQ(VariableShape(bias), Shape({32}));
   EXPECT_EQ(weight->initializer().SerializeAsString(),
-            xavier_uniform_initializer("NCHW")->SerializeAsString());
-  EXPECT_EQ(bias->initializer().SerializeAsString(), constant_initializer(0).SerializeAsString());
+            InitializerProto::Get(*xavier_uniform_initializer("NCHW")).SerializeAsString());
+  EXPECT_EQ(bias->initializer().SerializeAsString(),
+            InitializerProto::Get(constant_initializer(0)).SerializeAsString());
 
   const flowrt::OpConf* conv = FindOp("conv2d");
   ASSERT_NE(conv, nullptr);

@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "graph/initializer_proto.h"
 #include "gtest/gtest.h"
 
 namespace flow {
 namespace {
 
-using oneflow::InitializerConf;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -62,7 +62,7 @@ std::vector<double> Values(const Tensor& t) {
   return v;
 }
 
-Tensor Fill(const InitializerConf& conf, Shape shape, DataType dtype, uint64_t seed) {
+Tensor Fill(const Initializer& conf, Shape shape, DataType dtype, uint64_t seed) {
   Tensor t(std::move(shape), dtype);
   absl::Status status = InitializeTensor(conf, seed, &t);
   EXPECT_TRUE(status.ok()) << status;
@@ -71,7 +71,7 @@ Tensor Fill(const InitializerConf& conf, Shape shape, DataType dtype, uint64_t s
 
 // Fills `shape` with seeds 1, 2, ... and pools the values until at least `min_samples`: small
 // weights like (32,1,5,5) get enough samples for tight statistics while keeping their own fans.
-std::vector<double> Sample(const InitializerConf& conf, const Shape& shape, DataType dtype,
+std::vector<double> Sample(const Initializer& conf, const Shape& shape, DataType dtype,
                            int64_t min_samples) {
   std::vector<double> all;
   for (uint64_t seed = 1; static_cast<int64_t>(all.size()) < min_samples; ++seed) {
@@ -86,22 +86,27 @@ void ExpectMoments(const Stats& s, double mean, double sigma, double kurtosis) {
   EXPECT_NEAR(s.std, sigma, kSe * sigma * std::sqrt((kurtosis - 1) / (4.0 * s.n)));
 }
 
+// The OneFlow conf inside an initializer, to check what the constructors wrote.
+const oneflow::InitializerConf& Proto(const Initializer& initializer) {
+  return InitializerProto::Get(initializer);
+}
+
 // ---------------------------------------------------------------- constant
 
 TEST(ConstantInitializerTest, ConfKindFollowsDtype) {
-  EXPECT_TRUE(constant_initializer(2.5).has_constant_conf());
-  EXPECT_EQ(constant_initializer(2.5).constant_conf().value(), 2.5f);
-  EXPECT_TRUE(constant_initializer(2.5, kDouble).has_constant_conf());
+  EXPECT_TRUE(Proto(constant_initializer(2.5)).has_constant_conf());
+  EXPECT_EQ(Proto(constant_initializer(2.5)).constant_conf().value(), 2.5f);
+  EXPECT_TRUE(Proto(constant_initializer(2.5, kDouble)).has_constant_conf());
   for (DataType dtype : {kInt8, kInt32, kInt64}) {
-    const InitializerConf conf = constant_initializer(3.7, dtype);
-    ASSERT_TRUE(conf.has_constant_int_conf());
-    EXPECT_EQ(conf.constant_int_conf().value(), 3);  // Python int(): toward zero
+    const Initializer conf = constant_initializer(3.7, dtype);
+    ASSERT_TRUE(Proto(conf).has_constant_int_conf());
+    EXPECT_EQ(Proto(conf).constant_int_conf().value(), 3);  // Python int(): toward zero
   }
-  EXPECT_EQ(constant_initializer(-3.7, kInt64).constant_int_conf().value(), -3);
-  EXPECT_EQ(zeros_initializer().constant_conf().value(), 0.0f);
-  EXPECT_EQ(ones_initializer(kDouble).constant_conf().value(), 1.0f);
-  EXPECT_EQ(ones_initializer(kInt32).constant_int_conf().value(), 1);
-  EXPECT_EQ(zeros_initializer(kInt8).constant_int_conf().value(), 0);
+  EXPECT_EQ(Proto(constant_initializer(-3.7, kInt64)).constant_int_conf().value(), -3);
+  EXPECT_EQ(Proto(zeros_initializer()).constant_conf().value(), 0.0f);
+  EXPECT_EQ(Proto(ones_initializer(kDouble)).constant_conf().value(), 1.0f);
+  EXPECT_EQ(Proto(ones_initializer(kInt32)).constant_int_conf().value(), 1);
+  EXPECT_EQ(Proto(zeros_initializer(kInt8)).constant_int_conf().value(), 0);
 }
 
 TEST(ConstantInitializerTest, FillsEveryElementForEverySupportedDtype) {
@@ -129,8 +134,8 @@ TEST(ConstantInitializerTest, ValuesThatDoNotFitTheDtypeAreErrors) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(),
               AllOf(HasSubstr("constant_initializer"), HasSubstr("300"), HasSubstr("kInt8")));
-  const InitializerConf nan_conf = constant_initializer(std::nan(""), kInt32);
-  EXPECT_TRUE(nan_conf.has_constant_conf());
+  const Initializer nan_conf = constant_initializer(std::nan(""), kInt32);
+  EXPECT_TRUE(Proto(nan_conf).has_constant_conf());
   Tensor ti(Shape({2}), kInt32);
   s = InitializeTensor(nan_conf, 0, &ti);
   EXPECT_THAT(s.message(), AllOf(HasSubstr("nan"), HasSubstr("kInt32")));
@@ -150,8 +155,8 @@ TEST(ConstantInitializerTest, UnsupportedDtypeNamesInitializerAndDtype) {
 // ---------------------------------------------------------------- random_uniform
 
 TEST(RandomUniformInitializerTest, FloatStatisticsAndBounds) {
-  const InitializerConf conf = random_uniform_initializer(-3, 5).value();
-  ASSERT_TRUE(conf.has_random_uniform_conf());
+  const Initializer conf = random_uniform_initializer(-3, 5).value();
+  ASSERT_TRUE(Proto(conf).has_random_uniform_conf());
   for (DataType dtype : {kFloat, kDouble}) {
     const Stats s = ComputeStats(Values(Fill(conf, Shape({1000, 1000}), dtype, 3)));
     EXPECT_GE(s.min, -3);
@@ -164,9 +169,9 @@ TEST(RandomUniformInitializerTest, FloatStatisticsAndBounds) {
 }
 
 TEST(RandomUniformInitializerTest, DefaultIsUnitIntervalAndGoldenFirstValue) {
-  const InitializerConf conf = random_uniform_initializer().value();
-  EXPECT_EQ(conf.random_uniform_conf().min(), 0.0f);
-  EXPECT_EQ(conf.random_uniform_conf().max(), 1.0f);
+  const Initializer conf = random_uniform_initializer().value();
+  EXPECT_EQ(Proto(conf).random_uniform_conf().min(), 0.0f);
+  EXPECT_EQ(Proto(conf).random_uniform_conf().max(), 1.0f);
   // RandomStream(42).Uniform01() = 5521051785035433 * 2^-53, from an independent Python Philox.
   const Tensor t = Fill(conf, Shape({4}), kFloat, 42);
   EXPECT_EQ(t.data<float>()[0], static_cast<float>(5521051785035433.0 * 0x1.0p-53));
@@ -185,8 +190,8 @@ TEST(RandomUniformInitializerTest, FloatMaxIsReachableThroughRoundingAsInOneFlow
 }
 
 TEST(RandomUniformInitializerTest, IntegerRangeExcludesMax) {
-  const InitializerConf conf = random_uniform_initializer(0, 3, kInt32).value();
-  ASSERT_TRUE(conf.has_random_uniform_int_conf());
+  const Initializer conf = random_uniform_initializer(0, 3, kInt32).value();
+  ASSERT_TRUE(Proto(conf).has_random_uniform_int_conf());
   const int n = 300000;
   const Tensor t = Fill(conf, Shape({n}), kInt32, 11);
   std::vector<int> counts(3, 0);
@@ -240,16 +245,16 @@ TEST(RandomUniformInitializerTest, BadArgumentsAreErrors) {
 // ---------------------------------------------------------------- random_normal
 
 TEST(RandomNormalInitializerTest, Statistics) {
-  const InitializerConf conf = random_normal_initializer(0.5, 2);
-  EXPECT_EQ(conf.random_normal_conf().mean(), 0.5f);
-  EXPECT_EQ(conf.random_normal_conf().std(), 2.0f);
+  const Initializer conf = random_normal_initializer(0.5, 2);
+  EXPECT_EQ(Proto(conf).random_normal_conf().mean(), 0.5f);
+  EXPECT_EQ(Proto(conf).random_normal_conf().std(), 2.0f);
   for (DataType dtype : {kFloat, kDouble}) {
     const Stats s = ComputeStats(Values(Fill(conf, Shape({1000, 1000}), dtype, 8)));
     ExpectMoments(s, 0.5, 2, kNormalKurtosis);
     EXPECT_GT(s.max, 0.5 + 4 * 2);  // untruncated: P(max < mean + 4 sigma) = (1-3.2e-5)^1e6
     EXPECT_LT(s.min, 0.5 - 4 * 2);
   }
-  const InitializerConf standard = random_normal_initializer();
+  const Initializer standard = random_normal_initializer();
   ExpectMoments(ComputeStats(Values(Fill(standard, Shape({500000}), kFloat, 9))), 0, 1,
                 kNormalKurtosis);
 }
@@ -265,8 +270,7 @@ TEST(RandomNormalInitializerTest, BadParametersAndDtypesAreErrors) {
   s = InitializeTensor(random_normal_initializer(), 0, &ti);
   EXPECT_THAT(s.message(), AllOf(HasSubstr("random_normal_initializer cannot fill a kInt32"),
                                  HasSubstr("(4, 4)"), HasSubstr("kFloat, kDouble")));
-  EXPECT_THAT(InitializeTensor(InitializerConf(), 0, &t).message(),
-              HasSubstr("no initializer set"));
+  EXPECT_THAT(InitializeTensor(Initializer(), 0, &t).message(), HasSubstr("no initializer set"));
 }
 
 // ---------------------------------------------------------------- truncated_normal
@@ -282,8 +286,8 @@ void ExpectTruncated(const std::vector<double>& v, double mean, double sigma) {
 
 TEST(TruncatedNormalInitializerTest, RejectsBeyondTwoSigmaAndStdIs0_8796Sigma) {
   EXPECT_NEAR(std::sqrt(TruncatedVariance()), 0.87962566103423978, 1e-12);
-  const InitializerConf conf = truncated_normal_initializer(0.5, 0.1);
-  ASSERT_TRUE(conf.has_truncated_normal_conf());
+  const Initializer conf = truncated_normal_initializer(0.5, 0.1);
+  ASSERT_TRUE(Proto(conf).has_truncated_normal_conf());
   const double mean = 0.5f, sigma = 0.1f;  // the proto holds float32, as OneFlow's
   for (DataType dtype : {kFloat, kDouble}) {
     ExpectTruncated(Values(Fill(conf, Shape({1000, 1000}), dtype, 21)), mean, sigma);
@@ -292,11 +296,11 @@ TEST(TruncatedNormalInitializerTest, RejectsBeyondTwoSigmaAndStdIs0_8796Sigma) {
 }
 
 TEST(TruncatedNormalInitializerTest, DeprecatedAliasOfTheDocScripts) {
-  const InitializerConf conf = truncated_normal(0.1);
-  ASSERT_TRUE(conf.has_truncated_normal_conf());
-  EXPECT_FALSE(conf.truncated_normal_conf().has_mean());  // OneFlow sets only std
-  EXPECT_EQ(conf.truncated_normal_conf().mean(), 0.0f);
-  EXPECT_EQ(conf.truncated_normal_conf().std(), 0.1f);
+  const Initializer conf = truncated_normal(0.1);
+  ASSERT_TRUE(Proto(conf).has_truncated_normal_conf());
+  EXPECT_FALSE(Proto(conf).truncated_normal_conf().has_mean());  // OneFlow sets only std
+  EXPECT_EQ(Proto(conf).truncated_normal_conf().mean(), 0.0f);
+  EXPECT_EQ(Proto(conf).truncated_normal_conf().std(), 0.1f);
   // dense1-weight of mlp_mnist_origin: (512, 784), all in (-0.2, 0.2).
   ExpectTruncated(Values(Fill(conf, Shape({512, 784}), kFloat, 1234)), 0, 0.1f);
 }
@@ -339,12 +343,11 @@ TEST(FanTest, OihwDenseNhwcAndRankOne) {
     EXPECT_EQ(FanIn(c.shape).value(), c.fan_in) << c.shape.ToString() << " " << c.format;
     EXPECT_EQ(FanOut(c.shape, c.format).value(), c.fan_out)
         << c.shape.ToString() << " " << c.format;
-    EXPECT_EQ(ComputeFan(c.shape, oneflow::kFanIn, c.format).value(), c.fan_in);
-    EXPECT_EQ(ComputeFan(c.shape, oneflow::kFanOut, c.format).value(), c.fan_out);
-    EXPECT_EQ(ComputeFan(c.shape, oneflow::kAverage, c.format).value(),
-              (c.fan_in + c.fan_out) / 2.0);
+    EXPECT_EQ(ComputeFan(c.shape, "fan_in", c.format).value(), c.fan_in);
+    EXPECT_EQ(ComputeFan(c.shape, "fan_out", c.format).value(), c.fan_out);
+    EXPECT_EQ(ComputeFan(c.shape, "fan_avg", c.format).value(), (c.fan_in + c.fan_out) / 2.0);
   }
-  EXPECT_EQ(ComputeFan(Shape({32, 1, 5, 5}), oneflow::kAverage, "NCHW").value(), 412.5);
+  EXPECT_EQ(ComputeFan(Shape({32, 1, 5, 5}), "fan_avg", "NCHW").value(), 412.5);
 }
 
 TEST(FanTest, Errors) {
@@ -391,7 +394,7 @@ TEST(VarianceScalingInitializerTest, EveryModeDistributionAndShape) {
     const double s = kScale / c.expected_fan;
     SCOPED_TRACE(shape.ToString() + " " + c.data_format + " " + c.mode);
     {  // truncated_normal: sigma = sqrt(s) / 0.8796..., cut at 2 sigma => std sqrt(s)
-      const InitializerConf conf =
+      const Initializer conf =
           variance_scaling_initializer(kScale, c.mode, "truncated_normal", c.data_format).value();
       const double sigma = std::sqrt(s) / 0.87962566103423978;
       const std::vector<double> v = Sample(conf, shape, kFloat, kSamples);
@@ -400,14 +403,14 @@ TEST(VarianceScalingInitializerTest, EveryModeDistributionAndShape) {
                   kSe * std::sqrt(s) * std::sqrt((TruncatedKurtosis() - 1) / (4.0 * kSamples)));
     }
     {  // random_normal: N(0, s), untruncated
-      const InitializerConf conf =
+      const Initializer conf =
           variance_scaling_initializer(kScale, c.mode, "random_normal", c.data_format).value();
       const Stats st = ComputeStats(Sample(conf, shape, kFloat, kSamples));
       ExpectMoments(st, 0, std::sqrt(s), kNormalKurtosis);
       EXPECT_GT(std::max(st.max, -st.min), 3 * std::sqrt(s));
     }
     {  // random_uniform: U(+-sqrt(3 s))
-      const InitializerConf conf =
+      const Initializer conf =
           variance_scaling_initializer(kScale, c.mode, "random_uniform", c.data_format).value();
       const double bound = std::sqrt(3 * s);
       const Stats st = ComputeStats(Sample(conf, shape, kFloat, kSamples));
@@ -421,19 +424,18 @@ TEST(VarianceScalingInitializerTest, EveryModeDistributionAndShape) {
 }
 
 TEST(VarianceScalingInitializerTest, ConfFieldsAndDefaults) {
-  const InitializerConf conf = variance_scaling_initializer().value();
-  ASSERT_TRUE(conf.has_variance_scaling_conf());
-  EXPECT_EQ(conf.variance_scaling_conf().scale(), 1.0f);
-  EXPECT_EQ(conf.variance_scaling_conf().variance_norm(), oneflow::kFanIn);
-  EXPECT_EQ(conf.variance_scaling_conf().distribution(), oneflow::kTruncatedNormal);
-  EXPECT_EQ(conf.variance_scaling_conf().data_format(), "");
-  const InitializerConf nchw =
+  const Initializer conf = variance_scaling_initializer().value();
+  ASSERT_TRUE(Proto(conf).has_variance_scaling_conf());
+  EXPECT_EQ(Proto(conf).variance_scaling_conf().scale(), 1.0f);
+  EXPECT_EQ(Proto(conf).variance_scaling_conf().variance_norm(), oneflow::kFanIn);
+  EXPECT_EQ(Proto(conf).variance_scaling_conf().distribution(), oneflow::kTruncatedNormal);
+  EXPECT_EQ(Proto(conf).variance_scaling_conf().data_format(), "");
+  const Initializer nchw =
       variance_scaling_initializer(3, "fan_out", "random_uniform", "NCHW").value();
-  EXPECT_EQ(nchw.variance_scaling_conf().variance_norm(), oneflow::kFanOut);
-  EXPECT_EQ(nchw.variance_scaling_conf().distribution(), oneflow::kRandomUniform);
-  EXPECT_EQ(nchw.variance_scaling_conf().data_format(), "channels_first");
-  EXPECT_EQ(variance_scaling_initializer(1, "fan_avg", "random_normal", "NHWC")
-                .value()
+  EXPECT_EQ(Proto(nchw).variance_scaling_conf().variance_norm(), oneflow::kFanOut);
+  EXPECT_EQ(Proto(nchw).variance_scaling_conf().distribution(), oneflow::kRandomUniform);
+  EXPECT_EQ(Proto(nchw).variance_scaling_conf().data_format(), "channels_first");
+  EXPECT_EQ(Proto(variance_scaling_initializer(1, "fan_avg", "random_normal", "NHWC").value())
                 .variance_scaling_conf()
                 .data_format(),
             "channels_last");
@@ -450,12 +452,13 @@ TEST(VarianceScalingInitializerTest, BadArgumentsAreErrors) {
   EXPECT_THAT(variance_scaling_initializer(0).status().message(), HasSubstr("scale"));
   EXPECT_THAT(variance_scaling_initializer(-1).status().message(), HasSubstr("scale"));
   // At fill time: a scalar has no fans; a hand-built conf with a bad data_format; an int tensor.
-  const InitializerConf conf = variance_scaling_initializer().value();
+  const Initializer conf = variance_scaling_initializer().value();
   Tensor scalar(Shape({}), kFloat);
   EXPECT_THAT(InitializeTensor(conf, 0, &scalar).message(),
               AllOf(HasSubstr("variance_scaling_initializer"), HasSubstr("rank >= 1")));
-  InitializerConf bad = conf;
-  bad.mutable_variance_scaling_conf()->set_data_format("HWIO");
+  oneflow::InitializerConf bad_conf = Proto(conf);
+  bad_conf.mutable_variance_scaling_conf()->set_data_format("HWIO");
+  const Initializer bad = InitializerProto::Wrap(bad_conf);
   Tensor t(Shape({3, 3}), kFloat);
   EXPECT_THAT(InitializeTensor(bad, 0, &t).message(), HasSubstr("\"HWIO\""));
   Tensor ti(Shape({3, 3}), kInt32);
@@ -467,19 +470,19 @@ TEST(VarianceScalingInitializerTest, BadArgumentsAreErrors) {
 
 TEST(GlorotXavierInitializerTest, AliasesAndConfs) {
   for (const char* format : {"", "NCHW", "NHWC"}) {
-    EXPECT_EQ(glorot_uniform_initializer(format).value().SerializeAsString(),
-              xavier_uniform_initializer(format).value().SerializeAsString());
-    EXPECT_EQ(glorot_normal_initializer(format).value().SerializeAsString(),
-              xavier_normal_initializer(format).value().SerializeAsString());
+    EXPECT_EQ(Proto(glorot_uniform_initializer(format).value()).SerializeAsString(),
+              Proto(xavier_uniform_initializer(format).value()).SerializeAsString());
+    EXPECT_EQ(Proto(glorot_normal_initializer(format).value()).SerializeAsString(),
+              Proto(xavier_normal_initializer(format).value()).SerializeAsString());
   }
-  const InitializerConf uniform = glorot_uniform_initializer("NCHW").value();
-  const auto& u = uniform.variance_scaling_conf();
+  const Initializer uniform = glorot_uniform_initializer("NCHW").value();
+  const auto& u = Proto(uniform).variance_scaling_conf();
   EXPECT_EQ(u.scale(), 1.0f);
   EXPECT_EQ(u.variance_norm(), oneflow::kAverage);
   EXPECT_EQ(u.distribution(), oneflow::kRandomUniform);
   EXPECT_EQ(u.data_format(), "channels_first");
-  const InitializerConf normal = glorot_normal_initializer().value();
-  const auto& n = normal.variance_scaling_conf();
+  const Initializer normal = glorot_normal_initializer().value();
+  const auto& n = Proto(normal).variance_scaling_conf();
   EXPECT_EQ(n.variance_norm(), oneflow::kAverage);
   EXPECT_EQ(n.distribution(), oneflow::kRandomNormal);
   EXPECT_THAT(xavier_uniform_initializer("CHW").status().message(), HasSubstr("\"CHW\""));
@@ -488,7 +491,7 @@ TEST(GlorotXavierInitializerTest, AliasesAndConfs) {
 
 TEST(GlorotXavierInitializerTest, UniformBoundIsSqrt6OverFanInPlusFanOut) {
   // conv2 of LeNet (64, 32, 5, 5) OIHW: fan_in 800, fan_out 1600 => bound sqrt(6/2400) = 0.05.
-  const InitializerConf conf = xavier_uniform_initializer("NCHW").value();
+  const Initializer conf = xavier_uniform_initializer("NCHW").value();
   const Stats s = ComputeStats(Sample(conf, Shape({64, 32, 5, 5}), kFloat, 200000));
   EXPECT_GE(s.min, -0.05 * (1 + 1e-7));
   EXPECT_LE(s.max, 0.05 * (1 + 1e-7));
@@ -497,7 +500,7 @@ TEST(GlorotXavierInitializerTest, UniformBoundIsSqrt6OverFanInPlusFanOut) {
 }
 
 TEST(GlorotXavierInitializerTest, NormalIsPlainNormalWithVariance2OverFanSum) {
-  const InitializerConf conf = glorot_normal_initializer().value();
+  const Initializer conf = glorot_normal_initializer().value();
   const double sigma = std::sqrt(2.0 / (784 + 512));
   const Stats s = ComputeStats(Values(Fill(conf, Shape({512, 784}), kFloat, 4)));
   ExpectMoments(s, 0, sigma, kNormalKurtosis);
@@ -544,22 +547,22 @@ TEST(KaimingInitializerTest, ResolvesToNormalOrUniformWithGainOverSqrtFan) {
   for (const Case& c : cases) {
     const Shape shape(c.dims);
     SCOPED_TRACE(shape.ToString() + " " + c.mode + " " + c.nonlinearity);
-    const InitializerConf normal =
+    const Initializer normal =
         kaiming_initializer(shape, "random_normal", c.mode, c.nonlinearity, c.slope, c.format)
             .value();
-    ASSERT_TRUE(normal.has_random_normal_conf());
-    EXPECT_EQ(normal.random_normal_conf().mean(), 0.0f);
-    EXPECT_FLOAT_EQ(normal.random_normal_conf().std(), c.expected_std);
-    const InitializerConf uniform =
+    ASSERT_TRUE(Proto(normal).has_random_normal_conf());
+    EXPECT_EQ(Proto(normal).random_normal_conf().mean(), 0.0f);
+    EXPECT_FLOAT_EQ(Proto(normal).random_normal_conf().std(), c.expected_std);
+    const Initializer uniform =
         kaiming_initializer(shape, "random_uniform", c.mode, c.nonlinearity, c.slope, c.format)
             .value();
-    ASSERT_TRUE(uniform.has_random_uniform_conf());
-    EXPECT_FLOAT_EQ(uniform.random_uniform_conf().max(), std::sqrt(3.0) * c.expected_std);
-    EXPECT_FLOAT_EQ(uniform.random_uniform_conf().min(), -std::sqrt(3.0) * c.expected_std);
+    ASSERT_TRUE(Proto(uniform).has_random_uniform_conf());
+    EXPECT_FLOAT_EQ(Proto(uniform).random_uniform_conf().max(), std::sqrt(3.0) * c.expected_std);
+    EXPECT_FLOAT_EQ(Proto(uniform).random_uniform_conf().min(), -std::sqrt(3.0) * c.expected_std);
   }
   // Defaults: random_normal, fan_in, leaky_relu(0) => sqrt(2 / fan_in), NCHW.
-  const InitializerConf d = kaiming_initializer(Shape({32, 1, 5, 5})).value();
-  EXPECT_FLOAT_EQ(d.random_normal_conf().std(), std::sqrt(2.0 / 25));
+  const Initializer d = kaiming_initializer(Shape({32, 1, 5, 5})).value();
+  EXPECT_FLOAT_EQ(Proto(d).random_normal_conf().std(), std::sqrt(2.0 / 25));
 }
 
 TEST(KaimingInitializerTest, FilledStatistics) {
@@ -602,7 +605,7 @@ TEST(KaimingInitializerTest, BadArgumentsAreErrors) {
 
 // ---------------------------------------------------------------- determinism
 
-std::vector<std::pair<std::string, InitializerConf>> RandomConfs() {
+std::vector<std::pair<std::string, Initializer>> RandomConfs() {
   return {
       {"random_uniform", random_uniform_initializer(-1, 1).value()},
       {"random_uniform_int", random_uniform_initializer(-50, 50, kInt32).value()},
@@ -618,11 +621,11 @@ std::vector<std::pair<std::string, InitializerConf>> RandomConfs() {
 TEST(InitializerDeterminismTest, SameSeedBitIdenticalDifferentSeedDifferent) {
   const Shape shape({64, 300});
   for (const auto& [name, conf] : RandomConfs()) {
-    const DataType dtype = conf.has_random_uniform_int_conf() ? kInt32 : kFloat;
+    const DataType dtype = Proto(conf).has_random_uniform_int_conf() ? kInt32 : kFloat;
     const Tensor a = Fill(conf, shape, dtype, 1000);
     // Filling other tensors in between must not matter: no hidden global state.
     for (const auto& [other_name, other_conf] : RandomConfs()) {
-      Fill(other_conf, shape, other_conf.has_random_uniform_int_conf() ? kInt32 : kFloat, 7);
+      Fill(other_conf, shape, Proto(other_conf).has_random_uniform_int_conf() ? kInt32 : kFloat, 7);
     }
     const Tensor b = Fill(conf, shape, dtype, 1000);
     const Tensor c = Fill(conf, shape, dtype, 1001);
@@ -638,7 +641,7 @@ TEST(InitializerDeterminismTest, SameSeedBitIdenticalDifferentSeedDifferent) {
 
 TEST(InitializerDeterminismTest, DoubleTensorSeesTheSameDrawsAsFloat) {
   // Values are generated in double and then cast, so a float tensor is the rounded double one.
-  const InitializerConf conf = random_normal_initializer(0, 1);
+  const Initializer conf = random_normal_initializer(0, 1);
   const Tensor f = Fill(conf, Shape({1000}), kFloat, 3);
   const Tensor d = Fill(conf, Shape({1000}), kDouble, 3);
   for (int i = 0; i < 1000; ++i) {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "graph/compiled_job.h"
 #include "runtime/executor.h"
 
 namespace flow::jobs {
@@ -56,7 +57,7 @@ TEST(GraphDotTest, LenetTrainJobHasForwardBackwardAndOptimizerOps) {
   EXPECT_NE(dot.find("blobs sharing memory"), std::string::npos);
   EXPECT_NE(dot.find("penwidth=2.5"), std::string::npos);
   // Every op is a node.
-  EXPECT_EQ(Count(dot, "  op"), job->job().op_size() + Count(dot, " -> "));
+  EXPECT_EQ(Count(dot, "  op"), CompiledJob::Job(*job).op_size() + Count(dot, " -> "));
 }
 
 TEST(GraphDotTest, SharedOffsetsInTheLegendAreReallyShared) {
@@ -64,9 +65,9 @@ TEST(GraphDotTest, SharedOffsetsInTheLegendAreReallyShared) {
   absl::StatusOr<JobFunction> job = BuildModelJob(session, "mlp", {.train = true});
   ASSERT_TRUE(job.ok()) << job.status();
   const std::string dot = JobToDot(*job);
-  const Executor& executor = job->executor();
+  const Executor& executor = CompiledJob::GetExecutor(*job);
   std::map<int64_t, int> blobs_at;
-  for (const flowrt::OpConf& op : job->job().op()) {
+  for (const flowrt::OpConf& op : CompiledJob::Job(*job).op()) {
     for (const std::string& out : op.output()) {
       if (executor.ArenaOffset(out) >= 0) ++blobs_at[executor.ArenaOffset(out)];
     }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "graph/autodiff.h"
+#include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "graph/initializer.h"
 #include "graph/job_builder.h"
@@ -265,7 +266,7 @@ TEST(Conv2dTest, OnlyTheNeededGradientOpsAreEmitted) {
                   {Placeholder({1, 2, 4, 4}), Placeholder({3, 2, 3, 3})});
   ASSERT_TRUE(job.Compile().ok());
   int grad_data = 0, grad_weight = 0;
-  for (const flowrt::OpConf& op : job.job().op()) {
+  for (const flowrt::OpConf& op : CompiledJob::Job(job).op()) {
     grad_data += op.type() == "conv2d_grad_data";
     grad_weight += op.type() == "conv2d_grad_weight";
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/autodiff.h"
+#include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "graph/job_builder.h"
 #include "tests/testing/gradcheck.h"
@@ -252,7 +253,7 @@ TEST(DropoutTest, PredictJobIsIdentityWithoutAnOp) {
   const Tensor x = RandomTensor({3, 4}, 6);
   absl::StatusOr<std::vector<Tensor>> out = job.Run({x});
   ASSERT_TRUE(out.ok()) << out.status();
-  for (const flowrt::OpConf& op : job.job().op()) EXPECT_NE(op.type(), "dropout");
+  for (const flowrt::OpConf& op : CompiledJob::Job(job).op()) EXPECT_NE(op.type(), "dropout");
   for (int64_t i = 0; i < x.num_elements(); ++i) {
     EXPECT_EQ((*out)[0].data<float>()[i], std::max(x.data<float>()[i], 0.f));
   }
@@ -262,7 +263,7 @@ TEST(DropoutTest, RateZeroInATrainJobEmitsNoOp) {
   Session session;
   JobFunction job = DropoutTrainJob(session, {2, 3}, 0.f);
   ASSERT_TRUE(job.Compile().ok());
-  for (const flowrt::OpConf& op : job.job().op()) EXPECT_NE(op.type(), "dropout");
+  for (const flowrt::OpConf& op : CompiledJob::Job(job).op()) EXPECT_NE(op.type(), "dropout");
 }
 
 TEST(DropoutTest, RateOutsideZeroOneIsAnErrorInEveryJob) {

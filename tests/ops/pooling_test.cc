@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "graph/autodiff.h"
+#include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "graph/job_builder.h"
 #include "ops/attr.h"
@@ -107,7 +108,7 @@ TEST(PoolingReferenceTest, ForwardAndGradientMatchPyTorch) {
     ASSERT_TRUE(out.ok()) << out.status();
 
     // The job side chose PyTorch-independent SAME_LOWER pads equal to the script's.
-    for (const flowrt::OpConf& op : job.job().op()) {
+    for (const flowrt::OpConf& op : CompiledJob::Job(job).op()) {
       if (op.type() != c.kind + "_pool2d") continue;
       EXPECT_EQ(AttrInts(op, "pad_before"), c.pad_before);
       EXPECT_EQ(AttrInts(op, "pad_after"), c.pad_after);
@@ -319,7 +320,7 @@ TEST(PoolingTest, LeNetSizesHalveWithSame) {
   EXPECT_EQ((*out)[0].shape(), Shape({2, 3, 14, 14}));
   EXPECT_EQ((*out)[1].shape(), Shape({2, 3, 7, 7}));
   int named = 0;
-  for (const flowrt::OpConf& op : job.job().op()) named += op.name() == "pool1";
+  for (const flowrt::OpConf& op : CompiledJob::Job(job).op()) named += op.name() == "pool1";
   EXPECT_EQ(named, 1);
 }
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 
+#include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "tests/testing/gradcheck.h"
 
@@ -64,7 +65,7 @@ TEST(ExecutorTest, MemoryReuseOnAndOffGiveBitIdenticalTraining) {
     for (int step = 0; step < 5; ++step) {
       ASSERT_TRUE(job.Run({testing::RandomTensor({32, 20}, step), Labels(32)}).ok());
     }
-    arena_bytes.push_back(job.executor().arena_bytes());
+    arena_bytes.push_back(CompiledJob::GetExecutor(job).arena_bytes());
     std::map<std::string, Tensor> copy;
     for (const auto& [name, t] : session.get_all_variables()) copy[name] = t.Clone();
     results.push_back(copy);

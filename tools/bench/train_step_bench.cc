@@ -34,6 +34,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "data/mnist.h"
+#include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
 #include "jobs/op_profile.h"
@@ -159,7 +160,7 @@ int RunStep(const flow::jobs::Model* model) {
                    "input=%s median_ms=%.3f peak_rss_mb=%.1f arena_mb=%.1f loss=%.4f cpu_s=%.2f "
                    "times_ms=%s",
                    model->name, threads, batch, input, Median(times), PeakRssMb(),
-                   job.executor().arena_bytes() / 1048576.0, loss, CpuSeconds(),
+                   flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss, CpuSeconds(),
                    absl::StrJoin(formatted, ","))
             << std::endl;
   if (absl::GetFlag(FLAGS_profile)) {

@@ -12,6 +12,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "graph/compiled_job.h"
 #include "jobs/graph_dot.h"
 #include "tools/cli/commands.h"
 
@@ -82,7 +83,8 @@ int RunGraph(const std::vector<std::string>& args) {
     out.close();
     if (!out) return Fail("graph", absl::PermissionDeniedError("cannot write " + dot_file));
   }
-  if (!temp_dot) std::cout << "wrote " << dot_file << " (" << job->job().op_size() << " ops)\n";
+  if (!temp_dot)
+    std::cout << "wrote " << dot_file << " (" << CompiledJob::Job(*job).op_size() << " ops)\n";
   if (!png.empty()) {
     absl::Status status = RenderPng(dot_file, png);
     if (temp_dot) ::unlink(dot_file.c_str());
