@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "checkpoint/snapshot_writer.h"
 #include "runtime/status.h"
 
 namespace flow {

@@ -12,7 +12,6 @@
 #include <string>
 
 #include "checkpoint/snapshot_reader.h"
-#include "checkpoint/snapshot_writer.h"
 #include "graph/session.h"
 
 namespace flow {

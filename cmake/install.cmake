@@ -1,24 +1,33 @@
-# `cmake --install`: headers (source layout, under include/flowrt), generated proto headers,
-# libflowrt.so + libflowrt_proto.a, and flowrtConfig.cmake so that
+# `cmake --install`: libflowrt.so, the `flowrt` CLI, the public headers (source layout, under
+# include/flowrt) and flowrtConfig.cmake, so that
 #   find_package(flowrt CONFIG REQUIRED)
 #   target_link_libraries(app PRIVATE flowrt::flowrt)
-# works. tests/install/ builds a tiny out-of-tree job against an installed copy.
+# works. The public headers are what a job author includes — graph/flow.h, checkpoint/checkpoint.h,
+# data/mnist.h — and everything they include; none of them includes a protobuf or oneDNN header
+# (the job IR and the kernels stay inside the library), so consumers need Abseil only.
+# tests/install/install_test.sh proves it: every installed header compiles with no protobuf or
+# oneDNN header reachable, and the README's MLP builds and runs against an installed copy.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(FLOWRT_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/flowrt)
 set(FLOWRT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/flowrt)
 
-install(TARGETS flowrt flowrt_proto EXPORT flowrtTargets
+set(FLOWRT_PUBLIC_HEADERS
+    graph/flow.h graph/blob.h graph/get_variable.h graph/global_function.h graph/initializer.h
+    graph/layers.h graph/math_ops.h graph/nn.h graph/optimizer.h graph/scope.h graph/session.h
+    runtime/dtype.h runtime/shape.h runtime/status.h runtime/tensor.h
+    checkpoint/checkpoint.h checkpoint/snapshot_reader.h checkpoint/checksum_file.h
+    checkpoint/file_io.h checkpoint/meta_file.h
+    data/mnist.h)
+
+install(TARGETS flowrt EXPORT flowrtTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${FLOWRT_INSTALL_INCLUDEDIR})
-foreach(dir graph runtime ops checkpoint data jobs)
-  install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/ DESTINATION ${FLOWRT_INSTALL_INCLUDEDIR}/${dir}
-          FILES_MATCHING PATTERN "*.h")
+foreach(header ${FLOWRT_PUBLIC_HEADERS})
+  get_filename_component(dir ${header} DIRECTORY)
+  install(FILES ${header} DESTINATION ${FLOWRT_INSTALL_INCLUDEDIR}/${dir})
 endforeach()
-install(DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/proto/ DESTINATION ${FLOWRT_INSTALL_INCLUDEDIR}/proto
-        FILES_MATCHING PATTERN "*.pb.h")
 install(EXPORT flowrtTargets NAMESPACE flowrt:: DESTINATION ${FLOWRT_INSTALL_CMAKEDIR})
 configure_package_config_file(${CMAKE_CURRENT_SOURCE_DIR}/cmake/flowrtConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/flowrtConfig.cmake

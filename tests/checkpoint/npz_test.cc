@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/snapshot_writer.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
 
 namespace flow::checkpoint {

@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/npz.h"
+#include "checkpoint/snapshot_writer.h"
 #include "tools/cli/commands.h"
 
 ABSL_FLAG(std::string, npz, "", "ckpt export: the .npz file to write");
