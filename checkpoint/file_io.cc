@@ -173,6 +173,75 @@ absl::Status Fsync(int fd, absl::string_view what) {
   return absl::OkStatus();
 }
 
+absl::Status StartWriteback(int fd, int64_t offset, int64_t bytes, absl::string_view what) {
+  if (::sync_file_range(fd, offset, bytes, SYNC_FILE_RANGE_WRITE) == 0) return absl::OkStatus();
+  const int error = errno;
+  if (error == EINVAL || error == ENOSYS || error == ESPIPE || error == EOPNOTSUPP ||
+      error == EINTR) {
+    return absl::OkStatus();  // only a hint: the fsync that follows does the work
+  }
+  return ErrnoError(error, what, "start writeback");
+}
+
+FsyncPool::FsyncPool(int max_threads) : max_threads_(max_threads) { CHECK_GE(max_threads, 1); }
+
+FsyncPool::~FsyncPool() {
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &FsyncPool::AllFinished));
+    stopping_ = true;
+  }
+  for (std::thread& worker : workers_) worker.join();
+}
+
+bool FsyncPool::AllFinished() const { return finished_ == tasks_.size(); }
+
+bool FsyncPool::WorkOrStop() const { return stopping_ || next_ < tasks_.size(); }
+
+void FsyncPool::Add(int fd, std::string what) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back({.fd = fd, .what = std::move(what), .result = absl::OkStatus()});
+  // One worker per waiting task, up to the limit: the point is that fsyncs wait side by side.
+  if (tasks_.size() - next_ > static_cast<size_t>(idle_) &&
+      static_cast<int>(workers_.size()) < max_threads_) {
+    workers_.emplace_back([this] { Work(); });
+  }
+}
+
+absl::Status FsyncPool::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &FsyncPool::AllFinished));
+  absl::Status first_error;
+  for (const Task& task : tasks_) {
+    if (!task.result.ok()) {
+      first_error = task.result;
+      break;
+    }
+  }
+  tasks_.clear();
+  next_ = finished_ = 0;
+  return first_error;
+}
+
+void FsyncPool::Work() {
+  mu_.Lock();
+  while (true) {
+    ++idle_;
+    mu_.Await(absl::Condition(this, &FsyncPool::WorkOrStop));
+    --idle_;
+    if (next_ == tasks_.size()) break;  // stopping, and nothing left to do
+    const size_t index = next_++;
+    const int fd = tasks_[index].fd;
+    const std::string what = tasks_[index].what;  // tasks_ may reallocate while unlocked
+    mu_.Unlock();
+    absl::Status result = Fsync(fd, what);
+    mu_.Lock();
+    tasks_[index].result = std::move(result);
+    ++finished_;
+  }
+  mu_.Unlock();
+}
+
 absl::Status Close(UniqueFd& fd, absl::string_view what) {
   // Never retry close() (the descriptor is gone even on EINTR on Linux).
   if (::close(fd.release()) != 0) return ErrnoError(errno, what, "close");

@@ -17,11 +17,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace flow::checkpoint {
 
@@ -82,6 +85,58 @@ absl::StatusOr<std::string> ReadSmallFileAt(int dirfd, const std::string& name, 
                                             absl::string_view what);
 
 absl::Status Fsync(int fd, absl::string_view what);
+
+// Starts writing [offset, offset + bytes) of `fd` back to the disk without waiting
+// (sync_file_range(SYNC_FILE_RANGE_WRITE)), so that a later fsync finds the data already on its
+// way instead of starting all of it then. A hint, never a durability guarantee: "not supported
+// here" (EINVAL, ENOSYS, ESPIPE, EOPNOTSUPP) and EINTR are OK; any other error (EIO, ENOSPC,
+// ENOMEM, ...) is returned.
+absl::Status StartWriteback(int fd, int64_t offset, int64_t bytes, absl::string_view what);
+
+// fsync()s descriptors on a few worker threads, so that the waits of many fsyncs overlap with
+// each other and with the caller's next writes: the device gets their writes and cache flushes
+// together instead of one round trip after another (on a file system that makes every fsync of a
+// new file a synchronous inode write plus a cache flush, a sequential chain of them dominates a
+// save of many small files). The caller keeps each descriptor open until Wait() has returned.
+//
+//   FsyncPool pool(8);
+//   pool.Add(out.get(), "variable \"w\": /snap/w/out");   // returns at once
+//   ...
+//   RETURN_IF_ERROR(pool.Wait());   // every fsync added so far has returned
+class FsyncPool {
+ public:
+  // At most `max_threads` (>= 1) workers, started as work arrives.
+  explicit FsyncPool(int max_threads);
+  // Waits for every added fsync (results unreported), then joins the workers.
+  ~FsyncPool();
+  FsyncPool(const FsyncPool&) = delete;
+  FsyncPool& operator=(const FsyncPool&) = delete;
+
+  // Queues fsync(fd); an error is reported by Wait() as "<what>: fsync: <strerror> (errno N)".
+  void Add(int fd, std::string what);
+  // Blocks until every fsync added since the last Wait() has returned; then the first error
+  // among them in the order they were added, or OK. The pool can be used again afterwards.
+  absl::Status Wait();
+
+ private:
+  struct Task {
+    int fd;
+    std::string what;
+    absl::Status result;
+  };
+  void Work();
+  bool AllFinished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool WorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int max_threads_;
+  mutable absl::Mutex mu_;
+  std::vector<Task> tasks_ ABSL_GUARDED_BY(mu_);  // since the last Wait(), in Add order
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;          // first task no worker has taken
+  size_t finished_ ABSL_GUARDED_BY(mu_) = 0;      // tasks whose fsync returned
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;             // workers waiting for a task
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;  // touched only by the owning thread
+};
 // Closes and reports the error close() returns (NFS and some FUSE file systems report write
 // errors only there).
 absl::Status Close(UniqueFd& fd, absl::string_view what);

@@ -9,10 +9,17 @@
 // flowrt's `<path>/<name>/out.crc32c` sidecar (checksum_file.h), which OneFlow ignores.
 //
 // Commit protocol: everything goes into a hidden temp dir beside `path`
-// (`.<basename>.tmp-<pid>-<random>`, see SnapshotTempDirPrefix); each file is fsynced, then
-// `snapshot_done` is written and fsynced, then the temp dir, then it is renamed to `path` and the
-// parent is fsynced. A crash leaves either no `path` or a complete one (plus possibly a temp dir,
-// which a snapshot manager may clean up by its prefix). A failed save removes its temp dir.
+// (`.<basename>.tmp-<pid>-<random>`, see SnapshotTempDirPrefix); every file and every variable
+// directory is fsynced, then `snapshot_done` is written, then it and the temp dir are fsynced,
+// then the temp dir is renamed to `path` and the parent is fsynced. A crash leaves either no
+// `path` or a complete one (plus possibly a temp dir, which a snapshot manager may clean up by
+// its prefix). A failed save removes its temp dir.
+//
+// Speed without weakening that: each file's writeback starts as soon as it is written
+// (sync_file_range), and the fsyncs run on a few threads while the next files are written
+// (file_io.h FsyncPool), so they overlap instead of queueing one behind another. Every fsync
+// still completes before the step that depends on it (snapshot_done after all variables, the
+// rename after snapshot_done and the temp dir).
 #pragma once
 
 #include <functional>
@@ -27,16 +34,20 @@ namespace flow::checkpoint {
 
 // Test-only instrumentation of a save, for fault-injection tests (crash at a phase, I/O errors).
 enum class SavePhase {
-  kVariableWritten,      // a variable's files and directory are durable (count = variables so far)
-  kSnapshotDoneWritten,  // snapshot_done is durable in the temp dir, not yet renamed
+  // Variables 1..count (in name order) have durable files and directories; fired once per
+  // variable, after the batch of fsyncs that covered it (later variables may be written already).
+  kVariableWritten,
+  kSnapshotDoneWritten,  // snapshot_done and the temp dir are durable, not yet renamed
   kRenamed,              // the final name exists and its parent is fsynced
 };
-enum class SaveIoOp { kWrite, kFsync, kClose, kRename };
+enum class SaveIoOp { kWrite, kFsync, kClose, kRename, kStartWriteback };
 struct SaveTestHooks {
   // Called at each phase; a test may kill the process here.
   std::function<void(SavePhase phase, int variables_written)> on_phase;
-  // Called before each write/fsync/close/rename with the file it concerns; a non-zero return
-  // makes that call fail with that errno, as if the kernel had returned it.
+  // Called before each write/sync_file_range/fsync/close/rename with the file it concerns, always
+  // on the saving thread in program order (for an fsync: when it is queued for the fsync
+  // threads); a non-zero return makes that call fail with that errno, as if the kernel had
+  // returned it.
   std::function<int(SaveIoOp op, const std::string& file)> inject_errno;
 };
 

@@ -12,11 +12,13 @@
 #include <cerrno>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "checkpoint/snapshot_reader.h"
 #include "checkpoint/snapshot_writer.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
@@ -94,12 +96,15 @@ TEST_F(SnapshotFaultTest, InjectedIoErrorsFailCleanly) {
       {SaveIoOp::kWrite, "/big/out", ENOSPC, {"variable \"big\"", "/big/out", "No space left"}},
       {SaveIoOp::kWrite, "/step/out", EIO, {"variable \"step\"", "/step/out", "Input/output"}},
       {SaveIoOp::kWrite, "/dense-bias/meta", ENOSPC, {"variable \"dense-bias\"", "/meta"}},
+      {SaveIoOp::kStartWriteback, "/big/out", EIO, {"variable \"big\"", "start writeback"}},
+      {SaveIoOp::kStartWriteback, "/step/out.crc32c", ENOSPC, {"out.crc32c", "No space left"}},
       {SaveIoOp::kFsync, "/big/out", EIO, {"variable \"big\"", "/big/out", "fsync"}},
       {SaveIoOp::kClose, "/step/out.crc32c", EIO, {"variable \"step\"", "out.crc32c", "close"}},
       {SaveIoOp::kFsync, "/dense-bias", EIO, {"variable \"dense-bias\"", "fsync"}},
       {SaveIoOp::kClose, "/snapshot_done", EIO, {"snapshot_done", "close"}},
       {SaveIoOp::kFsync, "/snapshot_done", EIO, {"snapshot_done", "fsync"}},
       {SaveIoOp::kFsync, "", EIO, {tmp_prefix, "fsync"}},  // the temp dir itself (see match)
+      {SaveIoOp::kClose, "", EIO, {tmp_prefix, "close"}},
       {SaveIoOp::kRename, "/new", EIO, {"rename", tmp_prefix}},
   };
   for (const InjectedFault& fault : faults) {
@@ -127,6 +132,102 @@ TEST_F(SnapshotFaultTest, InjectedIoErrorsFailCleanly) {
     EXPECT_THAT(NewEntries(), ElementsAre()) << "a failed save left a final or temp dir";
     ExpectOldSnapshotIntact();
   }
+}
+
+// The fsyncs run on worker threads, but every hook runs on the saving thread, in program order:
+// each variable's writes come before its fsyncs are queued, all variables are durable before
+// snapshot_done is created, and the rename comes after the temp dir's fsync and close.
+TEST_F(SnapshotFaultTest, HooksRunOnTheSavingThreadInCommitOrder) {
+  std::vector<std::pair<SaveIoOp, std::string>> ops;
+  std::vector<std::pair<SavePhase, int>> phases;
+  const std::thread::id saver = std::this_thread::get_id();
+  bool other_thread = false;
+  SaveTestHooks hooks;
+  hooks.inject_errno = [&](SaveIoOp op, const std::string& file) {
+    other_thread |= std::this_thread::get_id() != saver;
+    ops.emplace_back(op, file);
+    return 0;
+  };
+  hooks.on_phase = [&](SavePhase phase, int variables) {
+    other_thread |= std::this_thread::get_id() != saver;
+    phases.emplace_back(phase, variables);
+  };
+  SaveOptions options;
+  options.test_hooks = &hooks;
+  ASSERT_TRUE(SaveSnapshot(dir_.Sub("new"), NewVariables(), options).ok());
+  EXPECT_FALSE(other_thread);
+  EXPECT_THAT(phases, ElementsAre(std::pair(SavePhase::kVariableWritten, 1),
+                                  std::pair(SavePhase::kVariableWritten, 2),
+                                  std::pair(SavePhase::kVariableWritten, 3),
+                                  std::pair(SavePhase::kSnapshotDoneWritten, 3),
+                                  std::pair(SavePhase::kRenamed, 3)));
+  auto index_of = [&](SaveIoOp op, const std::string& suffix) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].first == op && absl::EndsWith(ops[i].second, suffix)) return i;
+    }
+    ADD_FAILURE() << "no op " << static_cast<int>(op) << " on *" << suffix;
+    return ops.size();
+  };
+  // Every variable file is written, fsynced and closed before snapshot_done's first op.
+  const size_t done_fsync = index_of(SaveIoOp::kFsync, "/snapshot_done");
+  for (const std::string var : {"/big", "/dense-bias", "/step"}) {
+    for (const std::string file : {"/out", "/meta", "/out.crc32c", ""}) {
+      SCOPED_TRACE(var + file);
+      const size_t fsync = index_of(SaveIoOp::kFsync, var + file);
+      const size_t close = index_of(SaveIoOp::kClose, var + file);
+      EXPECT_LT(fsync, close);
+      EXPECT_LT(close, done_fsync);
+      if (!file.empty()) EXPECT_LT(index_of(SaveIoOp::kStartWriteback, var + file), fsync);
+    }
+  }
+  // snapshot_done and the temp dir are fsynced and closed before the rename; the parent after.
+  const size_t rename = index_of(SaveIoOp::kRename, "/new");
+  EXPECT_LT(index_of(SaveIoOp::kClose, "/snapshot_done"), rename);
+  const std::string tmp_dir_prefix = absl::StrCat(dir_.path(), "/", SnapshotTempDirPrefix("new"));
+  int temp_dir_ops = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const std::string& file = ops[i].second;
+    if (absl::StartsWith(file, tmp_dir_prefix) &&
+        file.find('/', tmp_dir_prefix.size()) == std::string::npos) {
+      ++temp_dir_ops;  // the temp dir itself: its fsync and its close
+      EXPECT_LT(done_fsync, i);
+      EXPECT_LT(i, rename);
+    }
+  }
+  EXPECT_EQ(temp_dir_ops, 2);
+  ASSERT_GE(ops.size(), 2u);
+  EXPECT_EQ(ops[ops.size() - 2].first, SaveIoOp::kRename);
+  EXPECT_EQ(ops.back(), std::pair(SaveIoOp::kFsync, dir_.path()));
+}
+
+// A model with many variables does not hold all their descriptors until the end: the save waits
+// for its queued fsyncs every few dozen variables, reporting those variables durable in order.
+TEST_F(SnapshotFaultTest, ManyVariablesAreSyncedInBoundedBatches) {
+  Variables variables;
+  for (int i = 0; i < 100; ++i) {
+    variables.emplace_back(absl::StrFormat("v%03d", i), Filled(Shape({3}), kFloat, i));
+  }
+  int open_files = 0, max_open_files = 0;
+  std::vector<int> reported;
+  SaveTestHooks hooks;
+  hooks.inject_errno = [&](SaveIoOp op, const std::string& file) {
+    if (op == SaveIoOp::kFsync && file != dir_.path()) ++open_files;  // queued, still open
+    if (op == SaveIoOp::kClose) --open_files;
+    max_open_files = std::max(max_open_files, open_files);
+    return 0;
+  };
+  hooks.on_phase = [&](SavePhase phase, int variables_written) {
+    if (phase == SavePhase::kVariableWritten) reported.push_back(variables_written);
+  };
+  SaveOptions options;
+  options.test_hooks = &hooks;
+  ASSERT_TRUE(SaveSnapshot(dir_.Sub("new"), variables, options).ok());
+  EXPECT_EQ(open_files, 0);
+  EXPECT_GT(max_open_files, 4);    // fsyncs do overlap
+  EXPECT_LE(max_open_files, 132);  // and are bounded (4 per variable, 128 pending at most)
+  ASSERT_EQ(reported.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(reported[i], i + 1);
+  EXPECT_TRUE(VerifySnapshot(dir_.Sub("new")).ok());
 }
 
 TEST_F(SnapshotFaultTest, ParentFsyncFailureAfterRenameKeepsTheCompleteSnapshot) {
