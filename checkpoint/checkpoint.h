@@ -39,8 +39,10 @@ absl::StatusOr<Snapshot> get(const std::string& path, const GetOptions& options 
 // OneFlow's flow.load_variables(flow.checkpoint.get(path)): loads every snapshot variable the
 // session has (snapshots without `meta` take shape and dtype from the session's variable).
 // Unknown names are ignored (reported as unexpected) when ignore_mismatch, else an error; a shape
-// or dtype mismatch is always an error naming the variable, both shapes and the file. Reads and
-// verifies everything before changing any variable, so a failed load changes nothing.
+// or dtype mismatch is always an error — it lists every variable that does not fit with both
+// shapes and dtypes, then the session's variables the snapshot lacks and the snapshot's the
+// session lacks (a snapshot of another job, at a glance). Reads and verifies everything before
+// changing any variable, so a failed load changes nothing.
 absl::StatusOr<LoadReport> load_variables(const checkpoint::Snapshot& snapshot,
                                           bool ignore_mismatch = true,
                                           Session& session = Session::Default());

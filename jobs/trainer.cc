@@ -1,6 +1,7 @@
 #include "jobs/trainer.h"
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +39,22 @@ absl::StatusOr<double> TestAccuracy(JobFunction& eval_job, const data::Split& te
   return static_cast<double>(correct) / static_cast<double>(total);
 }
 
+// checkpoint::save refuses a path that exists and is not an empty directory; say so before
+// training rather than after it.
+absl::Status CheckSaveTarget(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::file_status status = fs::symlink_status(path, error);
+  if (status.type() == fs::file_type::not_found) return absl::OkStatus();
+  if (status.type() == fs::file_type::directory && fs::is_empty(path, error) && !error) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("--save=", path, ": ", path,
+                   " already exists and is not an empty directory; snapshots go to a new or "
+                   "empty directory (pick another name or remove it)"));
+}
+
 absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, Session& session,
                                           int64_t step) {
   const std::map<std::string, Tensor> all = session.get_all_variables();
@@ -49,6 +66,7 @@ absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::ostream& log = config.log ? *config.log : std::cout;
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be positive");
+  if (!config.save.empty()) RETURN_IF_ERROR(CheckSaveTarget(config.save));
   ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
                                     {.shuffle = config.shuffle, .seed = config.seed}));

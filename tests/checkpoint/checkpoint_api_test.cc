@@ -157,6 +157,45 @@ TEST(CheckpointApiTest, ShapeMismatchIsRefusedAndChangesNothing) {
   }
 }
 
+TEST(CheckpointApiTest, SnapshotOfAnotherJobListsEveryMisfitAndWhatIsMissing) {
+  ScratchDir dir;
+  Session small({.seed = 1});
+  JobFunction small_job = MakeTrainJob(small, 0.f);
+  ASSERT_TRUE(small_job.Compile().ok());
+  ASSERT_TRUE(checkpoint::save(dir.Sub("small"), small).ok());
+
+  // dense1 has 32 units here, not 16, and a dense3 the snapshot never had.
+  Session other({.seed = 2});
+  JobFunction other_job = global_function(
+      other, "train_job", JobType::kTrain,
+      [](Blob x, Blob labels) {
+        auto init = truncated_normal(0.1);
+        Blob h = layers::dense(
+            x, 32, {.activation = nn::relu, .kernel_initializer = init, .name = "dense1"});
+        Blob logits = layers::dense(h, 4, {.kernel_initializer = init, .name = "dense2"});
+        logits = layers::dense(logits, 4, {.kernel_initializer = init, .name = "dense3"});
+        Blob loss = nn::sparse_softmax_cross_entropy_with_logits(labels, logits);
+        optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {0.1f}), {.momentum = 0})
+            .minimize(loss);
+        return loss;
+      },
+      Placeholder({8, 6}), Placeholder({8}, kInt32));
+  ASSERT_TRUE(other_job.Compile().ok());
+  absl::StatusOr<LoadReport> report =
+      load_variables(*checkpoint::get(dir.Sub("small")), true, other);
+  ASSERT_FALSE(report.ok());
+  const std::string message(report.status().message());
+  for (const char* expected : {"snapshot " /* the path follows */, "does not fit",
+                               "dense1-bias (snapshot (16,) kFloat, here (32,) kFloat)",
+                               "dense1-weight (snapshot (16, 6) kFloat, here (32, 6) kFloat)",
+                               "dense2-weight (snapshot (4, 16) kFloat, here (4, 32) kFloat)",
+                               "not in the snapshot: dense3-bias, dense3-weight"}) {
+    EXPECT_NE(message.find(expected), std::string::npos) << expected << "\n" << message;
+  }
+  EXPECT_NE(message.find(dir.Sub("small")), std::string::npos) << message;
+  EXPECT_EQ(message.find("dense2-bias"), std::string::npos) << "dense2-bias fits: " << message;
+}
+
 TEST(CheckpointApiTest, LoadsOneFlowLegacySnapshotWithoutMeta) {
   ScratchDir dir;
   Session source({.seed = 4});

@@ -4,10 +4,8 @@
 #include "jobs/progress.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,29 +16,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "jobs/metrics.h"
+#include "tests/testing/command.h"
 
 namespace flow::jobs {
 namespace {
 
 const std::string kMnist = std::string(FLOWRT_SOURCE_DIR) + "/data/mnist";
-const std::string kFlowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-CommandResult Shell(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+const std::string kFlowrt = testing::FlowrtBinary();
+using testing::CommandResult;
+using testing::Shell;
 
 // `flowrt args` with stdout on a pseudo-terminal (script -q -e -c ... /dev/null).
 CommandResult UnderTerminal(const std::string& args) {
