@@ -52,7 +52,7 @@ die() { echo "[setup] ERROR: $*" >&2; exit 1; }
 # 1. Debian packages
 PACKAGES=(build-essential cmake ninja-build libdnnl-dev libprotobuf-dev protobuf-compiler
           libabsl-dev libgtest-dev libgmock-dev zlib1g-dev libisal-dev npm dataset-fashion-mnist
-          gnuplot-nox graphviz clang libclang-rt-14-dev libomp-dev)
+          gnuplot-nox graphviz python3-numpy clang libclang-rt-14-dev libomp-dev)
 
 is_installed() {
   if [[ "$1" == npm ]] && command -v npm >/dev/null 2>&1; then return 0; fi

@@ -1,0 +1,94 @@
+// README.md's shell examples, run as written, in order, in a scratch directory (data/ linked to
+// the repo's): the fine-tuning pair, the plot of their metrics, the NumPy round trip, the graph
+// view. Lines starting with `build/tools/flowrt` or `python3` inside ```sh blocks are the
+// examples; `build/tools/flowrt` becomes this build's binary. Not run here: tools/setup.sh and
+// tools/test.sh (they are the setup and the suite itself) and `cmake --install`, which
+// InstallTest.OutOfTreeBuild runs with the README's C++ program. Named RealMnist: trains on
+// data/mnist, so it skips without it and the sanitizer stage leaves it out.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tests/testing/command.h"
+
+namespace flow {
+namespace {
+
+const std::string kSource = FLOWRT_SOURCE_DIR;
+
+// The example command lines of every ```sh block, in README order.
+std::vector<std::string> ReadmeCommands() {
+  std::ifstream readme(kSource + "/README.md");
+  std::vector<std::string> commands;
+  bool in_sh = false;
+  for (std::string line; std::getline(readme, line);) {
+    if (!in_sh) {
+      in_sh = line == "```sh";
+    } else if (absl::StartsWith(line, "```")) {
+      in_sh = false;
+    } else if (absl::StartsWith(line, "build/tools/flowrt ") ||
+               absl::StartsWith(line, "python3 ")) {
+      commands.push_back(line);
+    }
+  }
+  return commands;
+}
+
+bool Exists(const std::string& path) { return std::filesystem::exists(path); }
+
+std::string FileStart(const std::string& path, size_t n) {
+  std::ifstream file(path, std::ios::binary);
+  std::string bytes(n, '\0');
+  file.read(bytes.data(), static_cast<std::streamsize>(n));
+  return bytes.substr(0, static_cast<size_t>(file.gcount()));
+}
+
+TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
+  if (!Exists(kSource + "/data/mnist/train-images-idx3-ubyte")) {
+    GTEST_SKIP() << "real MNIST not in data/mnist (run bash tools/setup.sh)";
+  }
+  // Debian's python3 (with python3-numpy), as on the machine tools/setup.sh prepares, even when
+  // another python3 (pyenv, venv) comes first on PATH.
+  const std::string path = "PATH=/usr/bin:$PATH";
+  if (testing::Shell(path + " python3 -c 'import numpy' 2>/dev/null").exit_code != 0 ||
+      testing::Shell("dot -V 2>/dev/null").exit_code != 0 ||
+      testing::Shell("gnuplot --version >/dev/null 2>&1").exit_code != 0) {
+    GTEST_SKIP() << "needs numpy, Graphviz and gnuplot (bash tools/setup.sh installs them)";
+  }
+  const std::vector<std::string> commands = ReadmeCommands();
+  ASSERT_GE(commands.size(), 8u) << "README.md lost its examples?";
+
+  const std::string dir =
+      std::filesystem::temp_directory_path() / absl::StrCat("flowrt_readme_", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/data");
+  std::filesystem::create_directory_symlink(kSource + "/data/mnist", dir + "/data/mnist");
+  for (const std::string& command : commands) {
+    std::string line = command;
+    if (absl::StartsWith(line, "build/tools/flowrt ")) {
+      line = testing::FlowrtBinary() + line.substr(std::string("build/tools/flowrt").size());
+    }
+    const testing::CommandResult r =
+        testing::Shell(absl::StrCat("cd ", dir, " && ", path, " ", line, " 2>&1"));
+    EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+  }
+  // What the examples say they produce.
+  EXPECT_TRUE(Exists(dir + "/mlp_models_1/snapshot_done"));
+  EXPECT_TRUE(Exists(dir + "/mlp_ext_models_1/dense3-weight/out"));
+  EXPECT_EQ(FileStart(dir + "/curves.png", 4), "\x89PNG");
+  EXPECT_EQ(FileStart(dir + "/mlp.npz", 4), std::string("PK\x03\x04", 4));
+  EXPECT_TRUE(Exists(dir + "/imported_snapshot/dense1-weight/meta"));
+  EXPECT_TRUE(absl::StrContains(FileStart(dir + "/lenet_train.dot", 1 << 20), "sgd_update"));
+  EXPECT_EQ(FileStart(dir + "/lenet_train.png", 4), "\x89PNG");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace flow
