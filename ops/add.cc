@@ -29,6 +29,7 @@ REGISTER_OP("add")
     .Input("b")
     .Output("out")
     .ShapeFn(SameShapeFloatInputs)
+    .LayoutAgnostic()
     .GradFn(AddGrad)
     .KernelFn(MakeAddKernel);
 

@@ -48,10 +48,13 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeAvgPoolKernel(const KernelContext& c
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
     auto pd = PoolForwardDesc(g, kAlgorithm);
-    auto kernel = std::make_unique<PoolKernel>();
-    kernel->AddWithScratchpad(dnnl::pooling_forward(pd), pd.scratchpad_desc(),
-                              {{DNNL_ARG_SRC, DnnlMemory(ctx.inputs[0], tag::nchw)},
-                               {DNNL_ARG_DST, DnnlMemory(ctx.outputs[0], tag::nchw)}});
+    auto kernel = std::make_unique<DnnlKernel>();
+    kernel->Add(
+        dnnl::pooling_forward(pd), pd.scratchpad_desc(),
+        {{DNNL_ARG_SRC,
+          kernel->Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), pd.src_desc())},
+         {DNNL_ARG_DST, kernel->Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]),
+                                       pd.dst_desc())}});
     return kernel;
   });
 }
@@ -74,10 +77,14 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeAvgPoolGradKernel(const KernelContex
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.outputs[0].shape());
     auto hint = PoolForwardDesc(g, kAlgorithm);
     auto pd = PoolBackwardDesc(g, kAlgorithm, hint);
-    auto kernel = std::make_unique<PoolKernel>();
-    kernel->AddWithScratchpad(dnnl::pooling_backward(pd), pd.scratchpad_desc(),
-                              {{DNNL_ARG_DIFF_DST, DnnlMemory(ctx.inputs[0], tag::nchw)},
-                               {DNNL_ARG_DIFF_SRC, DnnlMemory(ctx.outputs[0], tag::nchw)}});
+    auto kernel = std::make_unique<DnnlKernel>();
+    kernel->Add(
+        dnnl::pooling_backward(pd), pd.scratchpad_desc(),
+        {{DNNL_ARG_DIFF_DST,
+          kernel->Input(ctx.inputs[0], DnnlDesc(g.y_shape(), ctx.input_layouts[0]),
+                        pd.diff_dst_desc())},
+         {DNNL_ARG_DIFF_SRC, kernel->Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]),
+                                            pd.diff_src_desc())}});
     return kernel;
   });
 }
@@ -86,12 +93,14 @@ REGISTER_OP("avg_pool2d")
     .Input("x")
     .Output("y")
     .ShapeFn(AvgPoolShape)
+    .BlockedLayout(/*x*/ {0}, /*y*/ {0})
     .GradFn(AvgPoolGrad)
     .KernelFn(MakeAvgPoolKernel);
 REGISTER_OP("avg_pool2d_grad")
     .Input("dy")
     .Output("dx")
     .ShapeFn(AvgPoolGradShape)
+    .BlockedLayout(/*dy*/ {0}, /*dx*/ {0})
     .NoGradient()
     .KernelFn(MakeAvgPoolGradKernel);
 

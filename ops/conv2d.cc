@@ -11,10 +11,12 @@
 //   conv2d_grad_weight(g, x) → dweight (O, C/groups, KH, KW), dbias (O,)  [attr weight_shape]
 // each emitted only if one of its results is needed.
 //
-// Layout: the tensors the executor binds are plain C-order (NCHW / OIHW). Each kernel lets oneDNN
-// pick its preferred layouts (format_tag::any: nChw16c / OIhw16i16o on AVX-512) and reorders at
-// its boundary into buffers the kernel allocates once. Measured on LeNet's convs (batch 100, 5×5
-// SAME, 1 thread, best of 3 runs on a shared 2-core AVX-512 machine; forward / forward + relu_grad
+// Layout: each kernel lets oneDNN pick its preferred layouts (format_tag::any: nChw16c /
+// OIhw16i16o on AVX-512) and reorders at its boundary, into buffers it allocates once, whatever is
+// stored otherwise: weights (always plain OIHW) and activations the executor keeps plain
+// (runtime/layout_assignment.h keeps x, y and dy blocked inside conv/pool chains). Measured on
+// LeNet's convs (batch 100, 5×5 SAME, 1 thread, best of 3 runs on a shared 2-core AVX-512 machine;
+// forward / forward + relu_grad
 // + backward): 1→32 on 28×28 blocked 2.2 / 16.9 ms vs plain 14.2 / 30.1 ms; 32→64 on 14×14
 // blocked 9.6 / 36.5 ms vs plain 25.3 / 71.2 ms (oneDNN's plain path is im2col + GEMM). Blocked
 // wins despite the reorders, so it is what runs. Scratchpads are user-mode buffers owned by the
@@ -159,64 +161,16 @@ struct DnnlConv {
   }
 };
 
+// How the executor stores an activation (x, y, dy, dx: (N, C, H, W)).
+dnnl::memory::desc StoredDesc(const Tensor& tensor, Layout layout) {
+  return DnnlDesc(tensor.shape(), layout);
+}
+
 dnnl::primitive_attr UserScratchpad() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   return attr;
 }
-
-// A kernel running one oneDNN primitive between plain tensors: reorders the inputs into the
-// primitive's layouts, computes, reorders the outputs back. Every intermediate buffer is a
-// Tensor allocated here, once.
-class ReorderingKernel : public Kernel {
- public:
-  // `tensor` (bound by the executor, layout `plain`) as the primitive wants it (`want`).
-  dnnl::memory Input(const Tensor& tensor, const dnnl::memory::desc& plain,
-                     const dnnl::memory::desc& want) {
-    dnnl::memory user(plain, CpuEngine(), const_cast<void*>(tensor.raw_data()));
-    if (plain == want) return user;
-    dnnl::memory buffer = Buffer(want);
-    before_.emplace_back(
-        dnnl::reorder(user, buffer),
-        std::vector<std::pair<int, dnnl::memory>>{{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, buffer}});
-    return buffer;
-  }
-  dnnl::memory Output(const Tensor& tensor, const dnnl::memory::desc& plain,
-                      const dnnl::memory::desc& have) {
-    dnnl::memory user(plain, CpuEngine(), const_cast<void*>(tensor.raw_data()));
-    if (plain == have) return user;
-    dnnl::memory buffer = Buffer(have);
-    after_.emplace_back(
-        dnnl::reorder(buffer, user),
-        std::vector<std::pair<int, dnnl::memory>>{{DNNL_ARG_FROM, buffer}, {DNNL_ARG_TO, user}});
-    return buffer;
-  }
-  // Sets the primitive; adds its user-mode scratchpad if it needs one.
-  void Compute(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
-               std::vector<std::pair<int, dnnl::memory>> args) {
-    if (scratchpad.get_size() > 0) args.push_back({DNNL_ARG_SCRATCHPAD, Buffer(scratchpad)});
-    compute_.emplace(std::move(primitive), std::move(args));
-  }
-
-  absl::Status Run() override {
-    for (const DnnlStep& step : before_) step.Execute();
-    compute_->Execute();
-    for (const DnnlStep& step : after_) step.Execute();
-    return absl::OkStatus();
-  }
-
- private:
-  dnnl::memory Buffer(const dnnl::memory::desc& desc) {
-    const int64_t floats = static_cast<int64_t>((desc.get_size() + 3) / 4);
-    buffers_.emplace_back(Shape({floats}), DataType::kFloat);
-    return dnnl::memory(desc, CpuEngine(), buffers_.back().raw_data());
-  }
-
-  std::vector<Tensor> buffers_;
-  std::vector<DnnlStep> before_;
-  std::optional<DnnlStep> compute_;
-  std::vector<DnnlStep> after_;
-};
 
 // ---- conv2d ----
 
@@ -288,13 +242,16 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConv2dKernel(const KernelContext& ct
     const prop_kind prop =
         ctx.env.is_train ? prop_kind::forward_training : prop_kind::forward_inference;
     dnnl::convolution_forward::primitive_desc pd(conv.Forward(prop, bias), attr, CpuEngine());
-    auto kernel = std::make_unique<ReorderingKernel>();
+    auto kernel = std::make_unique<DnnlKernel>();
     std::vector<std::pair<int, dnnl::memory>> args = {
-        {DNNL_ARG_SRC, kernel->Input(ctx.inputs[0], conv.Plain(conv.src), pd.src_desc())},
+        {DNNL_ARG_SRC, kernel->Input(ctx.inputs[0], StoredDesc(ctx.inputs[0], ctx.input_layouts[0]),
+                                     pd.src_desc())},
         {DNNL_ARG_WEIGHTS, kernel->Input(ctx.inputs[1], conv.PlainWeights(), pd.weights_desc())},
-        {DNNL_ARG_DST, kernel->Output(ctx.outputs[0], conv.Plain(conv.dst), pd.dst_desc())}};
+        {DNNL_ARG_DST,
+         kernel->Output(ctx.outputs[0], StoredDesc(ctx.outputs[0], ctx.output_layouts[0]),
+                        pd.dst_desc())}};
     if (bias) args.push_back({DNNL_ARG_BIAS, DnnlMemory(ctx.inputs[2], tag::x)});
-    kernel->Compute(dnnl::convolution_forward(pd), pd.scratchpad_desc(), std::move(args));
+    kernel->Add(dnnl::convolution_forward(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
 }
@@ -325,13 +282,16 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradDataKernel(const KernelContext& 
         {algorithm::convolution_direct, conv.Any(conv.src), conv.Any(conv.weights),
          conv.Any(conv.dst), conv.strides, conv.dilates, conv.pad_l, conv.pad_r},
         UserScratchpad(), CpuEngine(), hint);
-    auto kernel = std::make_unique<ReorderingKernel>();
+    auto kernel = std::make_unique<DnnlKernel>();
     std::vector<std::pair<int, dnnl::memory>> args = {
-        {DNNL_ARG_DIFF_DST, kernel->Input(ctx.inputs[0], conv.Plain(conv.dst), pd.diff_dst_desc())},
+        {DNNL_ARG_DIFF_DST,
+         kernel->Input(ctx.inputs[0], StoredDesc(ctx.inputs[0], ctx.input_layouts[0]),
+                       pd.diff_dst_desc())},
         {DNNL_ARG_WEIGHTS, kernel->Input(ctx.inputs[1], conv.PlainWeights(), pd.weights_desc())},
         {DNNL_ARG_DIFF_SRC,
-         kernel->Output(ctx.outputs[0], conv.Plain(conv.src), pd.diff_src_desc())}};
-    kernel->Compute(dnnl::convolution_backward_data(pd), pd.scratchpad_desc(), std::move(args));
+         kernel->Output(ctx.outputs[0], StoredDesc(ctx.outputs[0], ctx.output_layouts[0]),
+                        pd.diff_src_desc())}};
+    kernel->Add(dnnl::convolution_backward_data(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
 }
@@ -364,15 +324,18 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext
          conv.Plain(conv.bias), conv.Any(conv.dst), conv.strides, conv.dilates, conv.pad_l,
          conv.pad_r},
         UserScratchpad(), CpuEngine(), hint);
-    auto kernel = std::make_unique<ReorderingKernel>();
+    auto kernel = std::make_unique<DnnlKernel>();
     std::vector<std::pair<int, dnnl::memory>> args = {
-        {DNNL_ARG_DIFF_DST, kernel->Input(ctx.inputs[0], conv.Plain(conv.dst), pd.diff_dst_desc())},
-        {DNNL_ARG_SRC, kernel->Input(ctx.inputs[1], conv.Plain(conv.src), pd.src_desc())},
+        {DNNL_ARG_DIFF_DST,
+         kernel->Input(ctx.inputs[0], StoredDesc(ctx.inputs[0], ctx.input_layouts[0]),
+                       pd.diff_dst_desc())},
+        {DNNL_ARG_SRC, kernel->Input(ctx.inputs[1], StoredDesc(ctx.inputs[1], ctx.input_layouts[1]),
+                                     pd.src_desc())},
         {DNNL_ARG_DIFF_WEIGHTS,
          kernel->Output(ctx.outputs[0], conv.PlainWeights(), pd.diff_weights_desc())},
         {DNNL_ARG_DIFF_BIAS,
          kernel->Output(ctx.outputs[1], conv.Plain(conv.bias), pd.diff_bias_desc())}};
-    kernel->Compute(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(), std::move(args));
+    kernel->Add(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
 }
@@ -383,6 +346,7 @@ REGISTER_OP("conv2d")
     .OptionalInput("bias")
     .Output("y")
     .ShapeFn(Conv2dShape)
+    .BlockedLayout(/*x*/ {0}, /*y*/ {0})
     .GradFn(Conv2dGrad)
     .KernelFn(MakeConv2dKernel);
 REGISTER_OP("conv2d_grad_data")
@@ -390,6 +354,7 @@ REGISTER_OP("conv2d_grad_data")
     .Input("weight")
     .Output("dx")
     .ShapeFn(GradDataShape)
+    .BlockedLayout(/*dy*/ {0}, /*dx*/ {0})
     .NoGradient()
     .KernelFn(MakeGradDataKernel);
 REGISTER_OP("conv2d_grad_weight")
@@ -398,6 +363,7 @@ REGISTER_OP("conv2d_grad_weight")
     .Output("dweight")
     .Output("dbias")
     .ShapeFn(GradWeightShape)
+    .BlockedLayout(/*dy, x*/ {0, 1}, {})
     .NoGradient()
     .KernelFn(MakeGradWeightKernel);
 

@@ -10,6 +10,14 @@ dnnl::memory::desc DnnlDesc(const Shape& shape, dnnl::memory::format_tag tag) {
   return dnnl::memory::desc(DnnlDims(shape), dnnl::memory::data_type::f32, tag);
 }
 
+dnnl::memory::desc DnnlDesc(const Shape& shape, Layout layout) {
+  CHECK_EQ(shape.rank(), 4) << shape.ToString();
+  if (layout == Layout::kPlain) return DnnlDesc(shape, dnnl::memory::format_tag::nchw);
+  CHECK(CanBlock(shape)) << shape.ToString();
+  return DnnlDesc(shape, BlockedChannels() == 16 ? dnnl::memory::format_tag::nChw16c
+                                                 : dnnl::memory::format_tag::nChw8c);
+}
+
 dnnl::memory DnnlMemory(const Tensor& tensor, dnnl::memory::format_tag tag) {
   return dnnl::memory(DnnlDesc(tensor.shape(), tag), CpuEngine(),
                       const_cast<void*>(tensor.raw_data()));
@@ -27,6 +35,50 @@ void DnnlStep::Execute() const {
   const dnnl_status_t status = dnnl_primitive_execute(primitive_.get(), CpuStream().get(),
                                                       static_cast<int>(args_.size()), args_.data());
   CHECK(status == dnnl_success) << "oneDNN execute failed: " << static_cast<int>(status);
+}
+
+dnnl::memory DnnlKernel::Input(const Tensor& tensor, const dnnl::memory::desc& stored,
+                               const dnnl::memory::desc& wanted) {
+  dnnl::memory user(stored, CpuEngine(), const_cast<void*>(tensor.raw_data()));
+  if (stored == wanted) return user;
+  dnnl::memory buffer = Buffer(wanted);
+  before_.emplace_back(
+      dnnl::reorder(user, buffer),
+      std::vector<std::pair<int, dnnl::memory>>{{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, buffer}});
+  return buffer;
+}
+
+dnnl::memory DnnlKernel::Output(const Tensor& tensor, const dnnl::memory::desc& stored,
+                                const dnnl::memory::desc& produced) {
+  dnnl::memory user(stored, CpuEngine(), const_cast<void*>(tensor.raw_data()));
+  if (stored == produced) return user;
+  dnnl::memory buffer = Buffer(produced);
+  after_.emplace_back(
+      dnnl::reorder(buffer, user),
+      std::vector<std::pair<int, dnnl::memory>>{{DNNL_ARG_FROM, buffer}, {DNNL_ARG_TO, user}});
+  return buffer;
+}
+
+void DnnlKernel::Add(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::memory>> args) {
+  steps_.emplace_back(std::move(primitive), std::move(args));
+}
+
+void DnnlKernel::Add(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
+                     std::vector<std::pair<int, dnnl::memory>> args) {
+  if (scratchpad.get_size() > 0) args.push_back({DNNL_ARG_SCRATCHPAD, Buffer(scratchpad)});
+  Add(std::move(primitive), std::move(args));
+}
+
+absl::Status DnnlKernel::Run() {
+  for (const DnnlStep& step : before_) step.Execute();
+  for (const DnnlStep& step : steps_) step.Execute();
+  for (const DnnlStep& step : after_) step.Execute();
+  return absl::OkStatus();
+}
+
+dnnl::memory DnnlKernel::Buffer(const dnnl::memory::desc& desc) {
+  buffers_.emplace_back(Shape({static_cast<int64_t>(desc.get_size())}), DataType::kUInt8);
+  return dnnl::memory(desc, CpuEngine(), buffers_.back().raw_data());
 }
 
 }  // namespace flow

@@ -72,11 +72,13 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
     auto pd = PoolForwardDesc(g, algorithm::pooling_max);
-    auto kernel = std::make_unique<PoolKernel>();
-    kernel->AddWithScratchpad(
+    auto kernel = std::make_unique<DnnlKernel>();
+    kernel->Add(
         dnnl::pooling_forward(pd), pd.scratchpad_desc(),
-        {{DNNL_ARG_SRC, DnnlMemory(ctx.inputs[0], tag::nchw)},
-         {DNNL_ARG_DST, DnnlMemory(ctx.outputs[0], tag::nchw)},
+        {{DNNL_ARG_SRC,
+          kernel->Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), pd.src_desc())},
+         {DNNL_ARG_DST, kernel->Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]),
+                                       pd.dst_desc())},
          {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])}});
     return kernel;
   });
@@ -109,12 +111,15 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContex
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.outputs[0].shape());
     auto hint = PoolForwardDesc(g, algorithm::pooling_max);
     auto pd = PoolBackwardDesc(g, algorithm::pooling_max, hint);
-    auto kernel = std::make_unique<PoolKernel>();
-    kernel->AddWithScratchpad(
+    auto kernel = std::make_unique<DnnlKernel>();
+    kernel->Add(
         dnnl::pooling_backward(pd), pd.scratchpad_desc(),
-        {{DNNL_ARG_DIFF_DST, DnnlMemory(ctx.inputs[0], tag::nchw)},
+        {{DNNL_ARG_DIFF_DST,
+          kernel->Input(ctx.inputs[0], DnnlDesc(g.y_shape(), ctx.input_layouts[0]),
+                        pd.diff_dst_desc())},
          {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])},
-         {DNNL_ARG_DIFF_SRC, DnnlMemory(ctx.outputs[0], tag::nchw)}});
+         {DNNL_ARG_DIFF_SRC, kernel->Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]),
+                                            pd.diff_src_desc())}});
     return kernel;
   });
 }
@@ -124,6 +129,7 @@ REGISTER_OP("max_pool2d")
     .Output("y")
     .Output("workspace")
     .ShapeFn(MaxPoolShape)
+    .BlockedLayout(/*x*/ {0}, /*y*/ {0})
     .GradFn(MaxPoolGrad)
     .KernelFn(MakeMaxPoolKernel);
 REGISTER_OP("max_pool2d_grad")
@@ -131,6 +137,7 @@ REGISTER_OP("max_pool2d_grad")
     .Input("workspace")
     .Output("dx")
     .ShapeFn(MaxPoolGradShape)
+    .BlockedLayout(/*dy*/ {0}, /*dx*/ {0})
     .NoGradient()
     .KernelFn(MakeMaxPoolGradKernel);
 

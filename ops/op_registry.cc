@@ -66,6 +66,16 @@ OpRegistration& OpRegistration::MutatesInput() {
   return *this;
 }
 
+OpRegistration& OpRegistration::BlockedLayout(std::vector<int> inputs, std::vector<int> outputs) {
+  schema_->blocked_inputs = std::move(inputs);
+  schema_->blocked_outputs = std::move(outputs);
+  return *this;
+}
+OpRegistration& OpRegistration::LayoutAgnostic() {
+  schema_->layout_agnostic = true;
+  return *this;
+}
+
 const OpSchema* FindOp(absl::string_view type) {
   auto it = Registry().find(type);
   return it == Registry().end() ? nullptr : it->second.get();

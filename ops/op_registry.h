@@ -58,6 +58,12 @@ struct OpSchema {
   // Ops that write their first input in place (optimizer updates, step counter). They have no
   // outputs and are never pruned.
   bool mutates_input = false;
+  // Which tensors the kernel accepts in the blocked layout (runtime/layout.h); it then reads
+  // KernelContext::input_layouts/output_layouts. Everything else is always plain.
+  std::vector<int> blocked_inputs, blocked_outputs;  // indices (oneDNN conv and pooling ops)
+  // Elementwise over same-shape tensors: all inputs and outputs may be blocked, provided they
+  // all share one layout (the kernel never needs to know which).
+  bool layout_agnostic = false;
 };
 
 class OpRegistration {
@@ -72,6 +78,8 @@ class OpRegistration {
   OpRegistration& KernelFn(KernelFn fn);
   OpRegistration& AliasesInput();
   OpRegistration& MutatesInput();
+  OpRegistration& BlockedLayout(std::vector<int> inputs, std::vector<int> outputs);
+  OpRegistration& LayoutAgnostic();
 
  private:
   OpSchema* schema_;

@@ -84,12 +84,17 @@ PoolGeometry PoolGeometryOf(const flowrt::OpConf& op, const Shape& x) {
   return *g;
 }
 
+Layout PoolComputeLayout(const PoolGeometry& g) {
+  return CanBlock(g.x) ? Layout::kBlocked : Layout::kPlain;
+}
+
 dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
                                                       dnnl::algorithm algorithm) {
+  const Layout layout = PoolComputeLayout(g);
   // forward_training: max pooling then records its argmax in a workspace; for the average it is
   // the same computation, and the backward descriptor wants a training-mode hint.
   dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, algorithm,
-                                   DnnlDesc(g.x, tag::nchw), DnnlDesc(g.y_shape(), tag::nchw),
+                                   DnnlDesc(g.x, layout), DnnlDesc(g.y_shape(), layout),
                                    Dims2(g.strides), Dims2(g.kernel), Dims2(g.pad_before),
                                    Dims2(g.pad_after));
   return dnnl::pooling_forward::primitive_desc(desc, UserScratchpad(), CpuEngine());
@@ -98,20 +103,11 @@ dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
 dnnl::pooling_backward::primitive_desc PoolBackwardDesc(
     const PoolGeometry& g, dnnl::algorithm algorithm,
     const dnnl::pooling_forward::primitive_desc& hint) {
-  dnnl::pooling_backward::desc desc(algorithm, DnnlDesc(g.x, tag::nchw),
-                                    DnnlDesc(g.y_shape(), tag::nchw), Dims2(g.strides),
-                                    Dims2(g.kernel), Dims2(g.pad_before), Dims2(g.pad_after));
+  const Layout layout = PoolComputeLayout(g);
+  dnnl::pooling_backward::desc desc(algorithm, DnnlDesc(g.x, layout), DnnlDesc(g.y_shape(), layout),
+                                    Dims2(g.strides), Dims2(g.kernel), Dims2(g.pad_before),
+                                    Dims2(g.pad_after));
   return dnnl::pooling_backward::primitive_desc(desc, UserScratchpad(), CpuEngine(), hint);
-}
-
-void PoolKernel::AddWithScratchpad(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
-                                   std::vector<std::pair<int, dnnl::memory>> args) {
-  if (scratchpad.get_size() > 0) {
-    buffers_.emplace_back(Shape({static_cast<int64_t>(scratchpad.get_size())}), DataType::kUInt8);
-    args.push_back(
-        {DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad, CpuEngine(), buffers_.back().raw_data())});
-  }
-  Add(std::move(primitive), std::move(args));
 }
 
 }  // namespace flow

@@ -44,26 +44,20 @@ absl::StatusOr<PoolGeometry> PoolGeometryOf(const ShapeContext& ctx, const Shape
 // Kernel-time variant: attrs were already checked by the shape function (CHECK-fails if not).
 PoolGeometry PoolGeometryOf(const flowrt::OpConf& op, const Shape& x);
 
-// The forward primitive descriptor over plain NCHW f32 memory. prop_kind forward_training: max
-// pooling then records each window's argmax in a workspace for the backward pass. User-mode
-// scratchpad: oneDNN's jit pooling transposes NCHW through one, and PoolKernel allocates it once
-// at kernel creation, so Run() never allocates.
+// The layout pooling computes in: blocked whenever the shape allows (oneDNN's jit pooling is
+// fastest there, and with plain NCHW it transposes through a scratchpad anyway). It depends on
+// the shape only, so the forward op, its gradient and the workspace size in the shape function
+// all agree on it; a kernel reorders a tensor stored otherwise (DnnlKernel::Input/Output).
+Layout PoolComputeLayout(const PoolGeometry& g);
+
+// The forward primitive descriptor over f32 memory in PoolComputeLayout. prop_kind
+// forward_training: max pooling then records each window's argmax in a workspace for the
+// backward pass. User-mode scratchpad, allocated once by the kernel (DnnlKernel::Add).
 dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
                                                       dnnl::algorithm algorithm);
 // The backward primitive descriptor, with the forward one as hint (as oneDNN requires).
 dnnl::pooling_backward::primitive_desc PoolBackwardDesc(
     const PoolGeometry& g, dnnl::algorithm algorithm,
     const dnnl::pooling_forward::primitive_desc& hint);
-
-// A DnnlKernel owning its primitives' scratchpads.
-class PoolKernel : public DnnlKernel {
- public:
-  // Adds the step, with a scratchpad buffer of `scratchpad`'s size if it is not empty.
-  void AddWithScratchpad(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
-                         std::vector<std::pair<int, dnnl::memory>> args);
-
- private:
-  std::vector<Tensor> buffers_;
-};
 
 }  // namespace flow

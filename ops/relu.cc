@@ -39,6 +39,7 @@ REGISTER_OP("relu")
     .Input("x")
     .Output("y")
     .ShapeFn(SameShapeFloatInputs)
+    .LayoutAgnostic()
     .GradFn(ReluGrad)
     .KernelFn(MakeReluKernel);
 REGISTER_OP("relu_grad")
@@ -46,6 +47,7 @@ REGISTER_OP("relu_grad")
     .Input("y")
     .Output("dx")
     .ShapeFn(SameShapeFloatInputs)
+    .LayoutAgnostic()
     .NoGradient()
     .KernelFn(MakeReluGradKernel);
 

@@ -8,7 +8,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/layout_assignment.h"
 #include "runtime/memory_plan.h"
+#include "runtime/relu_grad_before_max_pool_grad.h"
 #include "runtime/status.h"
 
 namespace flow {
@@ -31,11 +33,13 @@ struct BufferInfo {
 
 Executor::~Executor() = default;
 
-absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf& job,
+absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf& recorded,
                                                            const VariableResolver& variables,
                                                            const ExecutorOptions& options) {
   std::unique_ptr<Executor> ex(new Executor());
-  ex->job_ = job;
+  ex->job_ = recorded;
+  if (options.rewrite_job) MoveReluGradBeforeMaxPoolGrad(&ex->job_);
+  const flowrt::JobConf& job = ex->job_;
   ex->options_ = options;
   SetThreads(options.threads);
   const int num_ops = job.op_size();
@@ -59,7 +63,14 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
     for (int i = 0; i < op.output_size(); ++i) ex->descs_[op.output(i)] = outs[i];
   }
 
-  // 2. Buffers: variables bind to their storage; aliasing outputs share their input's buffer;
+  // 2. Layouts: which activations stay blocked between oneDNN ops. The blocked layout of a
+  //    blockable shape has the plain size, so the plan below is the same either way.
+  if (options.blocked_layouts) ex->blocked_ = BlockedBlobs(job, ex->descs_);
+  auto layout_of = [&](const std::string& blob) {
+    return ex->blocked_.contains(blob) ? Layout::kBlocked : Layout::kPlain;
+  };
+
+  // 3. Buffers: variables bind to their storage; aliasing outputs share their input's buffer;
   //    everything else requests arena bytes live from its producer to its last reader.
   std::map<std::string, BufferInfo> buffer_of;
   std::vector<BufferRequest> requests;
@@ -112,7 +123,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
     return Tensor::Wrap(arena + plan.offsets[info.request], desc.shape, desc.dtype);
   };
 
-  // 3. Kernels, created once with their tensors bound.
+  // 4. Kernels, created once with their tensors bound.
   ex->env_.is_train = job.job_type() == flowrt::kTrain;
   ex->env_.session_seed = options.seed;
   for (int i = 0; i < num_ops; ++i) {
@@ -128,8 +139,14 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
     if (schema->aliases_input) continue;
     CHECK(schema->kernel_fn) << "op type " << op.type() << " has no kernel";
     KernelContext ctx{op, {}, {}, ex->env_};
-    for (const std::string& in : op.input()) ctx.inputs.push_back(tensor_of(in));
-    for (const std::string& out : op.output()) ctx.outputs.push_back(tensor_of(out));
+    for (const std::string& in : op.input()) {
+      ctx.inputs.push_back(tensor_of(in));
+      ctx.input_layouts.push_back(layout_of(in));
+    }
+    for (const std::string& out : op.output()) {
+      ctx.outputs.push_back(tensor_of(out));
+      ctx.output_layouts.push_back(layout_of(out));
+    }
     absl::StatusOr<std::unique_ptr<Kernel>> kernel = schema->kernel_fn(ctx);
     if (!kernel.ok()) {
       return absl::Status(kernel.status().code(),
@@ -185,6 +202,10 @@ absl::Status Executor::RunProfiled(absl::Span<const Tensor> feeds, std::vector<d
 int64_t Executor::ArenaOffset(const std::string& blob) const {
   auto it = offsets_.find(blob);
   return it == offsets_.end() ? -1 : it->second;
+}
+
+Layout Executor::BlobLayout(const std::string& blob) const {
+  return blocked_.contains(blob) ? Layout::kBlocked : Layout::kPlain;
 }
 
 const BlobDesc* Executor::FindBlobDesc(const std::string& blob) const {

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "ops/op_registry.h"
 #include "proto/job.pb.h"
 #include "runtime/kernel.h"
+#include "runtime/layout.h"
 #include "runtime/tensor.h"
 
 namespace flow {
@@ -24,6 +26,12 @@ struct ExecutorOptions {
   bool reuse_memory = true;  // false: every blob its own bytes (debugging aliasing)
   int threads = 0;           // OpenMP threads for kernels; 0 = all cores
   uint64_t seed = 0;         // the session seed, for random kernels (dropout)
+  // Keep conv/pool chains in oneDNN's blocked layout between ops (runtime/layout_assignment.h);
+  // false: every blob plain, each kernel reorders at its own boundary (for comparison).
+  bool blocked_layouts = true;
+  // Exact compile-time rewrites of the job (runtime/relu_grad_before_max_pool_grad.h); false
+  // runs the ops as recorded.
+  bool rewrite_job = true;
 };
 
 // Returns the storage of a session variable, or null if there is none of that name.
@@ -47,12 +55,15 @@ class Executor {
   const Tensor& fetch(int i) const { return fetches_[i]; }
 
   int num_ops() const { return job_.op_size(); }
+  // The job as it runs: the recorded one after the compile-time rewrites.
   const flowrt::JobConf& job() const { return job_; }
   // Bytes of the activation arena, and the arena offset of a blob (-1 for variables).
   int64_t arena_bytes() const { return arena_bytes_; }
   int64_t ArenaOffset(const std::string& blob) const;
   // Static shape and dtype of every blob, after compilation.
   const BlobDesc* FindBlobDesc(const std::string& blob) const;
+  // How a blob is stored in the arena (fetches, variables and placeholders are always plain).
+  Layout BlobLayout(const std::string& blob) const;
 
  private:
   Executor() = default;
@@ -65,6 +76,7 @@ class Executor {
   int64_t arena_bytes_ = 0;
   std::map<std::string, BlobDesc> descs_;
   std::map<std::string, int64_t> offsets_;
+  std::set<std::string> blocked_;     // blobs stored in Layout::kBlocked
   std::vector<Tensor> placeholders_;  // arena views, in job.placeholder order
   std::vector<std::string> placeholder_names_;
   std::vector<Tensor> fetches_;

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "proto/job.pb.h"
+#include "runtime/layout.h"
 #include "runtime/tensor.h"
 
 namespace flow {
@@ -28,6 +29,9 @@ struct KernelContext {
   std::vector<Tensor> inputs;   // views at fixed addresses, in the op's input order
   std::vector<Tensor> outputs;  // views at fixed addresses, in the op's output order
   const ExecEnv& env;
+  // How each tensor is stored; kBlocked only where the op's schema allows it (BlockedLayout).
+  std::vector<Layout> input_layouts;
+  std::vector<Layout> output_layouts;
 
   template <typename T>
   const T* in(int i) const {

@@ -1,0 +1,81 @@
+#include "runtime/relu_grad_before_max_pool_grad.h"
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace flow {
+namespace {
+
+struct Uses {
+  std::map<std::string, int> producer;  // blob → index of the op writing it
+  std::map<std::string, int> readers;   // blob → number of reading ops (+1 if fetched)
+};
+
+Uses IndexJob(const flowrt::JobConf& job) {
+  Uses uses;
+  for (int i = 0; i < job.op_size(); ++i) {
+    for (const std::string& in : job.op(i).input()) ++uses.readers[in];
+    for (const std::string& out : job.op(i).output()) uses.producer[out] = i;
+  }
+  for (const std::string& fetch : job.fetch()) ++uses.readers[fetch];
+  return uses;
+}
+
+const flowrt::OpConf* Producer(const flowrt::JobConf& job, const Uses& uses,
+                               const std::string& blob, const char* type) {
+  auto it = uses.producer.find(blob);
+  if (it == uses.producer.end() || job.op(it->second).type() != type) return nullptr;
+  return &job.op(it->second);
+}
+
+// Rewrites the first match; false if there is none.
+bool RewriteOne(flowrt::JobConf* job) {
+  const Uses uses = IndexJob(*job);
+  for (int r = 0; r < job->op_size(); ++r) {
+    const flowrt::OpConf& relu_grad = job->op(r);
+    if (relu_grad.type() != "relu_grad") continue;
+    const std::string& dy = relu_grad.input(0);
+    const std::string& y = relu_grad.input(1);
+    const flowrt::OpConf* pool_grad = Producer(*job, uses, dy, "max_pool2d_grad");
+    if (pool_grad == nullptr || uses.readers.at(dy) != 1) continue;
+    const flowrt::OpConf* pool = Producer(*job, uses, pool_grad->input(1), "max_pool2d");
+    if (pool == nullptr || pool->input(0) != y) continue;
+
+    // mask: relu_grad(g, pool_y) → "<relu_grad>/pooled_dx"; routed: max_pool2d_grad(mask, ws)
+    // writes relu_grad's old output, so every later reader is unchanged.
+    flowrt::OpConf mask = relu_grad;
+    mask.set_input(0, pool_grad->input(0));
+    mask.set_input(1, pool->output(0));
+    mask.set_output(0, absl::StrCat(relu_grad.name(), "/pooled_dx"));
+    flowrt::OpConf routed = *pool_grad;
+    routed.set_input(0, mask.output(0));
+    routed.set_output(0, relu_grad.output(0));
+
+    const int p = uses.producer.at(dy);  // p < r: the pool gradient ran first
+    google::protobuf::RepeatedPtrField<flowrt::OpConf> ops;
+    for (int i = 0; i < job->op_size(); ++i) {
+      if (i == p) {
+        *ops.Add() = mask;
+        *ops.Add() = routed;
+      } else if (i != r) {
+        *ops.Add() = job->op(i);
+      }
+    }
+    job->mutable_op()->Swap(&ops);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int MoveReluGradBeforeMaxPoolGrad(flowrt::JobConf* job) {
+  int rewrites = 0;
+  while (RewriteOne(job)) ++rewrites;
+  return rewrites;
+}
+
+}  // namespace flow

@@ -1,0 +1,73 @@
+// Every compile-time optimization of the executor is exact: LeNet training (dropout, momentum,
+// both conv chains) gives bit-identical variables with each of them switched off.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "graph/compiled_job.h"
+#include "graph/flow.h"
+#include "jobs/model_jobs.h"
+#include "runtime/executor.h"
+#include "tests/testing/gradcheck.h"
+
+namespace flow {
+namespace {
+
+constexpr int kBatch = 8;
+
+// Runs 3 LeNet training steps from the session's initial variables with an executor built with
+// `options`, and returns the variables afterwards.
+std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& options) {
+  Session session({.seed = 5, .threads = threads});
+  absl::StatusOr<JobFunction> job = jobs::BuildModelJob(
+      session, "lenet", {.train = true, .batch_size = kBatch, .momentum = 0.9f, .dropout = 0.5f});
+  CHECK(job.ok()) << job.status();
+  std::map<std::string, Tensor> variables;
+  for (const auto& [name, t] : session.get_all_variables()) variables[name] = t.Clone();
+  absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(
+      CompiledJob::Job(*job),
+      [&](const std::string& name) {
+        auto it = variables.find(name);
+        return it == variables.end() ? nullptr : &it->second;
+      },
+      options);
+  CHECK(executor.ok()) << executor.status();
+  Tensor labels(Shape({kBatch}), kInt32);
+  for (int i = 0; i < kBatch; ++i) labels.data<int32_t>()[i] = (i * 7) % 10;
+  for (int step = 0; step < 3; ++step) {
+    const Tensor images = testing::RandomTensor({kBatch, 1, 28, 28}, 100 + step);
+    const absl::Status status = (*executor)->Run({images, labels});
+    CHECK(status.ok()) << status;
+  }
+  return variables;
+}
+
+void ExpectBitIdentical(const std::map<std::string, Tensor>& a,
+                        const std::map<std::string, Tensor>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(t.BitwiseEqual(b.at(name))) << name << ", " << what;
+}
+
+TEST(ExactCompileOptionsTest, LenetTrainingIsBitIdenticalWithEachOptimizationOff) {
+  for (int threads : {1, 2}) {
+    const ExecutorOptions all{.threads = threads, .seed = 5};
+    const std::map<std::string, Tensor> optimized = TrainLenet(threads, all);
+    ExecutorOptions plain = all;
+    plain.blocked_layouts = false;
+    ExpectBitIdentical(optimized, TrainLenet(threads, plain),
+                       absl::StrCat("blocked layouts off, threads ", threads));
+    ExecutorOptions as_recorded = all;
+    as_recorded.rewrite_job = false;
+    ExpectBitIdentical(optimized, TrainLenet(threads, as_recorded),
+                       absl::StrCat("job rewrites off, threads ", threads));
+    // Training really moved the weights (the comparison is not between untouched copies).
+    Session session({.seed = 5, .threads = threads});
+    ASSERT_TRUE(jobs::BuildModelJob(session, "lenet", {.train = true, .batch_size = kBatch}).ok());
+    EXPECT_FALSE(
+        optimized.at("conv1-weight").BitwiseEqual(session.get_all_variables().at("conv1-weight")));
+  }
+}
+
+}  // namespace
+}  // namespace flow
