@@ -87,8 +87,8 @@ std::string HumanBytes(int64_t bytes) {
 }  // namespace
 
 std::string JobToDot(const JobFunction& function) {
-  const flowrt::JobConf& job = CompiledJob::Job(function);
   const Executor& executor = CompiledJob::GetExecutor(function);
+  const flowrt::JobConf& job = executor.job();  // as it runs, after the compile-time rewrites
 
   // Who produces each blob, and where the loss is (ops after it are backward or optimizer).
   std::map<std::string, int> producer;
@@ -139,6 +139,7 @@ std::string JobToDot(const JobFunction& function) {
       const int64_t offset = executor.ArenaOffset(out);
       const std::string c = blob_colour(out);
       std::string line = absl::StrCat(desc->shape.ToString(), " ", ShortType(desc->dtype));
+      if (executor.BlobLayout(out) == Layout::kBlocked) absl::StrAppend(&line, " blocked");
       if (op.output_size() > 1) line = absl::StrCat(out.substr(out.rfind('/') + 1), ": ", line);
       if (offset >= 0) absl::StrAppend(&line, " @", offset);
       absl::StrAppend(&rows, "<br/>", Html(line));

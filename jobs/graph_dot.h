@@ -5,7 +5,9 @@
 //                    flow::jobs::BuildModelJob(session, "lenet", {.train = true}));
 //   std::string dot = flow::jobs::JobToDot(job);   // `dot -Tpng` renders it
 //
-// One node per op — its name, type and each output's shape and dtype. Placeholders are blue
+// One node per op of the job as the executor runs it (after its exact rewrites) — its name, type
+// and each output's shape and dtype ("blocked" when kept in oneDNN's channel-blocked layout
+// between conv/pool ops, runtime/layout.h). Placeholders are blue
 // parallelograms, variables khaki cylinders (they live outside the arena), forward ops white,
 // backward ops (everything after the op producing the loss) orange, optimizer ops (updates, the
 // learning-rate schedule, the train-step increment) red. Every activation is labelled with its
