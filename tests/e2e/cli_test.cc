@@ -38,15 +38,16 @@ class RealMnistTest : public ::testing::Test {
 };
 
 // The seed's mlp_mnist_origin setup (truncated_normal(0.1), SGD lr 0.1, no momentum, batch 100,
-// file order) for one epoch. PyTorch 1.13 on the same setup reaches 0.9334 (measured with a
-// mirror script), so 0.92 catches a broken gradient or update without flaking on init.
-TEST_F(RealMnistTest, MlpOneEpochReachesPyTorchsAccuracy) {
+// file order) for three epochs: the issue's >= 95% smoke bar. One epoch is not enough for that
+// bar on this setup in any framework (PyTorch 1.13 mirrored reaches 0.9334 after one epoch,
+// flowrt 0.9307); flowrt measured 0.9307 / 0.9476 / 0.9568 after epochs 1 / 2 / 3 (~1 s each).
+TEST_F(RealMnistTest, MlpThreeEpochsReachNinetyFivePercent) {
   std::ostringstream log;
   absl::StatusOr<jobs::TrainResult> result =
-      jobs::Train({.model = "mlp", .data_dir = kMnist, .epochs = 1, .log = &log});
+      jobs::Train({.model = "mlp", .data_dir = kMnist, .epochs = 3, .log = &log});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->train_step, 600);
-  EXPECT_GE(result->test_accuracy, 0.92) << log.str();
+  EXPECT_EQ(result->train_step, 1800);
+  EXPECT_GE(result->test_accuracy, 0.95) << log.str();
 }
 
 TEST_F(RealMnistTest, LenetResumeFromSnapshotIsBitIdentical) {
