@@ -15,9 +15,12 @@
 // page cache with posix_fadvise(POSIX_FADV_DONTNEED) after they are fsynced (no privileges
 // needed; pages of a clean file are dropped). Raw write uses the same fsync policy as a save: the
 // data written in 8 MiB write() calls, then one fsync, then close ("raw_write", the issue's
-// baseline: one file of the model's size); "raw_write_files" writes the same bytes as one file
-// per tensor, each fsynced, as the save does.
+// baseline: one file of the model's size); "raw_write_srf" is the same with each chunk's
+// writeback started right after its write (sync_file_range, as the save does: the disk's best
+// case for one stream); "raw_write_files" writes the same bytes as one file per tensor, each
+// fsynced, then the directory.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +47,14 @@ namespace {
 
 using Variables = std::vector<std::pair<std::string, flow::Tensor>>;
 
+// CPU seconds (user + system) of this process so far, all threads (the save's fsync threads too).
+double CpuSeconds() {
+  struct rusage usage;
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -56,6 +67,17 @@ double Now() {
 // kB value of a /proc/self/status field (VmRSS, VmHWM).
 int64_t StatusKb(const std::string& field) {
   std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtoll(line.c_str() + field.size() + 1, 0, 10);
+  }
+  return -1;
+}
+
+// kB value of a /proc/self/smaps_rollup field (AnonHugePages).
+int64_t SmapsRollupKb(const std::string& field) {
+  std::ifstream in("/proc/self/smaps_rollup");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(field + ":", 0) == 0)
@@ -113,19 +135,25 @@ void EvictTree(const std::string& root) {
 }
 
 // write() of every tensor's bytes in 8 MiB calls into one file, fsync, close: what a save's `out`
-// files cost at best, with the same fsync policy.
-double RawWrite(const std::string& path, const Variables& vars) {
+// files cost at best, with the same fsync policy. With `start_writeback`, each chunk's writeback
+// is started as soon as it is written (sync_file_range(SYNC_FILE_RANGE_WRITE)).
+double RawWrite(const std::string& path, const Variables& vars, bool start_writeback) {
   constexpr size_t kChunk = size_t{8} << 20;
   const double start = Now();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) Die("create " + path + ": " + std::strerror(errno));
+  int64_t offset = 0;
   for (const auto& [name, t] : vars) {
     const char* p = static_cast<const char*>(t.raw_data());
     for (int64_t done = 0; done < t.num_bytes();) {
       const size_t n = std::min<int64_t>(kChunk, t.num_bytes() - done);
       const ssize_t w = ::write(fd, p + done, n);
       if (w <= 0) Die("write " + path + ": " + std::strerror(errno));
+      if (start_writeback && ::sync_file_range(fd, offset, w, SYNC_FILE_RANGE_WRITE) != 0) {
+        Die("sync_file_range " + path + ": " + std::strerror(errno));
+      }
       done += w;
+      offset += w;
     }
   }
   if (::fsync(fd) != 0) Die("fsync " + path);
@@ -220,9 +248,12 @@ int main(int argc, char** argv) {
     std::printf("{\"kind\": \"shapes\", \"bytes\": %lld, \"shapes\": [%s]}\n",
                 static_cast<long long>(bytes), absl::StrJoin(shapes, ", ").c_str());
     const std::string raw = dir + "/raw.bin";
-    const double raw_seconds = RawWrite(raw, vars);
+    const double raw_seconds = RawWrite(raw, vars, /*start_writeback=*/false);
     std::filesystem::remove(raw);
     Print("raw_write", bytes, raw_seconds);
+    const double raw_srf_seconds = RawWrite(raw, vars, /*start_writeback=*/true);
+    std::filesystem::remove(raw);
+    Print("raw_write_srf", bytes, raw_srf_seconds);
     const std::string raw_dir = dir + "/raw_files";
     const double raw_files_seconds = RawWriteFiles(raw_dir, vars);
     std::filesystem::remove_all(raw_dir);
@@ -232,17 +263,22 @@ int main(int argc, char** argv) {
     const int64_t rss_before_kb = StatusKb("VmRSS");
     ResetPeakRss();
     const double save_start = Now();
+    const double save_cpu_start = CpuSeconds();
     const absl::Status saved = flow::checkpoint::SaveSnapshot(snap, vars);
     const double save_seconds = Now() - save_start;
+    const double save_cpu = CpuSeconds() - save_cpu_start;
     if (!saved.ok()) Die(saved.ToString());
     const int64_t peak_kb = StatusKb("VmHWM");
     Print("save", bytes, save_seconds,
-          absl::StrCat(", \"rss_before_mib\": ", rss_before_kb / 1024,
+          absl::StrCat(", \"cpu_seconds\": ", save_cpu,
+                       ", \"rss_before_mib\": ", rss_before_kb / 1024,
                        ", \"extra_peak_rss_mib\": ", (peak_kb - rss_before_kb) / 1024.0));
   } else if (mode == "load_warm" || mode == "load_cold") {
     // A fresh process, as a resuming run is: the loaded tensors' pages are new memory.
     if (mode == "load_cold") EvictTree(snap);
+    const double cpu_start = CpuSeconds();
     auto [seconds, loaded] = Load(snap);
+    const double cpu = CpuSeconds() - cpu_start;
     int64_t bytes = 0;
     for (const auto& [name, t] : loaded) bytes += t.num_bytes();
     if (check) {
@@ -250,7 +286,11 @@ int main(int argc, char** argv) {
         if (!loaded.at(name).BitwiseEqual(t)) Die("loaded " + name + " differs from the model");
       }
     }
-    Print(mode, bytes, seconds);
+    // How much of the loaded memory is backed by 2 MiB pages: where page faults are expensive,
+    // a load that gets none (fragmented memory, THP off) is several times slower.
+    Print(mode, bytes, seconds,
+          absl::StrCat(", \"cpu_seconds\": ", cpu,
+                       ", \"anon_huge_mib\": ", SmapsRollupKb("AnonHugePages") / 1024));
   } else {
     Die("--mode=save|load_warm|load_cold is required");
   }
