@@ -13,7 +13,8 @@ std::shared_ptr<void> AllocateAligned(int64_t bytes) {
   CHECK_GE(bytes, 0);
   // Buffers of 2 MiB and more are 2 MiB-aligned and asked to be backed by transparent huge pages
   // before their first touch: the zero fill then faults once per 2 MiB instead of once per
-  // 4 KiB, which halves snapshot load time on this kind of VM (tools/bench/RESULTS_checkpoint.md).
+  // 4 KiB, which halves snapshot load time on this kind of VM (tools/bench/RESULTS.md, "Checkpoint
+  // I/O (issue 5)").
   constexpr size_t kHugePage = size_t{2} << 20;
   const size_t n = bytes == 0 ? 64 : (static_cast<size_t>(bytes) + 63) / 64 * 64;
   const size_t align = n >= kHugePage ? kHugePage : 64;
