@@ -49,12 +49,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeAvgPoolKernel(const KernelContext& c
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
     auto pd = PoolForwardDesc(g, kAlgorithm);
     auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(
-        dnnl::pooling_forward(pd), pd.scratchpad_desc(),
-        {{DNNL_ARG_SRC,
-          kernel->Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), pd.src_desc())},
-         {DNNL_ARG_DST, kernel->Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]),
-                                       pd.dst_desc())}});
+    kernel->Add(dnnl::pooling_forward(pd), pd.scratchpad_desc(),
+                PoolForwardArgs(*kernel, ctx, g, pd));
     return kernel;
   });
 }
@@ -78,13 +74,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeAvgPoolGradKernel(const KernelContex
     auto hint = PoolForwardDesc(g, kAlgorithm);
     auto pd = PoolBackwardDesc(g, kAlgorithm, hint);
     auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(
-        dnnl::pooling_backward(pd), pd.scratchpad_desc(),
-        {{DNNL_ARG_DIFF_DST,
-          kernel->Input(ctx.inputs[0], DnnlDesc(g.y_shape(), ctx.input_layouts[0]),
-                        pd.diff_dst_desc())},
-         {DNNL_ARG_DIFF_SRC, kernel->Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]),
-                                            pd.diff_src_desc())}});
+    kernel->Add(dnnl::pooling_backward(pd), pd.scratchpad_desc(),
+                PoolBackwardArgs(*kernel, ctx, g, pd));
     return kernel;
   });
 }

@@ -73,13 +73,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
     auto pd = PoolForwardDesc(g, algorithm::pooling_max);
     auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(
-        dnnl::pooling_forward(pd), pd.scratchpad_desc(),
-        {{DNNL_ARG_SRC,
-          kernel->Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), pd.src_desc())},
-         {DNNL_ARG_DST, kernel->Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]),
-                                       pd.dst_desc())},
-         {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])}});
+    auto args = PoolForwardArgs(*kernel, ctx, g, pd);
+    args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])});
+    kernel->Add(dnnl::pooling_forward(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
 }
@@ -112,14 +108,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContex
     auto hint = PoolForwardDesc(g, algorithm::pooling_max);
     auto pd = PoolBackwardDesc(g, algorithm::pooling_max, hint);
     auto kernel = std::make_unique<DnnlKernel>();
-    kernel->Add(
-        dnnl::pooling_backward(pd), pd.scratchpad_desc(),
-        {{DNNL_ARG_DIFF_DST,
-          kernel->Input(ctx.inputs[0], DnnlDesc(g.y_shape(), ctx.input_layouts[0]),
-                        pd.diff_dst_desc())},
-         {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])},
-         {DNNL_ARG_DIFF_SRC, kernel->Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]),
-                                            pd.diff_src_desc())}});
+    auto args = PoolBackwardArgs(*kernel, ctx, g, pd);
+    args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])});
+    kernel->Add(dnnl::pooling_backward(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
 }

@@ -110,4 +110,23 @@ dnnl::pooling_backward::primitive_desc PoolBackwardDesc(
   return dnnl::pooling_backward::primitive_desc(desc, UserScratchpad(), CpuEngine(), hint);
 }
 
+std::vector<std::pair<int, dnnl::memory>> PoolForwardArgs(
+    DnnlKernel& kernel, const KernelContext& ctx, const PoolGeometry& g,
+    const dnnl::pooling_forward::primitive_desc& pd) {
+  return {{DNNL_ARG_SRC,
+           kernel.Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), pd.src_desc())},
+          {DNNL_ARG_DST, kernel.Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]),
+                                       pd.dst_desc())}};
+}
+
+std::vector<std::pair<int, dnnl::memory>> PoolBackwardArgs(
+    DnnlKernel& kernel, const KernelContext& ctx, const PoolGeometry& g,
+    const dnnl::pooling_backward::primitive_desc& pd) {
+  return {
+      {DNNL_ARG_DIFF_DST, kernel.Input(ctx.inputs[0], DnnlDesc(g.y_shape(), ctx.input_layouts[0]),
+                                       pd.diff_dst_desc())},
+      {DNNL_ARG_DIFF_SRC,
+       kernel.Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]), pd.diff_src_desc())}};
+}
+
 }  // namespace flow

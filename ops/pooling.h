@@ -60,4 +60,14 @@ dnnl::pooling_backward::primitive_desc PoolBackwardDesc(
     const PoolGeometry& g, dnnl::algorithm algorithm,
     const dnnl::pooling_forward::primitive_desc& hint);
 
+// The data arguments of a pooling primitive over a kernel's bound tensors — forward x → y
+// (DNNL_ARG_SRC, DNNL_ARG_DST), backward dy → dx (DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC) — each
+// reordered through `kernel` when stored otherwise than the primitive computes.
+std::vector<std::pair<int, dnnl::memory>> PoolForwardArgs(
+    DnnlKernel& kernel, const KernelContext& ctx, const PoolGeometry& g,
+    const dnnl::pooling_forward::primitive_desc& pd);
+std::vector<std::pair<int, dnnl::memory>> PoolBackwardArgs(
+    DnnlKernel& kernel, const KernelContext& ctx, const PoolGeometry& g,
+    const dnnl::pooling_backward::primitive_desc& pd);
+
 }  // namespace flow
