@@ -1,5 +1,6 @@
 #include "jobs/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -55,6 +56,18 @@ absl::Status CheckSaveTarget(const std::string& path) {
                    "empty directory (pick another name or remove it)"));
 }
 
+// Whether `path` already holds a complete snapshot at train step `step`: a resumed run whose
+// steps are all done finds its --save written by the run it finishes.
+absl::StatusOr<bool> HoldsCompleteSnapshotAt(const std::string& path, int64_t step) {
+  if (!std::filesystem::exists(std::filesystem::path(path) / "snapshot_done")) return false;
+  ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(path));
+  const auto it = snapshot.find(optimizer::TrainStepVariableName("train_job"));
+  if (it == snapshot.end()) return false;
+  ASSIGN_OR_RETURN(Tensor saved_step, it->second.Read());
+  return saved_step.num_elements() == 1 && saved_step.dtype() == kInt64 &&
+         saved_step.data<int64_t>()[0] == step;
+}
+
 absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, Session& session,
                                           int64_t step) {
   const std::map<std::string, Tensor> all = session.get_all_variables();
@@ -66,7 +79,17 @@ absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::ostream& log = config.log ? *config.log : std::cout;
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be positive");
-  if (!config.save.empty()) RETURN_IF_ERROR(CheckSaveTarget(config.save));
+  if (config.resume && !config.load.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "give --resume or --load=", config.load,
+        ", not both: --resume continues from the latest complete snapshot under --snapshot_root, "
+        "--load starts from the snapshot it names"));
+  }
+  if (config.snapshot_root.empty() && (config.resume || config.snapshot_every > 0)) {
+    return absl::InvalidArgumentError("--resume and --snapshot_every need --snapshot_root");
+  }
+  // Checked before any training; a --resume run checks once it knows whether it is already done.
+  if (!config.save.empty() && !config.resume) RETURN_IF_ERROR(CheckSaveTarget(config.save));
   ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
                                     {.shuffle = config.shuffle, .seed = config.seed}));
@@ -94,7 +117,6 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
                                                                 {.keep_last = config.keep}));
     if (config.resume) {
-      if (!load.empty()) return absl::InvalidArgumentError("give --load or --resume, not both");
       ASSIGN_OR_RETURN(std::optional<checkpoint::SnapshotInfo> latest, manager->Latest());
       if (latest.has_value()) {
         load = latest->path;
@@ -103,8 +125,6 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
             absl::StrCat("no complete snapshot in ", config.snapshot_root, "; starting fresh"));
       }
     }
-  } else if (config.resume || config.snapshot_every > 0) {
-    return absl::InvalidArgumentError("--resume and --snapshot_every need --snapshot_root");
   }
   if (!load.empty()) {
     ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
@@ -128,7 +148,25 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
 
   const int64_t* train_step =
       session.FindVariable(optimizer::TrainStepVariableName("train_job"))->data<int64_t>();
-  const int64_t steps = config.steps > 0 ? config.steps : config.epochs * batches;
+  // --load counts the asked steps on top of the loaded counter (fine-tuning: load at 600, one
+  // epoch, save at 1200); --resume finishes the run the command describes, whose last step is
+  // the asked count, so the same command re-run after a crash trains only what is left.
+  const int64_t asked = config.steps > 0 ? config.steps : config.epochs * batches;
+  const int64_t steps = config.resume ? std::max<int64_t>(0, asked - *train_step) : asked;
+  if (config.resume && !load.empty()) {
+    progress.Note(absl::StrCat(
+        "resumed from ", load, " at step ", *train_step, "; ",
+        steps > 0 ? absl::StrCat(steps, " steps to go")
+                  : absl::StrCat("the run's ", asked, " steps are done, nothing to train")));
+  }
+  bool save_done = false;  // a finished run's --save, found by the same command re-run
+  if (config.resume && !config.save.empty()) {
+    if (steps == 0) {
+      ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
+    }
+    if (!save_done) RETURN_IF_ERROR(CheckSaveTarget(config.save));
+  }
+  int64_t snapshot_at = config.resume && !load.empty() ? *train_step : -1;  // in the root
   const auto start = std::chrono::steady_clock::now();
   auto metrics_window_start = start;
   int64_t metrics_window_step = *train_step;
@@ -144,6 +182,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     if (manager.has_value() && config.snapshot_every > 0 &&
         *train_step % config.snapshot_every == 0) {
       ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+      snapshot_at = *train_step;
       progress.Note(absl::StrCat("snapshot ", path));
     }
     // Everything below runs only on logging steps: the step itself does not allocate.
@@ -191,12 +230,13 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     }
     log << absl::StrFormat("accuracy: %.4f\n", result.test_accuracy);
   }
-  if (manager.has_value() &&
-      (config.snapshot_every <= 0 || *train_step % config.snapshot_every != 0)) {
+  if (manager.has_value() && snapshot_at != *train_step) {
     ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
     progress.Note(absl::StrCat("snapshot ", path));
   }
-  if (!config.save.empty()) {
+  if (save_done) {
+    progress.Note(absl::StrCat("--save=", config.save, " already holds step ", *train_step));
+  } else if (!config.save.empty()) {
     RETURN_IF_ERROR(checkpoint::save(config.save, session));
     progress.Note(
         absl::StrCat("saved ", session.VariableNames().size(), " variables to ", config.save));

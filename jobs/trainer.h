@@ -24,8 +24,11 @@ namespace flow::jobs {
 struct TrainConfig {
   std::string model = "lenet";
   std::string data_dir = "data/mnist";
-  int64_t epochs = 1;  // ignored when steps > 0
-  int64_t steps = 0;   // iterations this run, on top of a loaded train step
+  // How long to train: `steps` iterations, or `epochs` of the training set when steps is 0. With
+  // `load` they count on top of the loaded train step (fine-tuning); with `resume` they are the
+  // whole run's length, so only what the latest snapshot has not done yet is trained.
+  int64_t epochs = 1;
+  int64_t steps = 0;
   int batch_size = 100;
   float lr = 0.1f;
   float momentum = 0.f;
@@ -36,7 +39,8 @@ struct TrainConfig {
   std::string load;  // snapshot to start from (fine-tune / resume)
   std::string save;  // snapshot to write at the end
   // Periodic snapshots: <snapshot_root>/snapshot_<step> every `snapshot_every` steps (and at
-  // the end), keeping the newest `keep`; `resume` starts from the latest complete one there.
+  // the end), keeping the newest `keep`; `resume` starts from the latest complete one there (or
+  // from scratch when there is none yet) and is an error together with `load`.
   std::string snapshot_root;
   int64_t snapshot_every = 0;
   int keep = 3;
@@ -52,7 +56,7 @@ struct TrainConfig {
 };
 
 struct TrainResult {
-  int64_t steps_run = 0;
+  int64_t steps_run = 0;         // iterations this run trained
   int64_t train_step = 0;        // the counter after the run
   double last_loss = 0;          // mean loss of the last batch
   double test_accuracy = -1;     // -1 when not evaluated

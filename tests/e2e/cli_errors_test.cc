@@ -79,5 +79,15 @@ TEST_F(CliErrorsTest, NonEmptySaveDirectoryIsRefusedBeforeAnyTraining) {
   EXPECT_TRUE(absl::StrContains(empty.output, "bash tools/setup.sh")) << empty.output;
 }
 
+TEST_F(CliErrorsTest, ResumeAndLoadTogetherAreRefusedNamingBoth) {
+  // Refused before data or snapshots are touched: --data and --load point nowhere.
+  CommandResult r = RunFlowrt("train --job=mlp --resume --snapshot_root=" + Path("run") +
+                              " --load=" + Path("mlp") + " --data=" + Path("x"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "give --resume or --load=" + Path("mlp") + ", not both"))
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(Path("run")));
+}
+
 }  // namespace
 }  // namespace flow

@@ -110,7 +110,8 @@ TEST_F(RealMnistTest, SnapshotRootKeepsTheNewestAndResumeContinuesFromTheLatest)
   }
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"snapshot_0000000020", "snapshot_0000000030"}));
-  CommandResult resumed = RunFlowrt("train --steps=5 --keep=2 --resume" + common);
+  // With --resume, --steps is the whole run's length: 5 more than the 30 done.
+  CommandResult resumed = RunFlowrt("train --steps=35 --keep=2 --resume" + common);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_TRUE(absl::StrContains(resumed.output,
                                 "loaded 5 variables from " + Path("run") + "/snapshot_0000000030"))

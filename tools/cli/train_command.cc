@@ -11,8 +11,12 @@
 ABSL_FLAG(std::string, job, "lenet", "model: lenet, mlp or mlp_finetune");
 ABSL_FLAG(std::string, data, "data/mnist",
           "directory with the four MNIST IDX files (plain or .gz)");
-ABSL_FLAG(int64_t, epochs, 0, "epochs to train in this run (default 1 when --steps is not set)");
-ABSL_FLAG(int64_t, steps, 0, "iterations to train in this run, on top of a loaded train step");
+ABSL_FLAG(int64_t, epochs, 0,
+          "epochs to train (default 1 when --steps is not set): in this run, on top of a --load'ed "
+          "train step; with --resume, in the whole run");
+ABSL_FLAG(int64_t, steps, 0,
+          "iterations to train: in this run, on top of a --load'ed train step; with --resume, the "
+          "whole run's, so a re-run trains only what its latest snapshot has not");
 ABSL_FLAG(int32_t, batch_size, 100, "examples per iteration");
 ABSL_FLAG(double, lr, 0.1, "SGD learning rate");
 ABSL_FLAG(double, momentum, 0.0, "SGD momentum (creates <var>-momentum slots when non-zero)");
@@ -28,7 +32,9 @@ ABSL_FLAG(std::string, snapshot_root, "",
 ABSL_FLAG(int64_t, snapshot_every, 0,
           "with --snapshot_root: snapshot every N steps (and at the end)");
 ABSL_FLAG(int32_t, keep, 3, "with --snapshot_root: keep the newest K snapshots");
-ABSL_FLAG(bool, resume, false, "with --snapshot_root: continue from its latest complete snapshot");
+ABSL_FLAG(bool, resume, false,
+          "with --snapshot_root: continue from its latest complete snapshot (none yet: start "
+          "fresh) until --epochs/--steps are done in all; not with --load");
 ABSL_FLAG(int32_t, log_every, 20,
           "when stdout is not a terminal, print a progress line every N steps (0 = never); "
           "also the metrics.csv row interval");
