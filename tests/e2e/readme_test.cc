@@ -1,9 +1,9 @@
 // README.md's shell examples, run as written, in order, in a scratch directory (data/ linked to
 // the repo's): the fine-tuning pair, the plot of their metrics, the NumPy round trip, the graph
-// view. Lines starting with `build/tools/flowrt` or `python3` inside ```sh blocks are the
-// examples; `build/tools/flowrt` becomes this build's binary. Not run here: tools/setup.sh and
-// tools/test.sh (they are the setup and the suite itself) and `cmake --install`, which
-// InstallTest.OutOfTreeBuild runs with the README's C++ program. Named RealMnist: trains on
+// view, the restartable run. Lines starting with `build/tools/flowrt` or `python3` inside ```sh
+// blocks are the examples; `build/tools/flowrt` becomes this build's binary. Not run here:
+// tools/setup.sh and tools/test.sh (they are the setup and the suite itself) and `cmake --install`,
+// which InstallTest.OutOfTreeBuild runs with the README's C++ program. Named RealMnist: trains on
 // data/mnist, so it skips without it and the sanitizer stage leaves it out.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -87,6 +87,7 @@ TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
   EXPECT_TRUE(Exists(dir + "/imported_snapshot/dense1-weight/meta"));
   EXPECT_TRUE(absl::StrContains(FileStart(dir + "/lenet_train.dot", 1 << 20), "sgd_update"));
   EXPECT_EQ(FileStart(dir + "/lenet_train.png", 4), "\x89PNG");
+  EXPECT_TRUE(Exists(dir + "/runs/mlp/snapshot_0000000060/snapshot_done"));
   std::filesystem::remove_all(dir);
 }
 
