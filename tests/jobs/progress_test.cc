@@ -169,6 +169,35 @@ TEST(PlotTest, TwoRunsOnOneChartMakeAPng) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(PlotTest, ASingleRowIsDrawnAsAPoint) {
+  if (Shell("command -v gnuplot >/dev/null 2>&1").exit_code != 0) {
+    GTEST_SKIP() << "gnuplot not installed (apt-get install gnuplot-nox)";
+  }
+  const std::string dir = TempDir();
+  std::ofstream(dir + "/one.csv") << kMetricsHeader << "\n20,1,0.52,0.1,5000.0,\n";
+  std::ofstream csv(dir + "/many.csv");
+  csv << kMetricsHeader << "\n";
+  for (int step = 20; step <= 200; step += 20)
+    csv << step << ",1," << 2.0 / step << ",0.1,5000.0,\n";
+  csv.close();
+  const std::string png = dir + "/one.png";
+  CommandResult plot = Shell(absl::StrCat(kFlowrt, " plot ", dir, "/one.csv ", dir, "/many.csv -o ",
+                                          png, " --script=", dir, "/p.gp 2>&1"));
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_EQ(ReadFile(png).substr(1, 3), "PNG");
+  const std::string script = ReadFile(dir + "/p.gp");
+  EXPECT_TRUE(absl::StrContains(script, "$loss0 using 1:2 with points pt 7")) << script;
+  EXPECT_TRUE(absl::StrContains(script, "$loss1 using 1:2 with lines")) << script;
+  // Alone, its single loss value gets a range around it (gnuplot would warn of an empty one and
+  // leave the axis without labels).
+  CommandResult alone = Shell(
+      absl::StrCat(kFlowrt, " plot ", dir, "/one.csv -o ", png, " --script=", dir, "/p.gp 2>&1"));
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  EXPECT_FALSE(absl::StrContains(alone.output, "Warning")) << alone.output;
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir + "/p.gp"), "set yrange [0.26:1.04]"));
+  std::filesystem::remove_all(dir);
+}
+
 class RealMnistProgressTest : public ::testing::Test {
  protected:
   void SetUp() override {

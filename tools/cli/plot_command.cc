@@ -84,14 +84,17 @@ void DataBlock(std::ostringstream& script, const std::string& name,
   script << "EOD\n";
 }
 
+// `runs` is not empty and each has a loss row (ReadMetrics refuses a file without).
 std::string Script(const std::vector<Run>& runs, const std::string& output) {
   bool any_accuracy = false, positive_loss = true;
-  double max_step = 1;
+  double max_step = 1, min_loss = runs[0].loss[0].second, max_loss = min_loss;
   for (const Run& run : runs) {
     any_accuracy |= !run.accuracy.empty();
     for (const auto& point : run.loss) {
       positive_loss &= point.second > 0;
       max_step = std::max(max_step, point.first);
+      min_loss = std::min(min_loss, point.second);
+      max_loss = std::max(max_loss, point.second);
     }
   }
   std::ostringstream s;
@@ -113,8 +116,13 @@ std::string Script(const std::vector<Run>& runs, const std::string& output) {
     << "set ylabel 'loss (mean of a batch)'\n";
   if (positive_loss) {
     // Log scale, fitted to the data, with 1-2-5 labels so a short range still has several.
-    s << "set logscale y\nset autoscale yfix\nset offsets 0, 0, graph 0.04, graph 0.04\n"
-      << "set ytics (";
+    s << "set logscale y\n";
+    if (min_loss == max_loss) {  // a single value (one row): a range around it, not an empty one
+      s << "set yrange [" << min_loss / 2 << ":" << max_loss * 2 << "]\n";
+    } else {
+      s << "set autoscale yfix\nset offsets 0, 0, graph 0.04, graph 0.04\n";
+    }
+    s << "set ytics (";
     bool first = true;
     for (double decade = 1e-4; decade < 1e3; decade *= 10) {
       for (double m : {1.0, 2.0, 5.0}) {
@@ -126,7 +134,9 @@ std::string Script(const std::vector<Run>& runs, const std::string& output) {
   }
   s << "plot ";
   for (size_t i = 0; i < runs.size(); ++i) {
-    s << (i ? ", \\\n     " : "") << "$loss" << i << " using 1:2 with lines lw 1.5 lc " << i + 1
+    // A lone row (a run stopped at its first log line) has no line to draw: mark the point.
+    s << (i ? ", \\\n     " : "") << "$loss" << i << " using 1:2 with "
+      << (runs[i].loss.size() == 1 ? "points pt 7 ps 1" : "lines lw 1.5") << " lc " << i + 1
       << " title " << Quote(runs[i].label);
   }
   s << "\n";
