@@ -60,7 +60,7 @@ void DenseGrad(GradContext& ctx) {
 // the calling thread when the product is small. oneDNN's sgemm called inside the parallel region
 // runs single-threaded, which also keeps it from allocating its thread-partition scratch.
 template <typename Body>
-void SplitRows(int64_t n, int64_t flops, Body body) {
+void SplitRange(int64_t n, int64_t flops, Body body) {
   const int threads = flops < (int64_t{1} << 18) ? 1 : std::min<int>(omp_get_max_threads(), n);
   if (threads <= 1) {
     body(0, n);
@@ -83,7 +83,9 @@ void Gemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float
   CHECK(status == dnnl_success) << "dnnl_sgemm failed: " << static_cast<int>(status);
 }
 
-// y (N, units) = relu?(x (N, in) · Wᵀ + b), split over rows of x.
+// y (N, units) = relu?(x (N, in) · Wᵀ + b), split over units (columns of y): each thread reads
+// (and sgemm packs) only its slice of W, the largest operand — splitting over rows of x instead
+// made every thread pack all of W (LeNet's dense1: 6.4 MB).
 class DenseKernel : public Kernel {
  public:
   explicit DenseKernel(const KernelContext& ctx)
@@ -97,18 +99,17 @@ class DenseKernel : public Kernel {
         y_(ctx.out<float>(0)) {}
 
   absl::Status Run() override {
-    SplitRows(rows_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
-      Gemm('N', 'T', end - begin, units_, in_, x_ + begin * in_, in_, w_, in_, y_ + begin * units_,
-           units_);
-      for (int64_t r = begin; r < end; ++r) {
+    SplitRange(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+      Gemm('N', 'T', rows_, end - begin, in_, x_, in_, w_ + begin * in_, in_, y_ + begin, units_);
+      for (int64_t r = 0; r < rows_; ++r) {
         float* row = y_ + r * units_;
         if (b_ != nullptr) {
 #pragma omp simd
-          for (int64_t u = 0; u < units_; ++u) row[u] += b_[u];
+          for (int64_t u = begin; u < end; ++u) row[u] += b_[u];
         }
         if (relu_) {
 #pragma omp simd
-          for (int64_t u = 0; u < units_; ++u) row[u] = row[u] > 0.f ? row[u] : 0.f;
+          for (int64_t u = begin; u < end; ++u) row[u] = row[u] > 0.f ? row[u] : 0.f;
         }
       }
     });
@@ -141,10 +142,10 @@ class DenseGradInputKernel : public Kernel {
         w_(ctx.in<float>(1)),
         dx_(ctx.out<float>(0)) {}
 
+  // Split over the columns of dx, so each thread reads its slice of W only.
   absl::Status Run() override {
-    SplitRows(rows_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
-      Gemm('N', 'N', end - begin, in_, units_, dy_ + begin * units_, units_, w_, in_,
-           dx_ + begin * in_, in_);
+    SplitRange(in_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+      Gemm('N', 'N', rows_, end - begin, units_, dy_, units_, w_ + begin, in_, dx_ + begin, in_);
     });
     return absl::OkStatus();
   }
@@ -177,7 +178,7 @@ class DenseGradWeightKernel : public Kernel {
         db_(ctx.out<float>(1)) {}
 
   absl::Status Run() override {
-    SplitRows(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+    SplitRange(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
       Gemm('T', 'N', end - begin, in_, rows_, dy_ + begin, units_, x_, in_, dw_ + begin * in_, in_);
       for (int64_t u = begin; u < end; ++u) db_[u] = 0.f;
       for (int64_t r = 0; r < rows_; ++r) {
