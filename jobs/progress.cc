@@ -48,7 +48,9 @@ void Progress::Begin(int64_t first_step, int64_t steps) {
 bool Progress::Due(int64_t step, bool last) {
   switch (style_) {
     case ProgressStyle::kPlain:
-      return options_.log_every > 0 && ((step - first_step_) % options_.log_every == 0 || last);
+      // Multiples of log_every of the global step, so a resumed run logs the same steps as an
+      // uninterrupted one.
+      return options_.log_every > 0 && (step % options_.log_every == 0 || last);
     case ProgressStyle::kLive:
       return last || step % options_.steps_per_epoch == 0 ||
              Clock::now() - last_draw_ >= kRedrawInterval;

@@ -14,8 +14,9 @@
 //          `epoch 1/2 [#######.......]  300/600  loss 0.3124  lr 0.1  5210 img/s  ETA 0:12`
 //          (loss is an exponential moving average), then a summary line per epoch:
 //          `epoch 1/2  train loss 0.2981  test accuracy 0.9712  11.6 s`.
-//   kPlain (a pipe or a log file): `step 20  epoch 1  loss 0.523000  390 images/s` every
-//          `log_every` steps (0 = never) and at the last step.
+//   kPlain (a pipe or a log file): `step 20  epoch 1  loss 0.523000  390 images/s` at every
+//          global step that is a multiple of `log_every` (0 = never; a resumed run prints the
+//          lines an uninterrupted one would) and at the last step.
 //   kQuiet: nothing; Note() is dropped too. Errors and the final accuracy line are the
 //          caller's to print.
 // Nothing here allocates per step: Due() is a counter and a clock read, and the caller computes

@@ -191,7 +191,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     const bool epoch_end = now_step % batches == 0;
     const bool metrics_due =
         metrics.has_value() &&
-        ((config.log_every > 0 && (i + 1) % config.log_every == 0) || epoch_end || last);
+        ((config.log_every > 0 && now_step % config.log_every == 0) || epoch_end || last);
     const bool progress_due = progress.Due(now_step, last);
     if (!metrics_due && !progress_due && !epoch_end && !last) continue;
     result.last_loss = train_job.fetch(0).mean();

@@ -79,6 +79,24 @@ TEST(ProgressTest, PlainLinesEveryLogEveryStepsAndAtTheEnd) {
   EXPECT_FALSE(absl::StrContains(out, "ETA")) << out;
 }
 
+// A run resumed at step 6 logs the global multiples of log_every (8, then the last step 10),
+// the lines an uninterrupted run would print, not 6 + 4.
+TEST(ProgressTest, ResumedRunLogsTheStepsAnUninterruptedRunLogs) {
+  std::ostringstream out;
+  Progress progress({.style = ProgressStyle::kPlain,
+                     .out = &out,
+                     .log_every = 4,
+                     .batch_size = 10,
+                     .steps_per_epoch = 5,
+                     .lr = 0.1});
+  progress.Begin(6, 4);
+  std::vector<int64_t> due;
+  for (int64_t step = 7; step <= 10; ++step) {
+    if (progress.Due(step, step == 10)) due.push_back(step);
+  }
+  EXPECT_EQ(due, (std::vector<int64_t>{8, 10}));
+}
+
 TEST(ProgressTest, LiveLineRedrawsInPlaceWithBarEtaAndEpochSummaries) {
   const std::string out = Drive(ProgressStyle::kLive, 4, 10, 5);
   EXPECT_TRUE(absl::StrContains(out, "\repoch 1/2 [")) << out;
