@@ -48,15 +48,19 @@ void Progress::Begin(int64_t first_step, int64_t steps) {
 bool Progress::Due(int64_t step, bool last) {
   switch (style_) {
     case ProgressStyle::kPlain:
-      // Multiples of log_every of the global step, so a resumed run logs the same steps as an
-      // uninterrupted one.
-      return options_.log_every > 0 && (step % options_.log_every == 0 || last);
+      return PlainLineDue(step, last);
     case ProgressStyle::kLive:
       return last || step % options_.steps_per_epoch == 0 ||
              Clock::now() - last_draw_ >= kRedrawInterval;
     default:
       return false;
   }
+}
+
+// Multiples of log_every of the global step, so a resumed run prints the lines an uninterrupted
+// one does.
+bool Progress::PlainLineDue(int64_t step, bool last) const {
+  return options_.log_every > 0 && (step % options_.log_every == 0 || last);
 }
 
 void Progress::Report(int64_t step, double loss) {
@@ -67,8 +71,7 @@ void Progress::Report(int64_t step, double loss) {
   epoch_loss_sum_ += loss;
   ++epoch_reports_;
   const bool last = step == end_step_;
-  if (style_ == ProgressStyle::kPlain && options_.log_every > 0 &&
-      ((step - first_step_) % options_.log_every == 0 || last)) {
+  if (style_ == ProgressStyle::kPlain && PlainLineDue(step, last)) {
     const auto now = Clock::now();
     const double seconds = Seconds(now - window_start_);
     const double rate =

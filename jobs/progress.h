@@ -72,6 +72,7 @@ class Progress {
  private:
   using Clock = std::chrono::steady_clock;
   void DrawLive(int64_t step);
+  bool PlainLineDue(int64_t step, bool last) const;
   void ClearLive();
 
   ProgressOptions options_;

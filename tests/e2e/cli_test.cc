@@ -10,32 +10,16 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/trainer.h"
 #include "tests/testing/command.h"
+#include "tests/testing/real_mnist.h"
 
 namespace flow {
 namespace {
 
-const std::string kMnist = std::string(FLOWRT_SOURCE_DIR) + "/data/mnist";
+const std::string kMnist = testing::RealMnistDir();
 using testing::CommandResult;
 using testing::RunFlowrt;
 
-class RealMnistTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(kMnist + "/train-images-idx3-ubyte")) {
-      GTEST_SKIP() << "real MNIST not in " << kMnist << " (run bash tools/setup.sh)";
-    }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("flowrt_e2e_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
-};
+using RealMnistTest = testing::RealMnistTest;
 
 // The seed's mlp_mnist_origin setup (truncated_normal(0.1), SGD lr 0.1, no momentum, batch 100,
 // file order) for three epochs: the issue's >= 95% smoke bar. One epoch is not enough for that

@@ -17,24 +17,20 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/testing/command.h"
+#include "tests/testing/real_mnist.h"
 
 namespace flow {
 namespace {
 
-const std::string kMnist = std::string(FLOWRT_SOURCE_DIR) + "/data/mnist";
+const std::string kMnist = testing::RealMnistDir();
 using testing::CommandResult;
 using testing::RunFlowrt;
 
-class RealMnistResumeTest : public ::testing::Test {
+class RealMnistResumeTest : public testing::RealMnistTest {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kMnist + "/train-images-idx3-ubyte")) {
-      GTEST_SKIP() << "real MNIST not in " << kMnist << " (run bash tools/setup.sh)";
-    }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("flowrt_resume_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    testing::RealMnistTest::SetUp();
+    if (IsSkipped()) return;
     std::filesystem::create_directories(dir_ + "/mnist");
     CopyIdxPrefix("train-images-idx3-ubyte", 16, 784, 1000);
     CopyIdxPrefix("train-labels-idx1-ubyte", 8, 1, 1000);
@@ -51,11 +47,6 @@ class RealMnistResumeTest : public ::testing::Test {
     for (int i = 0; i < 4; ++i) bytes[4 + i] = static_cast<char>(count >> (24 - 8 * i));
     std::ofstream(dir_ + "/mnist/" + name, std::ios::binary) << bytes;
   }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
 };
 
 int64_t TrainStepOf(const std::string& snapshot) {

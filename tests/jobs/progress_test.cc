@@ -17,11 +17,12 @@
 #include "absl/strings/str_split.h"
 #include "jobs/metrics.h"
 #include "tests/testing/command.h"
+#include "tests/testing/real_mnist.h"
 
 namespace flow::jobs {
 namespace {
 
-const std::string kMnist = std::string(FLOWRT_SOURCE_DIR) + "/data/mnist";
+const std::string kMnist = testing::RealMnistDir();
 const std::string kFlowrt = testing::FlowrtBinary();
 using testing::CommandResult;
 using testing::Shell;
@@ -48,8 +49,10 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Drives a Progress through `steps` steps of an epoch of `steps_per_epoch`, as the trainer does.
-std::string Drive(ProgressStyle style, int log_every, int64_t steps, int64_t steps_per_epoch) {
+// Drives a Progress through `steps` steps after `first_step` (a resumed run), with epochs of
+// `steps_per_epoch`, as the trainer does.
+std::string Drive(ProgressStyle style, int log_every, int64_t steps, int64_t steps_per_epoch,
+                  int64_t first_step = 0) {
   std::ostringstream out;
   Progress progress({.style = style,
                      .out = &out,
@@ -57,9 +60,9 @@ std::string Drive(ProgressStyle style, int log_every, int64_t steps, int64_t ste
                      .batch_size = 10,
                      .steps_per_epoch = steps_per_epoch,
                      .lr = 0.1});
-  progress.Begin(0, steps);
-  for (int64_t step = 1; step <= steps; ++step) {
-    const bool last = step == steps, epoch_end = step % steps_per_epoch == 0;
+  progress.Begin(first_step, steps);
+  for (int64_t step = first_step + 1; step <= first_step + steps; ++step) {
+    const bool last = step == first_step + steps, epoch_end = step % steps_per_epoch == 0;
     if (progress.Due(step, last) || epoch_end || last) {
       progress.Report(step, 1.0 / step);
     }
@@ -80,21 +83,12 @@ TEST(ProgressTest, PlainLinesEveryLogEveryStepsAndAtTheEnd) {
 }
 
 // A run resumed at step 6 logs the global multiples of log_every (8, then the last step 10),
-// the lines an uninterrupted run would print, not 6 + 4.
+// the lines an uninterrupted run would print, not 6 + 4 alone.
 TEST(ProgressTest, ResumedRunLogsTheStepsAnUninterruptedRunLogs) {
-  std::ostringstream out;
-  Progress progress({.style = ProgressStyle::kPlain,
-                     .out = &out,
-                     .log_every = 4,
-                     .batch_size = 10,
-                     .steps_per_epoch = 5,
-                     .lr = 0.1});
-  progress.Begin(6, 4);
-  std::vector<int64_t> due;
-  for (int64_t step = 7; step <= 10; ++step) {
-    if (progress.Due(step, step == 10)) due.push_back(step);
-  }
-  EXPECT_EQ(due, (std::vector<int64_t>{8, 10}));
+  const std::string out = Drive(ProgressStyle::kPlain, 4, 4, 5, /*first_step=*/6);
+  EXPECT_TRUE(absl::StrContains(out, "step 8  epoch 2  loss 0.125000  ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "step 10  epoch 2  loss 0.100000  ")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "step 7 ")) << out;
 }
 
 TEST(ProgressTest, LiveLineRedrawsInPlaceWithBarEtaAndEpochSummaries) {
@@ -216,19 +210,7 @@ TEST(PlotTest, ASingleRowIsDrawnAsAPoint) {
   std::filesystem::remove_all(dir);
 }
 
-class RealMnistProgressTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(kMnist + "/train-images-idx3-ubyte")) {
-      GTEST_SKIP() << "real MNIST not in " << kMnist << " (run bash tools/setup.sh)";
-    }
-    dir_ = TempDir();
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  std::string dir_;
-};
+using RealMnistProgressTest = testing::RealMnistTest;
 
 TEST_F(RealMnistProgressTest, LiveLineUnderAPseudoTerminal) {
   if (Shell("command -v script >/dev/null 2>&1").exit_code != 0) GTEST_SKIP() << "no script(1)";
