@@ -161,11 +161,6 @@ struct DnnlConv {
   }
 };
 
-// How the executor stores an activation (x, y, dy, dx: (N, C, H, W)).
-dnnl::memory::desc StoredDesc(const Tensor& tensor, Layout layout) {
-  return DnnlDesc(tensor.shape(), layout);
-}
-
 dnnl::primitive_attr UserScratchpad() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -244,11 +239,12 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConv2dKernel(const KernelContext& ct
     dnnl::convolution_forward::primitive_desc pd(conv.Forward(prop, bias), attr, CpuEngine());
     auto kernel = std::make_unique<DnnlKernel>();
     std::vector<std::pair<int, dnnl::memory>> args = {
-        {DNNL_ARG_SRC, kernel->Input(ctx.inputs[0], StoredDesc(ctx.inputs[0], ctx.input_layouts[0]),
-                                     pd.src_desc())},
+        {DNNL_ARG_SRC,
+         kernel->Input(ctx.inputs[0], DnnlDesc(ctx.inputs[0].shape(), ctx.input_layouts[0]),
+                       pd.src_desc())},
         {DNNL_ARG_WEIGHTS, kernel->Input(ctx.inputs[1], conv.PlainWeights(), pd.weights_desc())},
         {DNNL_ARG_DST,
-         kernel->Output(ctx.outputs[0], StoredDesc(ctx.outputs[0], ctx.output_layouts[0]),
+         kernel->Output(ctx.outputs[0], DnnlDesc(ctx.outputs[0].shape(), ctx.output_layouts[0]),
                         pd.dst_desc())}};
     if (bias) args.push_back({DNNL_ARG_BIAS, DnnlMemory(ctx.inputs[2], tag::x)});
     kernel->Add(dnnl::convolution_forward(pd), pd.scratchpad_desc(), std::move(args));
@@ -285,11 +281,11 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradDataKernel(const KernelContext& 
     auto kernel = std::make_unique<DnnlKernel>();
     std::vector<std::pair<int, dnnl::memory>> args = {
         {DNNL_ARG_DIFF_DST,
-         kernel->Input(ctx.inputs[0], StoredDesc(ctx.inputs[0], ctx.input_layouts[0]),
+         kernel->Input(ctx.inputs[0], DnnlDesc(ctx.inputs[0].shape(), ctx.input_layouts[0]),
                        pd.diff_dst_desc())},
         {DNNL_ARG_WEIGHTS, kernel->Input(ctx.inputs[1], conv.PlainWeights(), pd.weights_desc())},
         {DNNL_ARG_DIFF_SRC,
-         kernel->Output(ctx.outputs[0], StoredDesc(ctx.outputs[0], ctx.output_layouts[0]),
+         kernel->Output(ctx.outputs[0], DnnlDesc(ctx.outputs[0].shape(), ctx.output_layouts[0]),
                         pd.diff_src_desc())}};
     kernel->Add(dnnl::convolution_backward_data(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
@@ -327,10 +323,11 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext
     auto kernel = std::make_unique<DnnlKernel>();
     std::vector<std::pair<int, dnnl::memory>> args = {
         {DNNL_ARG_DIFF_DST,
-         kernel->Input(ctx.inputs[0], StoredDesc(ctx.inputs[0], ctx.input_layouts[0]),
+         kernel->Input(ctx.inputs[0], DnnlDesc(ctx.inputs[0].shape(), ctx.input_layouts[0]),
                        pd.diff_dst_desc())},
-        {DNNL_ARG_SRC, kernel->Input(ctx.inputs[1], StoredDesc(ctx.inputs[1], ctx.input_layouts[1]),
-                                     pd.src_desc())},
+        {DNNL_ARG_SRC,
+         kernel->Input(ctx.inputs[1], DnnlDesc(ctx.inputs[1].shape(), ctx.input_layouts[1]),
+                       pd.src_desc())},
         {DNNL_ARG_DIFF_WEIGHTS,
          kernel->Output(ctx.outputs[0], conv.PlainWeights(), pd.diff_weights_desc())},
         {DNNL_ARG_DIFF_BIAS,

@@ -160,8 +160,8 @@ int RunStep(const flow::jobs::Model* model) {
                    "input=%s median_ms=%.3f peak_rss_mb=%.1f arena_mb=%.1f loss=%.4f cpu_s=%.2f "
                    "times_ms=%s",
                    model->name, threads, batch, input, Median(times), PeakRssMb(),
-                   flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss, CpuSeconds(),
-                   absl::StrJoin(formatted, ","))
+                   flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss,
+                   CpuSeconds(), absl::StrJoin(formatted, ","))
             << std::endl;
   if (absl::GetFlag(FLAGS_profile)) {
     absl::StatusOr<flow::jobs::JobProfile> profile =
