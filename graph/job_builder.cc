@@ -73,12 +73,13 @@ std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
     Fail(absl::AlreadyExistsError(absl::StrCat("op name '", op.name(), "' is used twice")));
     return failed;
   }
-  const int max_inputs = static_cast<int>(schema->inputs.size());
-  const int min_inputs = max_inputs - schema->optional_inputs;
-  if (op.input_size() < min_inputs || op.input_size() > max_inputs) {
+  const int declared = static_cast<int>(schema->inputs.size());
+  const int min_inputs = declared - schema->optional_inputs;
+  if (op.input_size() < min_inputs || (!schema->variadic_input && op.input_size() > declared)) {
+    const std::string takes = schema->variadic_input ? absl::StrCat(min_inputs, " or more")
+                                                     : absl::StrCat(min_inputs, "..", declared);
     Fail(absl::InvalidArgumentError(absl::StrCat("op '", op.name(), "' (", op.type(), ") takes ",
-                                                 min_inputs, "..", max_inputs, " inputs, got ",
-                                                 op.input_size())));
+                                                 takes, " inputs, got ", op.input_size())));
     return failed;
   }
   ShapeContext ctx{op, {}};

@@ -11,9 +11,10 @@ absl::StatusOr<std::vector<BlobDesc>> SameShapeFloatInputs(const ShapeContext& c
     if (auto status = ExpectFloat(ctx, static_cast<int>(i)); !status.ok()) return status;
     if (ctx.inputs[i].shape != ctx.inputs[0].shape) {
       const OpSchema* schema = FindOp(ctx.op.type());
-      return absl::InvalidArgumentError(absl::StrCat(
-          ctx.Where(), "input '", schema->inputs[i], "' has shape ", ctx.inputs[i].shape.ToString(),
-          " but input '", schema->inputs[0], "' has shape ", ctx.inputs[0].shape.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(ctx.Where(), "input '", schema->InputName(static_cast<int>(i)),
+                       "' has shape ", ctx.inputs[i].shape.ToString(), " but input '",
+                       schema->InputName(0), "' has shape ", ctx.inputs[0].shape.ToString()));
     }
   }
   return std::vector<BlobDesc>{ctx.inputs[0]};

@@ -16,6 +16,11 @@ std::map<std::string, std::unique_ptr<OpSchema>, std::less<>>& Registry() {
 
 }  // namespace
 
+const std::string& OpSchema::InputName(int i) const {
+  CHECK(!inputs.empty()) << type << " has no inputs";
+  return inputs[std::min<size_t>(static_cast<size_t>(i), inputs.size() - 1)];
+}
+
 std::string ShapeContext::Where() const {
   return absl::StrCat("op '", op.name(), "' (", op.type(), "): ");
 }
@@ -29,12 +34,21 @@ OpRegistration::OpRegistration(absl::string_view type) {
 }
 OpRegistration& OpRegistration::Input(absl::string_view name) {
   CHECK_EQ(schema_->optional_inputs, 0) << "required input after an optional one";
+  CHECK(!schema_->variadic_input) << "input after the variadic one";
   schema_->inputs.emplace_back(name);
   return *this;
 }
 OpRegistration& OpRegistration::OptionalInput(absl::string_view name) {
+  CHECK(!schema_->variadic_input) << "input after the variadic one";
   schema_->inputs.emplace_back(name);
   ++schema_->optional_inputs;
+  return *this;
+}
+OpRegistration& OpRegistration::VariadicInput(absl::string_view name) {
+  CHECK_EQ(schema_->optional_inputs, 0) << "a variadic input and optional ones";
+  CHECK(!schema_->variadic_input) << "two variadic inputs";
+  schema_->inputs.emplace_back(name);
+  schema_->variadic_input = true;
   return *this;
 }
 OpRegistration& OpRegistration::Output(absl::string_view name) {
@@ -97,7 +111,7 @@ absl::Status ExpectFloat(const ShapeContext& ctx, int i) {
   if (ctx.inputs[i].dtype == DataType::kFloat) return absl::OkStatus();
   const OpSchema* schema = FindOp(ctx.op.type());
   return absl::InvalidArgumentError(
-      absl::StrCat(ctx.Where(), "input '", schema ? schema->inputs[i] : std::to_string(i), "' ",
+      absl::StrCat(ctx.Where(), "input '", schema ? schema->InputName(i) : std::to_string(i), "' ",
                    ctx.op.input(i), " has dtype ", DataTypeName(ctx.inputs[i].dtype), " and shape ",
                    ctx.inputs[i].shape.ToString(), "; this op computes in kFloat only"));
 }

@@ -48,6 +48,9 @@ struct OpSchema {
   std::string type;
   std::vector<std::string> inputs;  // names, for messages; the last `optional_inputs` may be absent
   int optional_inputs = 0;
+  // The last input repeats: it may be given one or more times (clip_by_global_norm_coefficient
+  // reads every gradient). Never together with optional inputs.
+  bool variadic_input = false;
   std::vector<std::string> outputs;
   ShapeFn shape_fn;
   GradFn grad_fn;            // null with no_gradient = true: the op is not differentiable
@@ -64,6 +67,9 @@ struct OpSchema {
   // Elementwise over same-shape tensors: all inputs and outputs may be blocked, provided they
   // all share one layout (the kernel never needs to know which).
   bool layout_agnostic = false;
+
+  // The declared name of the op's input i (for messages): the repeated name past the last one.
+  const std::string& InputName(int i) const;
 };
 
 class OpRegistration {
@@ -71,6 +77,8 @@ class OpRegistration {
   explicit OpRegistration(absl::string_view type);
   OpRegistration& Input(absl::string_view name);
   OpRegistration& OptionalInput(absl::string_view name);
+  // The last input, given one or more times (the op then takes any number ≥ its inputs).
+  OpRegistration& VariadicInput(absl::string_view name);
   OpRegistration& Output(absl::string_view name);
   OpRegistration& ShapeFn(ShapeFn fn);
   OpRegistration& GradFn(GradFn fn);
