@@ -38,8 +38,9 @@ void SGD::minimize(const Blob& loss) {
                      " boundaries")));
     return;
   }
-  if (options_.grad_clipping > 0.f) {
-    builder->Fail(absl::UnimplementedError("SGD grad_clipping is not supported yet"));
+  if (!(options_.grad_clipping >= 0.f)) {  // negative or NaN
+    builder->Fail(absl::InvalidArgumentError(absl::StrCat(
+        "SGD grad_clipping must be >= 0 (the clip norm; 0 = off), got ", options_.grad_clipping)));
     return;
   }
 
@@ -67,22 +68,36 @@ void SGD::minimize(const Blob& loss) {
                 .Attr("boundaries", scheduler_.boundaries())
                 .Attr("values", scheduler_.values())
                 .Build1();
-  const float unscale = 1.f / options_.loss_scale_factor;
+  float unscale = 1.f / options_.loss_scale_factor;
+  // Clipping: one coefficient over every gradient, already holding the unscale, which the
+  // updates then multiply their gradient by instead of applying `unscale` themselves.
+  Blob grad_scale;
+  if (options_.grad_clipping > 0.f) {
+    OpBuilder clip("clip_by_global_norm_coefficient");
+    clip.Name("System-Train-ClipByGlobalNorm")
+        .Attr("max_norm", options_.grad_clipping)
+        .Attr("scale", unscale);
+    int num_grads = 0;
+    for (const Blob& grad : *grads) {
+      if (!grad.ok()) continue;
+      clip.Input(grad);
+      ++num_grads;
+    }
+    if (num_grads > 0) {
+      grad_scale = clip.Build1();
+      unscale = 1.f;
+    }
+  }
   for (size_t i = 0; i < vars.size(); ++i) {
     const Blob& grad = (*grads)[i];
     if (!grad.ok()) continue;  // the loss does not depend on this variable
     const std::string& name = confs[i]->name();
     const float l1 = confs[i]->regularizer().l1(), l2 = confs[i]->regularizer().l2();
     if (options_.momentum == 0.f) {
-      OpBuilder("sgd_update")
-          .Name(name + "-update")
-          .Input(vars[i])
-          .Input(grad)
-          .Input(lr)
-          .Attr("scale", unscale)
-          .Attr("l1", l1)
-          .Attr("l2", l2)
-          .Build();
+      OpBuilder update("sgd_update");
+      update.Name(name + "-update").Input(vars[i]).Input(grad).Input(lr);
+      if (grad_scale.ok()) update.Input(grad_scale);
+      update.Attr("scale", unscale).Attr("l1", l1).Attr("l2", l2).Build();
     } else {
       Blob slot = get_variable(name + "-momentum", vars[i].shape(),
                                {.initializer = constant_initializer(0),
@@ -90,13 +105,10 @@ void SGD::minimize(const Blob& loss) {
                                 .random_seed = confs[i]->has_random_seed()
                                                    ? std::optional<int64_t>(confs[i]->random_seed())
                                                    : std::nullopt});
-      OpBuilder("momentum_update")
-          .Name(name + "-update")
-          .Input(vars[i])
-          .Input(slot)
-          .Input(grad)
-          .Input(lr)
-          .Attr("beta", options_.momentum)
+      OpBuilder update("momentum_update");
+      update.Name(name + "-update").Input(vars[i]).Input(slot).Input(grad).Input(lr);
+      if (grad_scale.ok()) update.Input(grad_scale);
+      update.Attr("beta", options_.momentum)
           .Attr("scale", unscale)
           .Attr("l1", l1)
           .Attr("l2", l2)

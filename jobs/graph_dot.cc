@@ -28,7 +28,7 @@ bool IsUpdateOp(const std::string& type) {
 
 bool IsOptimizerOp(const std::string& type) {
   return type == "sgd_update" || type == "momentum_update" || type == "train_step_increment" ||
-         type == "piecewise_constant_lr";
+         type == "piecewise_constant_lr" || type == "clip_by_global_norm_coefficient";
 }
 
 // DOT string literal contents: escape quotes and backslashes.

@@ -27,7 +27,8 @@ const char* OpPhaseName(OpPhase phase) {
 
 OpPhase ClassifyOp(const std::string& name, const std::string& type) {
   if (type == "sgd_update" || type == "momentum_update" || type == "piecewise_constant_lr" ||
-      type == "train_step_increment" || absl::EndsWith(type, "_update")) {
+      type == "train_step_increment" || type == "clip_by_global_norm_coefficient" ||
+      absl::EndsWith(type, "_update")) {
     return OpPhase::kUpdate;
   }
   if (absl::StrContains(name, "_grad") || absl::StrContains(type, "_grad") ||

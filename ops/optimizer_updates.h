@@ -5,8 +5,16 @@
 
 namespace flow {
 
-// inputs: weight, [slots...], grad, lr — every tensor but lr has weight's shape, lr is (1,) f32.
-absl::StatusOr<std::vector<BlobDesc>> UpdateShape(const ShapeContext& ctx);
+// inputs: weight, [slots...], grad, lr, [grad_scale]. The first `weight_shaped` inputs (weight,
+// slots, grad) have weight's shape; lr and the optional grad_scale are (1,). All kFloat.
+flow::ShapeFn UpdateShape(int weight_shaped);
+
+// The factor the update multiplies its raw gradient by: the attr `scale` (1/loss_scale_factor),
+// times the optional grad_scale input (clip_by_global_norm_coefficient's output, which already
+// holds the unscale: the update then has scale 1). Read at Run() time.
+inline float GradScale(float scale, const float* grad_scale) {
+  return grad_scale == nullptr ? scale : scale * *grad_scale;
+}
 
 // g' = g·scale + l1·sign(w) + l2·w: the regularized, unscaled gradient of element i.
 inline float RegularizedGrad(float g, float w, float scale, float l1, float l2) {

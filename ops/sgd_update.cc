@@ -1,5 +1,7 @@
-// sgd_update (in place): w ← w − lr·g', g' = g·scale + l1·sign(w) + l2·w (OneFlow's naive SGD).
-//   weight: (any) f32, grad: same, lr: (1,) f32; attrs scale, l1, l2. No outputs.
+// sgd_update (in place): w ← w − lr·g', g' = g·s + l1·sign(w) + l2·w (OneFlow's naive SGD), where
+// s = scale · grad_scale (just scale without the optional input).
+//   weight: (any) f32, grad: same, lr: (1,) f32, [grad_scale: (1,) f32, e.g. the
+//   clip-by-global-norm coefficient]; attrs scale, l1, l2. No outputs.
 #include "ops/attr.h"
 #include "ops/elementwise.h"
 #include "ops/optimizer_updates.h"
@@ -11,15 +13,16 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeSgdKernel(const KernelContext& ctx) 
   float* w = const_cast<float*>(ctx.in<float>(0));
   const float* g = ctx.in<float>(1);
   const float* lr = ctx.in<float>(2);
+  const float* grad_scale = ctx.inputs.size() > 3 ? ctx.in<float>(3) : nullptr;
   const float scale = AttrFloat(ctx.op, "scale");
   const float l1 = AttrFloat(ctx.op, "l1");
   const float l2 = AttrFloat(ctx.op, "l2");
   return std::make_unique<ParallelLoopKernel>(
       ctx.inputs[0].num_elements(), [=](int64_t begin, int64_t end) {
         const float rate = *lr;
+        const float s = GradScale(scale, grad_scale);
 #pragma omp simd
-        for (int64_t i = begin; i < end; ++i)
-          w[i] -= rate * RegularizedGrad(g[i], w[i], scale, l1, l2);
+        for (int64_t i = begin; i < end; ++i) w[i] -= rate * RegularizedGrad(g[i], w[i], s, l1, l2);
       });
 }
 
@@ -27,7 +30,8 @@ REGISTER_OP("sgd_update")
     .Input("weight")
     .Input("grad")
     .Input("lr")
-    .ShapeFn(UpdateShape)
+    .OptionalInput("grad_scale")
+    .ShapeFn(UpdateShape(/*weight_shaped=*/2))
     .NoGradient()
     .MutatesInput()
     .KernelFn(MakeSgdKernel);
