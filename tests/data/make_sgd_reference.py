@@ -18,6 +18,12 @@ Objective: OneFlow scales the gradient of the per-example loss vector by 1/N (me
 Optimizer: SGD lr 0.1, momentum 0 and 0.9. PyTorch: buf = b*buf + g; w -= lr*buf. OneFlow:
   m = b*m - lr*g; w += m. For a constant lr, m = -lr*buf, so both give the same weights.
   PyTorch's first step sets buf = g (no dampening), as OneFlow's m starts at 0.
+Gradient clipping (CLIP_CASES): torch.nn.utils.clip_grad_norm_(params, c) between backward and
+  step -- g *= min(c / (total_norm + 1e-6), 1), total_norm over every parameter's (mean-loss)
+  gradient -- which is OneFlow's ClipGradientByGlobalNorm and flowrt's SGDOptions::grad_clipping.
+  Clip norm 0.5 clips both steps (the script asserts total_norm > 0.5 and that the clipped
+  weights differ from the unclipped ones by far more than the test's tolerance); clip norm 5
+  never clips (asserted: total_norm < 5, and the weights equal the unclipped reference).
 
 Initial weights are NOT stored: both sides compute them from a closed form (InitialValue below,
 mirrored in the test) that uses only integer arithmetic and one correctly rounded multiply, so
@@ -37,6 +43,8 @@ Output (every directory a complete OneFlow snapshot: <var>/out raw float32/int32
                     formula mismatch in one glance.
   <model>_step1/    after step 1 (identical for both momenta: the script checks it)
   <model>_momentum_0_step2/, <model>_momentum_0.9_step2/   after step 2
+  <model>_clip_<c>_step1/, <model>_clip_<c>_momentum_<m>_step2/   the same with clip norm c
+                             (CLIP_CASES: mlp c 0.5 m 0 and 0.9, mlp c 5 m 0, lenet c 0.5 m 0.9)
     each holding
     loss                       (8,) f32 per-example loss of that step's forward (weights before
                                the step); OneFlow's objective is its mean
@@ -44,6 +52,8 @@ Output (every directory a complete OneFlow snapshot: <var>/out raw float32/int32
     <var>.sample_index         (K,) i32 flat indices (sorted, distinct) of larger variables
     <var>.sample_value         (K,) f32 their updated values
     <var>.stats                (3,) f64: sum(w), sum(w^2), sum|w - w_init| over the whole tensor
+    total_norm                 (clip cases only) (1,) f32 PyTorch's global gradient norm of that
+                               step, before clipping (a diagnostic: coefficient = min(c/(n+1e-6), 1))
 """
 import argparse
 import math
@@ -60,6 +70,11 @@ OUT = os.path.join(HERE, "sgd_reference")
 BATCH = 8
 LR = 0.1
 MOMENTA = (0.0, 0.9)
+# (model, clip norm, momenta, clips): clips says whether every step's total norm exceeds the clip
+# norm (asserted either way).
+CLIP_CASES = [("mlp", 0.5, (0.0, 0.9), True), ("mlp", 5.0, (0.0,), False),
+              ("lenet", 0.5, (0.9,), True)]
+WEIGHT_TOLERANCE = 1e-5  # tests/jobs/pytorch_reference_test.cc's kWeightAbsTol
 SAMPLE_ABOVE = 65536  # variables with more elements are stored as a sample + stats
 SAMPLE_SIZE = 4096
 
@@ -198,8 +213,9 @@ def make_model(model):
     return net, params
 
 
-def train_two_steps(model, momentum, images, labels):
-    """[(per-example losses, {name: updated value}) for steps 1 and 2]."""
+def train_two_steps(model, momentum, images, labels, clip_norm=None):
+    """[(per-example losses, {name: updated value}, total gradient norm or None) for steps 1
+    and 2]. With clip_norm, the gradients are clipped by their global norm before each step."""
     net, params = make_model(model)
     opt = torch.optim.SGD(list(params.values()), lr=LR, momentum=momentum)
     x, y = torch.from_numpy(images), torch.from_numpy(labels).long()
@@ -208,14 +224,23 @@ def train_two_steps(model, momentum, images, labels):
         opt.zero_grad()
         per_example = F.cross_entropy(net(x), y, reduction="none")
         per_example.mean().backward()  # OneFlow: seed 1 per element, scaled by 1/N
+        total_norm = None
+        if clip_norm is not None:
+            total_norm = float(torch.nn.utils.clip_grad_norm_(list(params.values()), clip_norm))
         opt.step()
         results.append((per_example.detach().numpy().copy(),
-                        {n: p.detach().numpy().copy() for n, p in params.items()}))
+                        {n: p.detach().numpy().copy() for n, p in params.items()}, total_norm))
     return results
 
 
-def write_step(root, model, losses, values):
+def max_weight_difference(a, b):
+    return max(float(np.abs(a[n].astype(np.float64) - b[n]).max()) for n in a)
+
+
+def write_step(root, model, losses, values, total_norm=None):
     write_var(root, "loss", losses.astype(np.float32))
+    if total_norm is not None:
+        write_var(root, "total_norm", np.array([total_norm], np.float32))
     for name, shape in SHAPES[model]:
         w = values[name]
         if w.size <= SAMPLE_ABOVE:
@@ -257,19 +282,48 @@ def main():
     write_var(root, "formula_probe", np.array(probe, np.float32))
     finish(root)
 
+    plain = {}
     for model in ("mlp", "lenet"):
         runs = {m: train_two_steps(model, m, images, labels) for m in MOMENTA}
+        plain[model] = runs
         step1 = runs[MOMENTA[0]][0]
         for m in MOMENTA[1:]:
             assert np.array_equal(runs[m][0][0], step1[0]), "step-1 loss depends on momentum"
             for name in step1[1]:
                 assert np.array_equal(runs[m][0][1][name], step1[1][name]), name
-        write_step(new_snapshot(model + "_step1"), model, *step1)
+        write_step(new_snapshot(model + "_step1"), model, *step1[:2])
         for m in MOMENTA:
-            write_step(new_snapshot("%s_momentum_%g_step2" % (model, m)), model, *runs[m][1])
+            write_step(new_snapshot("%s_momentum_%g_step2" % (model, m)), model, *runs[m][1][:2])
         print("%s: loss step1 %.7f step2 %s" % (
             model, step1[0].mean(),
             " ".join("(momentum %g) %.7f" % (m, runs[m][1][0].mean()) for m in MOMENTA)))
+
+    for model, clip_norm, momenta, clips in CLIP_CASES:
+        runs = {m: train_two_steps(model, m, images, labels, clip_norm) for m in momenta}
+        step1 = runs[momenta[0]][0]
+        for m in momenta:
+            assert np.array_equal(runs[m][0][0], step1[0]), "step-1 loss depends on momentum"
+            for name in step1[1]:
+                assert np.array_equal(runs[m][0][1][name], step1[1][name]), name
+            for step in range(2):
+                total_norm = runs[m][step][2]
+                assert (total_norm > clip_norm) == clips, (model, clip_norm, m, step, total_norm)
+                # The reference has teeth: clipping moves the weights by far more than the test
+                # tolerates, and a clip norm above the norm leaves them exactly as without it.
+                difference = max_weight_difference(runs[m][step][1], plain[model][m][step][1])
+                if clips:
+                    assert difference > 100 * WEIGHT_TOLERANCE, (model, clip_norm, m, step,
+                                                                  difference)
+                else:
+                    assert difference == 0, (model, clip_norm, m, step, difference)
+        prefix = "%s_clip_%g" % (model, clip_norm)
+        write_step(new_snapshot(prefix + "_step1"), model, *step1)
+        for m in momenta:
+            write_step(new_snapshot("%s_momentum_%g_step2" % (prefix, m)), model, *runs[m][1])
+        print("%s clip %g: total norm step1 %.7f, loss step2 %s" % (
+            model, clip_norm, step1[2],
+            " ".join("(momentum %g) %.7f, total norm %.7f" % (m, runs[m][1][0].mean(),
+                                                           runs[m][1][2]) for m in momenta)))
 
     with open(os.path.join(OUT, "SOURCE"), "w") as f:
         f.write("Generated by tests/data/make_sgd_reference.py with torch %s, numpy %s, from %s.\n"
