@@ -23,14 +23,16 @@ absl::StatusOr<JobFunction> BuildModelJob(Session& session, absl::string_view mo
   if (options.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
   const Placeholder images({options.batch_size, 1, 28, 28}, kFloat, "images");
   if (options.train) {
-    const float dropout = options.dropout, lr = options.lr, momentum = options.momentum;
+    const float dropout = options.dropout, lr = options.lr, momentum = options.momentum,
+                clip_norm = options.clip_norm;
     JobFunction train_job = global_function(
         session, "train_job", JobType::kTrain,
         [=](Blob images, Blob labels) {
           scope::Placement cpu("cpu", "0:0");
           Blob logits = model->logits(images, {.train = true, .dropout = dropout});
           Blob loss = nn::sparse_softmax_cross_entropy_with_logits(labels, logits);
-          optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {lr}), {.momentum = momentum})
+          optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {lr}),
+                         {.momentum = momentum, .grad_clipping = clip_norm})
               .minimize(loss);
           return loss;
         },

@@ -18,6 +18,7 @@ struct ModelJobOptions {
   int batch_size = 100;
   float lr = 0.1f;
   float momentum = 0.0f;
+  float clip_norm = 0.0f;  // SGDOptions::grad_clipping: clip by global norm; 0 = off
   float dropout = 0.5f;
 };
 

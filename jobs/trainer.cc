@@ -79,6 +79,10 @@ absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::ostream& log = config.log ? *config.log : std::cout;
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be positive");
+  if (!(config.clip_norm >= 0)) {  // negative or NaN
+    return absl::InvalidArgumentError(
+        absl::StrCat("--clip_norm must be >= 0 (0 = off), got ", config.clip_norm));
+  }
   if (config.resume && !config.load.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "give --resume or --load=", config.load,
@@ -97,6 +101,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   const ModelJobOptions job_options{.batch_size = config.batch_size,
                                     .lr = config.lr,
                                     .momentum = config.momentum,
+                                    .clip_norm = config.clip_norm,
                                     .dropout = config.dropout};
   ModelJobOptions train_options = job_options;
   train_options.train = true;

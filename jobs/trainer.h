@@ -32,6 +32,7 @@ struct TrainConfig {
   int batch_size = 100;
   float lr = 0.1f;
   float momentum = 0.f;
+  float clip_norm = 0.f;  // clip the gradients by their global norm to at most this; 0 = off
   float dropout = 0.5f;
   uint64_t seed = 0;
   bool shuffle = false;

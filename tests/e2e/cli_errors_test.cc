@@ -79,6 +79,18 @@ TEST_F(CliErrorsTest, NonEmptySaveDirectoryIsRefusedBeforeAnyTraining) {
   EXPECT_TRUE(absl::StrContains(empty.output, "bash tools/setup.sh")) << empty.output;
 }
 
+TEST_F(CliErrorsTest, NegativeClipNormIsRefusedNamingTheValue) {
+  // Refused before the data is read: --data points nowhere.
+  for (const char* value : {"-1", "-0.5", "nan"}) {
+    CommandResult r =
+        RunFlowrt(std::string("train --job=mlp --clip_norm=") + value + " --data=" + Path("x"));
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(absl::StrContains(r.output,
+                                  std::string("--clip_norm must be >= 0 (0 = off), got ") + value))
+        << r.output;
+  }
+}
+
 TEST_F(CliErrorsTest, ResumeAndLoadTogetherAreRefusedNamingBoth) {
   // Refused before data or snapshots are touched: --data and --load point nowhere.
   CommandResult r = RunFlowrt("train --job=mlp --resume --snapshot_root=" + Path("run") +

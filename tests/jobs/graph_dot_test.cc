@@ -124,6 +124,39 @@ TEST(GraphDotTest, GraphvizRendersTheLenetTrainGraph) {
   for (const char* ext : {".dot", ".png", ".err"}) ::unlink((base + ext).c_str());
 }
 
+TEST(GraphDotTest, ClipNormAddsOneOptimizerOpFeedingEveryUpdate) {
+  Session session;
+  absl::StatusOr<JobFunction> job = BuildModelJob(session, "mlp", {.train = true, .clip_norm = 1});
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::string dot = JobToDot(*job);
+  EXPECT_EQ(Count(dot, "<i>clip_by_global_norm_coefficient</i>"), 1);
+  EXPECT_EQ(Count(dot, "<i>sgd_update</i>"), 4);
+  int updates_reading_it = 0;
+  for (const flowrt::OpConf& op : CompiledJob::Job(*job).op()) {
+    if (op.type() == "clip_by_global_norm_coefficient") {
+      EXPECT_EQ(op.name(), "System-Train-ClipByGlobalNorm");
+      EXPECT_EQ(op.input_size(), 4);  // the gradient of each of the 4 variables
+    }
+    if (op.type() == "sgd_update" && op.input_size() == 4 &&
+        op.input(3) == "System-Train-ClipByGlobalNorm/coefficient") {
+      ++updates_reading_it;
+    }
+  }
+  EXPECT_EQ(updates_reading_it, 4);
+  // The CLI passes --clip_norm through.
+  const std::string flowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
+  if (::access(flowrt.c_str(), X_OK) != 0) GTEST_SKIP() << flowrt << " not built";
+  const std::string base = absl::StrCat(::testing::TempDir(), "/graph_clip_test_", ::getpid());
+  ASSERT_EQ(std::system(absl::StrCat(flowrt, " graph --job=mlp --train --clip_norm=2.5 --dot=",
+                                     base, ".dot >/dev/null")
+                            .c_str()),
+            0);
+  std::ifstream file(base + ".dot");
+  const std::string text((std::istreambuf_iterator<char>(file)), {});
+  EXPECT_EQ(Count(text, "<i>clip_by_global_norm_coefficient</i>"), 1);
+  ::unlink((base + ".dot").c_str());
+}
+
 TEST(GraphDotTest, CliWritesDotAndPng) {
   const std::string flowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
   if (::access(flowrt.c_str(), X_OK) != 0) GTEST_SKIP() << flowrt << " not built";

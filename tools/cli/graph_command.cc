@@ -1,8 +1,8 @@
 // flowrt graph: the compiled job as Graphviz (jobs/graph_dot.h).
 //   flowrt graph --job=lenet [--train] --dot=lenet.dot [--png=lenet.png]
 // --train shows the train job (forward, backward, SGD updates, train-step increment) with the
-// train flags' --batch_size, --lr, --momentum and --dropout; otherwise the eval job. --png runs
-// `dot -Tpng` (Debian's graphviz, which tools/setup.sh installs).
+// train flags' --batch_size, --lr, --momentum, --clip_norm and --dropout; otherwise the eval job.
+// --png runs `dot -Tpng` (Debian's graphviz, which tools/setup.sh installs).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +24,7 @@ ABSL_DECLARE_FLAG(std::string, job);
 ABSL_DECLARE_FLAG(int32_t, batch_size);
 ABSL_DECLARE_FLAG(double, lr);
 ABSL_DECLARE_FLAG(double, momentum);
+ABSL_DECLARE_FLAG(double, clip_norm);
 ABSL_DECLARE_FLAG(double, dropout);
 
 namespace flow::cli {
@@ -66,6 +67,7 @@ int RunGraph(const std::vector<std::string>& args) {
                            .batch_size = absl::GetFlag(FLAGS_batch_size),
                            .lr = static_cast<float>(absl::GetFlag(FLAGS_lr)),
                            .momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum)),
+                           .clip_norm = static_cast<float>(absl::GetFlag(FLAGS_clip_norm)),
                            .dropout = static_cast<float>(absl::GetFlag(FLAGS_dropout))});
   if (!job.ok()) return Fail("graph", job.status());
   const std::string dot = jobs::JobToDot(*job);

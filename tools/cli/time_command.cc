@@ -14,6 +14,7 @@ ABSL_DECLARE_FLAG(std::string, job);
 ABSL_DECLARE_FLAG(int32_t, batch_size);
 ABSL_DECLARE_FLAG(int32_t, threads);
 ABSL_DECLARE_FLAG(double, momentum);
+ABSL_DECLARE_FLAG(double, clip_norm);
 ABSL_FLAG(int32_t, iterations, 50, "flowrt time: profiled iterations (after 5 warm-up ones)");
 
 namespace flow::cli {
@@ -29,7 +30,8 @@ int RunTime(const std::vector<std::string>& args) {
       jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job),
                           {.train = true,
                            .batch_size = batch,
-                           .momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum))});
+                           .momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum)),
+                           .clip_norm = static_cast<float>(absl::GetFlag(FLAGS_clip_norm))});
   if (!job.ok()) return Fail("time", job.status());
   // Images in [0, 1) and labels in [0, 10): a deterministic stand-in for an MNIST batch.
   Tensor images(Shape({batch, 1, 28, 28}), kFloat);

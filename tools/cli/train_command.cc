@@ -20,6 +20,9 @@ ABSL_FLAG(int64_t, steps, 0,
 ABSL_FLAG(int32_t, batch_size, 100, "examples per iteration");
 ABSL_FLAG(double, lr, 0.1, "SGD learning rate");
 ABSL_FLAG(double, momentum, 0.0, "SGD momentum (creates <var>-momentum slots when non-zero)");
+ABSL_FLAG(double, clip_norm, 0.0,
+          "clip the gradients by their global norm to at most this before the SGD update "
+          "(PyTorch's clip_grad_norm_; 0 = off)");
 ABSL_FLAG(double, dropout, 0.5, "LeNet dropout rate after dense1");
 ABSL_FLAG(uint64_t, seed, 0, "session seed: initial weights, shuffling, dropout masks");
 ABSL_FLAG(bool, shuffle, false, "shuffle the training set each epoch (seeded)");
@@ -70,6 +73,7 @@ int RunTrain(const std::vector<std::string>& args) {
   config.batch_size = absl::GetFlag(FLAGS_batch_size);
   config.lr = static_cast<float>(absl::GetFlag(FLAGS_lr));
   config.momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum));
+  config.clip_norm = static_cast<float>(absl::GetFlag(FLAGS_clip_norm));
   config.dropout = static_cast<float>(absl::GetFlag(FLAGS_dropout));
   config.seed = absl::GetFlag(FLAGS_seed);
   config.shuffle = absl::GetFlag(FLAGS_shuffle);
