@@ -1,0 +1,45 @@
+// OneFlow's basics_topics/mlp_mnist_origin.py: one epoch of a 784-512-10 MLP on MNIST, then a
+// snapshot in ./mlp_models_1. From the repo root: build/examples/mlp_mnist_origin
+#include <iostream>
+
+#include "checkpoint/checkpoint.h"
+#include "data/mnist.h"
+#include "graph/flow.h"
+
+int main() {
+  auto train_job = flow::global_function(
+      "train_job", flow::JobType::kTrain,
+      [](flow::Blob images /*(100,1,28,28)*/, flow::Blob labels /*(100,)*/) {
+        flow::scope::Placement cpu("cpu", "0:0");
+        auto init = flow::truncated_normal(0.1);
+        auto x = flow::reshape(images, {images.shape()[0], -1});
+        auto hidden = flow::layers::dense(
+            x, 512, {.activation = flow::nn::relu, .kernel_initializer = init, .name = "dense1"});
+        auto logits =
+            flow::layers::dense(hidden, 10, {.kernel_initializer = init, .name = "dense2"});
+        auto loss = flow::nn::sparse_softmax_cross_entropy_with_logits(labels, logits);
+        flow::optimizer::SGD(flow::optimizer::PiecewiseConstantScheduler({}, {0.1}),
+                             {.momentum = 0})
+            .minimize(loss);
+        return loss;
+      },
+      flow::Placeholder({100, 1, 28, 28}, flow::kFloat), flow::Placeholder({100}, flow::kInt32));
+
+  absl::StatusOr<flow::data::Mnist> mnist = flow::data::load_mnist(100, 100, "data/mnist");
+  if (!mnist.ok()) {
+    std::cerr << mnist.status() << "\n";  // no data yet: says to run `bash tools/setup.sh`
+    return 1;
+  }
+  for (int i = 0; i < mnist->train.num_batches(); ++i) {
+    absl::StatusOr<flow::Tensor> loss = train_job(mnist->train.images(i), mnist->train.labels(i));
+    if (!loss.ok()) {
+      std::cerr << loss.status() << "\n";
+      return 1;
+    }
+    if (i % 20 == 0) std::cout << "step " << i << "  loss " << loss->mean() << "\n";
+  }
+  if (absl::Status saved = flow::checkpoint::save("./mlp_models_1"); !saved.ok()) {
+    std::cerr << saved << "\n";
+    return 1;
+  }
+}
