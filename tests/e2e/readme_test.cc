@@ -2,9 +2,11 @@
 // the repo's): the fine-tuning pair, the plot of their metrics, the NumPy round trip, the graph
 // view, the restartable run. Lines starting with `build/tools/flowrt` or `python3` inside ```sh
 // blocks are the examples; `build/tools/flowrt` becomes this build's binary. Not run here:
-// tools/setup.sh and tools/test.sh (they are the setup and the suite itself) and `cmake --install`,
-// which InstallTest.OutOfTreeBuild runs with the README's C++ program. Named RealMnist: trains on
-// data/mnist, so it skips without it and the sanitizer stage leaves it out.
+// tools/setup.sh and tools/test.sh (they are the setup and the suite itself), `cmake --install`,
+// which InstallTest.OutOfTreeBuild runs with the README's C++ program, and the build/examples/
+// programs, which tests/e2e/examples_test.cc runs. Named RealMnist: trains on data/mnist, so it
+// skips without it and the sanitizer stage leaves it out. The README's C++ program is checked
+// here too: it must be examples/mlp_mnist_origin.cc, byte for byte.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -42,6 +44,41 @@ std::vector<std::string> ReadmeCommands() {
 }
 
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << file.rdbuf();
+  return bytes.str();
+}
+
+// The first ```cpp block under "## Writing a job in C++", as install_test.sh extracts it.
+std::string ReadmeProgram() {
+  std::istringstream readme(ReadFile(kSource + "/README.md"));
+  std::string program;
+  bool in_section = false, in_cpp = false;
+  for (std::string line; std::getline(readme, line);) {
+    if (!in_section) {
+      in_section = absl::StartsWith(line, "## Writing a job in C++");
+    } else if (!in_cpp) {
+      in_cpp = line == "```cpp";
+    } else if (absl::StartsWith(line, "```")) {
+      break;
+    } else {
+      absl::StrAppend(&program, line, "\n");
+    }
+  }
+  return program;
+}
+
+// One text in two places: the README shows the program, examples/ builds it.
+TEST(ReadmeTest, CppProgramIsExamplesMlpMnistOrigin) {
+  const std::string program = ReadmeProgram();
+  ASSERT_TRUE(absl::StrContains(program, "int main()")) << "no C++ program in README.md";
+  EXPECT_EQ(program, ReadFile(kSource + "/examples/mlp_mnist_origin.cc"))
+      << "README.md's \"Writing a job in C++\" and examples/mlp_mnist_origin.cc differ: make "
+         "them the same text again";
+}
 
 std::string FileStart(const std::string& path, size_t n) {
   std::ifstream file(path, std::ios::binary);
