@@ -5,7 +5,8 @@
 #  2. The public headers leak neither protobuf nor oneDNN: all installed headers, and the README
 #     program, compile with -nostdinc and a copy of /usr/include that lacks google/ (protobuf),
 #     oneapi/ and dnnl*.h (oneDNN). The script first checks that this include path really cannot
-#     reach those headers, so a leak coming back fails here.
+#     reach those headers, so a leak coming back fails here. The programs of examples/ compile
+#     there too, so they use the installed API only.
 #  3. The README's "Writing a job in C++" program — extracted from README.md, not copied — builds
 #     with find_package(flowrt CONFIG) against the prefix (tests/install/app/CMakeLists.txt).
 #     Without data it must fail telling the user to run `bash tools/setup.sh`; with data/mnist
@@ -57,6 +58,10 @@ echo "installed headers: $(tr '\n' ' ' <"$tmp/headers.txt")"
 sed 's|.*|#include "&"|' "$tmp/headers.txt" >"$tmp/all_headers.cc"
 "$cxx" "${sandbox[@]}" -I"$prefix/include/flowrt" "$tmp/all_headers.cc" ||
   { echo "an installed header needs protobuf, oneDNN or an uninstalled flowrt header"; exit 1; }
+for example in "$source_dir"/examples/*.cc; do
+  "$cxx" "${sandbox[@]}" -I"$prefix/include/flowrt" "$example" ||
+    { echo "${example#"$source_dir"/} needs protobuf, oneDNN or an uninstalled header"; exit 1; }
+done
 
 # ---- 3. the README's MLP against the installed package ----
 mkdir "$tmp/app"
