@@ -21,6 +21,7 @@ bool legacy_model_io_enabled() { return legacy_model_io; }
 namespace checkpoint {
 
 absl::Status save(const std::string& path, Session& session) {
+  RETURN_IF_ERROR(session.CompileDefinedJobs());  // OneFlow's session init, as for loading
   return save(path, session.get_all_variables());
 }
 
@@ -80,6 +81,8 @@ absl::Status CheckFits(const checkpoint::Snapshot& snapshot, Session& session) {
 
 absl::StatusOr<LoadReport> load_variables(const checkpoint::Snapshot& snapshot,
                                           bool ignore_mismatch, Session& session) {
+  // OneFlow's session init: every defined job gets its variables before they are filled.
+  RETURN_IF_ERROR(session.CompileDefinedJobs());
   RETURN_IF_ERROR(CheckFits(snapshot, session));
   // Read every value into a staging tensor first (verifying sizes and CRCs), so a bad file
   // found half way leaves the session untouched; then hand the dict to the session's rules.

@@ -27,7 +27,8 @@ namespace checkpoint {
 
 using Snapshot = std::map<std::string, SnapshotVariable>;
 
-// Saves every variable of `session` (weights, optimizer slots, train steps) at `path`.
+// Saves every variable of `session` (weights, optimizer slots, train steps) at `path`, after
+// compiling every job defined in it (as OneFlow's session init does).
 absl::Status save(const std::string& path, Session& session = Session::Default());
 // Saves the given name → tensor dict (OneFlow's var_dict argument).
 absl::Status save(const std::string& path, const std::map<std::string, Tensor>& var_dict);
@@ -36,13 +37,14 @@ absl::StatusOr<Snapshot> get(const std::string& path, const GetOptions& options 
 
 }  // namespace checkpoint
 
-// OneFlow's flow.load_variables(flow.checkpoint.get(path)): loads every snapshot variable the
-// session has (snapshots without `meta` take shape and dtype from the session's variable).
-// Unknown names are ignored (reported as unexpected) when ignore_mismatch, else an error; a shape
-// or dtype mismatch is always an error — it lists every variable that does not fit with both
-// shapes and dtypes, then the session's variables the snapshot lacks and the snapshot's the
-// session lacks (a snapshot of another job, at a glance). Reads and verifies everything before
-// changing any variable, so a failed load changes nothing.
+// OneFlow's flow.load_variables(flow.checkpoint.get(path)): compiles every job defined in the
+// session that is not compiled yet (OneFlow's session init: their variables now exist), then
+// loads every snapshot variable the session has (snapshots without `meta` take shape and dtype from
+// the session's variable). Unknown names are ignored (reported as unexpected) when ignore_mismatch,
+// else an error; a shape or dtype mismatch is always an error — it lists every variable that does
+// not fit with both shapes and dtypes, then the session's variables the snapshot lacks and the
+// snapshot's the session lacks (a snapshot of another job, at a glance). Reads and verifies
+// everything before changing any variable, so a failed load changes nothing.
 absl::StatusOr<LoadReport> load_variables(const checkpoint::Snapshot& snapshot,
                                           bool ignore_mismatch = true,
                                           Session& session = Session::Default());

@@ -51,11 +51,6 @@ int main() {
       },
       flow::Placeholder({100, 1, 28, 28}, flow::kFloat));
 
-  // The job's variables exist once it is compiled (OneFlow compiles every job at session start).
-  if (absl::Status compiled = eval_job.Compile(); !compiled.ok()) {
-    std::cerr << compiled << "\n";
-    return 1;
-  }
   absl::StatusOr<flow::checkpoint::Snapshot> snapshot = flow::checkpoint::get("./lenet_models_1");
   if (!snapshot.ok()) {
     std::cerr << snapshot.status() << "\n";  // none yet: run lenet_train first

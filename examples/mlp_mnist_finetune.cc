@@ -30,12 +30,6 @@ int main() {
       },
       flow::Placeholder({100, 1, 28, 28}, flow::kFloat), flow::Placeholder({100}, flow::kInt32));
 
-  // OneFlow compiles its jobs, and so creates their variables, before load_variables runs; here
-  // compiling is explicit (else the first call does it).
-  if (absl::Status compiled = train_job.Compile(); !compiled.ok()) {
-    std::cerr << compiled << "\n";
-    return 1;
-  }
   absl::StatusOr<flow::checkpoint::Snapshot> snapshot = flow::checkpoint::get("./mlp_models_1");
   if (!snapshot.ok()) {
     std::cerr << snapshot.status() << "\n";  // none yet: run mlp_mnist_origin first

@@ -64,6 +64,14 @@ JobFunction::JobFunction(Session* session, std::string name, JobType type, Body 
   state_->type = type;
   state_->body = std::move(body);
   state_->placeholders = std::move(placeholders);
+  std::weak_ptr<State> weak = state_;
+  session->DefineJob([weak]() -> absl::Status {
+    std::shared_ptr<State> state = weak.lock();
+    if (state == nullptr) return absl::OkStatus();  // the job function is gone
+    absl::Status status = Compile(*state);
+    if (status.ok()) return status;
+    return absl::Status(status.code(), absl::StrCat("job '", state->name, "': ", status.message()));
+  });
 }
 
 bool JobFunction::compiled() const { return state_->executor != nullptr; }
@@ -80,9 +88,10 @@ Executor& CompiledJob::GetExecutor(const JobFunction& function) {
   return *function.state_->executor;
 }
 
-absl::Status JobFunction::Compile() {
-  if (compiled()) return absl::OkStatus();
-  State& s = *state_;
+absl::Status JobFunction::Compile() { return Compile(*state_); }
+
+absl::Status JobFunction::Compile(State& s) {
+  if (s.executor != nullptr) return absl::OkStatus();
   JobBuilder builder(s.name, s.type == JobType::kTrain ? flowrt::kTrain : flowrt::kPredict);
   {
     JobBuilder::Activation active(&builder);

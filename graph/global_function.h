@@ -45,7 +45,8 @@ class JobFunction {
               std::vector<Placeholder> placeholders);
 
   // Records the body, runs the autodiff/optimizer passes it asked for, creates and initializes
-  // new variables in the session, and compiles the plan. Called by the first Run if needed.
+  // new variables in the session, and compiles the plan. Called by the first Run if needed, and
+  // by the session's CompileDefinedJobs (load_variables, checkpoint::save) for every job defined.
   // Errors (bad shapes, name clashes, ...) leave the session as it was.
   absl::Status Compile();
   bool compiled() const;
@@ -74,6 +75,7 @@ class JobFunction {
   // graph view, the op profile and tests.
   friend struct CompiledJob;
   struct State;
+  static absl::Status Compile(State& state);
   std::shared_ptr<State> state_;
 };
 

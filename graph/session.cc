@@ -12,6 +12,14 @@ Session& Session::Default() {
   return *session;
 }
 
+absl::Status Session::CompileDefinedJobs() {
+  while (!defined_jobs_.empty()) {
+    RETURN_IF_ERROR(defined_jobs_.front()());
+    defined_jobs_.erase(defined_jobs_.begin());
+  }
+  return absl::OkStatus();
+}
+
 std::map<std::string, Tensor> Session::get_all_variables() const {
   std::map<std::string, Tensor> all;
   for (const auto& [name, value] : variables_) all.emplace(name, value);
@@ -38,6 +46,7 @@ void Session::AddJob(const std::string& job_name, std::map<std::string, Tensor> 
 
 absl::StatusOr<LoadReport> Session::load_variables(const std::map<std::string, Tensor>& values,
                                                    bool ignore_mismatch) {
+  RETURN_IF_ERROR(CompileDefinedJobs());
   LoadReport report;
   for (const auto& [name, value] : values) {
     auto it = variables_.find(name);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -43,9 +44,18 @@ class Session {
   const SessionOptions& options() const { return options_; }
   void set_threads(int threads) { options_.threads = threads; }
 
+  // OneFlow initializes its session — compiles every defined job and creates its variables — at
+  // the first job call, load_variables or checkpoint.save, so loading a snapshot right after
+  // defining the jobs fills their variables. This compiles every job function of this session
+  // that is still uncompiled, in definition order; flow::load_variables and
+  // flow::checkpoint::save call it. The first job that fails to compile is the error (it stays
+  // pending: calling it reports the same error).
+  absl::Status CompileDefinedJobs();
+
   // Every variable of every compiled job, by name: views sharing the session's storage.
   std::map<std::string, Tensor> get_all_variables() const;
-  // OneFlow's load_variables: copies each value into the variable of that name. Shape or dtype
+  // OneFlow's load_variables (after CompileDefinedJobs): copies each value into the variable of
+  // that name. Shape or dtype
   // mismatch is always an error (naming the variable and both shapes); names the session lacks
   // are ignored when ignore_mismatch, else an error. Checks everything before changing anything.
   absl::StatusOr<LoadReport> load_variables(const std::map<std::string, Tensor>& values,
@@ -59,12 +69,18 @@ class Session {
   // JobFunction::Compile checks a new job's variables against the existing ones (FindVariable),
   // initializes the new ones, then claims the job's name and adds them here.
   friend class JobFunction;
+  // A new job function's compile step (a no-op once compiled or destroyed).
+  void DefineJob(std::function<absl::Status()> compile) {
+    defined_jobs_.push_back(std::move(compile));
+  }
   bool HasJob(const std::string& job_name) const { return job_names_.contains(job_name); }
   void AddJob(const std::string& job_name, std::map<std::string, Tensor> new_variables);
 
   SessionOptions options_;
   std::map<std::string, Tensor> variables_;
   std::set<std::string> job_names_;
+  std::vector<std::function<absl::Status()>>
+      defined_jobs_;  // not yet compiled by CompileDefinedJobs
 };
 
 }  // namespace flow

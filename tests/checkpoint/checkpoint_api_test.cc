@@ -122,6 +122,68 @@ TEST(CheckpointApiTest, FineTuneLoadsKnownLayersAndKeepsNewOnesInitialized) {
   EXPECT_EQ(finetune.FindVariable("System-Train-TrainStep-train_job")->data<int64_t>()[0], 4);
 }
 
+// The seed's fine-tune script loads right after defining its job, before the first call: OneFlow
+// initializes the session (compiles every job) at load_variables, and so does flowrt.
+TEST(CheckpointApiTest, LoadRightAfterDefiningTheJobFillsItsVariables) {
+  ScratchDir dir;
+  Session origin({.seed = 1});
+  JobFunction origin_job = MakeTrainJob(origin, 0.f);
+  TrainSteps(origin_job, 0, 3);
+  ASSERT_TRUE(checkpoint::save(dir.Sub("mlp"), origin).ok());
+
+  Session finetune({.seed = 2});
+  JobFunction finetune_job = MakeTrainJob(finetune, 0.f, /*extra_layer=*/true);
+  absl::StatusOr<LoadReport> report =
+      load_variables(*checkpoint::get(dir.Sub("mlp")), true, finetune);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(finetune_job.compiled());
+  EXPECT_EQ(report->missing, (std::vector<std::string>{"dense3-bias", "dense3-weight"}));
+  EXPECT_TRUE(report->unexpected.empty());
+  EXPECT_TRUE(
+      finetune.FindVariable("dense1-weight")->BitwiseEqual(*origin.FindVariable("dense1-weight")));
+  EXPECT_EQ(finetune.FindVariable("System-Train-TrainStep-train_job")->data<int64_t>()[0], 3);
+  TrainSteps(finetune_job, 3, 4);
+  EXPECT_EQ(finetune.FindVariable("System-Train-TrainStep-train_job")->data<int64_t>()[0], 4);
+}
+
+TEST(CheckpointApiTest, SaveBeforeTheFirstCallWritesTheDefinedJobsInitialValues) {
+  ScratchDir dir;
+  Session session({.seed = 4});
+  JobFunction job = MakeTrainJob(session, 0.9f);
+  ASSERT_TRUE(checkpoint::save(dir.Sub("init"), session).ok());
+  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.Sub("init"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(snapshot->contains("dense1-weight-momentum"));
+  EXPECT_EQ(ReadFile(dir.Sub("init/System-Train-TrainStep-train_job/out")), std::string(8, '\0'));
+  Session fresh({.seed = 4});
+  JobFunction fresh_job = MakeTrainJob(fresh, 0.9f);
+  ASSERT_TRUE(fresh_job.Compile().ok());
+  const Tensor* dense2 = fresh.FindVariable("dense2-weight");
+  EXPECT_EQ(ReadFile(dir.Sub("init/dense2-weight/out")),
+            std::string(static_cast<const char*>(dense2->raw_data()), dense2->num_bytes()));
+}
+
+TEST(CheckpointApiTest, LoadNamesADefinedJobThatDoesNotCompileAndChangesNothing) {
+  ScratchDir dir;
+  Session session({.seed = 1});
+  JobFunction job = MakeTrainJob(session, 0.f);
+  TrainSteps(job, 0, 1);
+  ASSERT_TRUE(checkpoint::save(dir.Sub("mlp"), session).ok());
+  TrainSteps(job, 1, 2);
+  const Tensor before = session.FindVariable("dense1-weight")->Clone();
+  JobFunction broken = global_function(
+      session, "broken_job", JobType::kPredict,
+      [](Blob x) { return layers::dense(x, 4, {.name = "dense1"}); },  // (8, 5): dense1 is (16, 6)
+      Placeholder({8, 5}));
+  absl::StatusOr<LoadReport> report =
+      load_variables(*checkpoint::get(dir.Sub("mlp")), true, session);
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("job 'broken_job'"), std::string::npos)
+      << report.status();
+  EXPECT_TRUE(session.FindVariable("dense1-weight")->BitwiseEqual(before));
+  EXPECT_FALSE(broken.compiled());
+}
+
 TEST(CheckpointApiTest, ShapeMismatchIsRefusedAndChangesNothing) {
   ScratchDir dir;
   Session wide({.seed = 1});
