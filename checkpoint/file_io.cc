@@ -39,8 +39,10 @@ UniqueFd::~UniqueFd() {
 }
 
 absl::Status ErrnoError(int error, absl::string_view what, absl::string_view action) {
-  return absl::ErrnoToStatus(
-      error, absl::StrCat(what, ": ", action, ": ", std::strerror(error), " (errno ", error, ")"));
+  // Not absl::ErrnoToStatus: it appends strerror to the message a second time.
+  return absl::Status(
+      absl::ErrnoToStatusCode(error),
+      absl::StrCat(what, ": ", action, ": ", std::strerror(error), " (errno ", error, ")"));
 }
 
 std::string FileTypeName(mode_t mode) {

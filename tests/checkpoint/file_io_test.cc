@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,14 @@ struct Pipe {
   }
   int fds[2] = {-1, -1};
 };
+
+TEST(FileIoErrnoErrorTest, SaysWhatFailedAndStrerrorOnce) {
+  absl::Status status = ErrnoError(ENOENT, "snapshot ./mlp_models_1", "open directory");
+  EXPECT_TRUE(absl::IsNotFound(status)) << status;
+  EXPECT_EQ(status.message(),
+            "snapshot ./mlp_models_1: open directory: No such file or directory (errno 2)");
+  EXPECT_TRUE(absl::IsPermissionDenied(ErrnoError(EACCES, "x", "open")));
+}
 
 TEST(FileIoStartWritebackTest, RegularFileIsOkAndPipeIsOnlyAHint) {
   ScratchDir dir;
