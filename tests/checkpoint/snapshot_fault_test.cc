@@ -177,7 +177,9 @@ TEST_F(SnapshotFaultTest, HooksRunOnTheSavingThreadInCommitOrder) {
       const size_t close = index_of(SaveIoOp::kClose, var + file);
       EXPECT_LT(fsync, close);
       EXPECT_LT(close, done_fsync);
-      if (!file.empty()) EXPECT_LT(index_of(SaveIoOp::kStartWriteback, var + file), fsync);
+      if (!file.empty()) {
+        EXPECT_LT(index_of(SaveIoOp::kStartWriteback, var + file), fsync);
+      }
     }
   }
   // snapshot_done and the temp dir are fsynced and closed before the rename; the parent after.
