@@ -22,7 +22,7 @@ struct SessionOptions {
   // Variables without an explicit random_seed draw from (seed, variable name): adding a layer
   // never changes another layer's initial values, and two runs with one seed are bit-identical.
   uint64_t seed = 0;
-  int threads = 0;           // OpenMP threads for kernels; 0 = all cores
+  int threads = 0;           // OpenMP threads for kernels; 0 = OMP_NUM_THREADS, else all cores
   bool reuse_memory = true;  // the memory planner's buffer reuse (off only to debug)
 };
 

@@ -36,7 +36,7 @@ struct TrainConfig {
   float dropout = 0.5f;
   uint64_t seed = 0;
   bool shuffle = false;
-  int threads = 0;   // 0 = all cores
+  int threads = 0;   // 0 = OMP_NUM_THREADS, else all cores
   std::string load;  // snapshot to start from (fine-tune / resume)
   std::string save;  // snapshot to write at the end
   // Periodic snapshots: <snapshot_root>/snapshot_<step> every `snapshot_every` steps (and at

@@ -19,7 +19,7 @@ namespace {
 constexpr std::string_view kTrainStepPrefix = "System-Train-TrainStep-";
 
 void SetThreads(int threads) {
-  const int wanted = threads > 0 ? threads : omp_get_num_procs();
+  const int wanted = KernelThreads(threads);
   if (omp_get_max_threads() != wanted) omp_set_num_threads(wanted);
 }
 
@@ -30,6 +30,12 @@ struct BufferInfo {
 };
 
 }  // namespace
+
+int KernelThreads(int requested) {
+  // Read once, before any executor overrides it with omp_set_num_threads.
+  static const int openmp_default = omp_get_max_threads();
+  return requested > 0 ? requested : openmp_default;
+}
 
 Executor::~Executor() = default;
 

@@ -24,7 +24,7 @@ namespace flow {
 
 struct ExecutorOptions {
   bool reuse_memory = true;  // false: every blob its own bytes (debugging aliasing)
-  int threads = 0;           // OpenMP threads for kernels; 0 = all cores
+  int threads = 0;           // OpenMP threads for kernels; 0: KernelThreads(0)
   uint64_t seed = 0;         // the session seed, for random kernels (dropout)
   // Keep conv/pool chains in oneDNN's blocked layout between ops (runtime/layout_assignment.h);
   // false: every blob plain, each kernel reorders at its own boundary (for comparison).
@@ -33,6 +33,10 @@ struct ExecutorOptions {
   // runs the ops as recorded.
   bool rewrite_job = true;
 };
+
+// The OpenMP threads kernels run with when `requested` are asked for: requested if > 0, else
+// OpenMP's default as the process started — OMP_NUM_THREADS when set, otherwise every core.
+int KernelThreads(int requested);
 
 // Returns the storage of a session variable, or null if there is none of that name.
 using VariableResolver = std::function<Tensor*(const std::string& name)>;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/model_jobs.h"
 #include "jobs/op_profile.h"
+#include "runtime/executor.h"
 #include "tools/cli/commands.h"
 
 ABSL_DECLARE_FLAG(std::string, job);
@@ -44,7 +45,11 @@ int RunTime(const std::vector<std::string>& args) {
   absl::StatusOr<jobs::JobProfile> profile =
       jobs::ProfileJob(*job, feeds, {.iterations = absl::GetFlag(FLAGS_iterations)});
   if (!profile.ok()) return Fail("time", profile.status());
-  std::cout << jobs::FormatProfile(*profile);
+  const int threads = KernelThreads(absl::GetFlag(FLAGS_threads));
+  std::cout << absl::GetFlag(FLAGS_job) << " training step, batch " << batch << ", " << threads
+            << (threads == 1 ? " thread" : " threads") << ", mean of "
+            << absl::GetFlag(FLAGS_iterations) << " iterations\n\n"
+            << jobs::FormatProfile(*profile);
   return 0;
 }
 

@@ -26,7 +26,7 @@ ABSL_FLAG(double, clip_norm, 0.0,
 ABSL_FLAG(double, dropout, 0.5, "LeNet dropout rate after dense1");
 ABSL_FLAG(uint64_t, seed, 0, "session seed: initial weights, shuffling, dropout masks");
 ABSL_FLAG(bool, shuffle, false, "shuffle the training set each epoch (seeded)");
-ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = all cores)");
+ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = OMP_NUM_THREADS if set, else all cores)");
 ABSL_FLAG(std::string, load, "", "snapshot to start from (fine-tune/resume) or to evaluate");
 ABSL_FLAG(std::string, save, "",
           "snapshot directory to write at the end (must not exist or be empty)");

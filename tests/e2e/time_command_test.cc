@@ -1,0 +1,56 @@
+// `flowrt time` (like `caffe time`): a header saying what was timed, then the per-layer and
+// per-op tables of jobs/op_profile. No data needed: it times random input.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "tests/testing/command.h"
+
+namespace flow {
+namespace {
+
+using testing::CommandResult;
+using testing::FlowrtBinary;
+using testing::RunFlowrt;
+using testing::Shell;
+
+TEST(TimeCommandTest, PrintsWhatWasTimedAndEveryLayerOfTheStep) {
+  CommandResult r = RunFlowrt("time --job=mlp --iterations=2 --threads=1 --batch_size=10");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StartsWith(r.output,
+                               "mlp training step, batch 10, 1 thread, mean of 2 "
+                               "iterations\n"))
+      << r.output;
+  for (const char* row : {"dense1 ", "dense2 ", "sparse_softmax_cross_entropy ", "optimizer "}) {
+    EXPECT_TRUE(absl::StrContains(r.output, absl::StrCat("\n", row))) << row << "\n" << r.output;
+  }
+}
+
+// --threads=0 (the default) is OpenMP's default, as for libtorch: OMP_NUM_THREADS when set.
+TEST(TimeCommandTest, DefaultThreadsFollowOmpNumThreadsAndTheFlagOverridesIt) {
+  auto time = [](const std::string& env, const std::string& flags) {
+    return Shell(
+        absl::StrCat(env, " ", FlowrtBinary(), " time --job=mlp --iterations=1 ", flags, " 2>&1"));
+  };
+  CommandResult one = time("OMP_NUM_THREADS=1", "");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_TRUE(absl::StrContains(one.output, ", 1 thread,")) << one.output;
+  CommandResult three = time("OMP_NUM_THREADS=3", "");
+  EXPECT_TRUE(absl::StrContains(three.output, ", 3 threads,")) << three.output;
+  CommandResult flag = time("OMP_NUM_THREADS=1", "--threads=2");
+  EXPECT_TRUE(absl::StrContains(flag.output, ", 2 threads,")) << flag.output;
+}
+
+TEST(TimeCommandTest, UnknownJobOrArgumentIsRefused) {
+  CommandResult job = RunFlowrt("time --job=resnet --iterations=1");
+  EXPECT_NE(job.exit_code, 0) << job.output;
+  EXPECT_TRUE(absl::StrContains(job.output, "resnet")) << job.output;
+  CommandResult arg = RunFlowrt("time extra --iterations=1");
+  EXPECT_NE(arg.exit_code, 0) << arg.output;
+  EXPECT_TRUE(absl::StrContains(arg.output, "unexpected argument 'extra'")) << arg.output;
+}
+
+}  // namespace
+}  // namespace flow
