@@ -34,11 +34,15 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data", default="data/mnist")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--centre_images", action="store_true",
+                   help="(x - 128) / 255, as an older OneFlow load_mnist did, instead of x / 255")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x_train, y_train = load(args.data, "train")
     x_test, y_test = load(args.data, "t10k")
+    if args.centre_images:
+        x_train, x_test = x_train - 128.0 / 255.0, x_test - 128.0 / 255.0
     net, opt = make(args.model, 0.5)
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
