@@ -1,5 +1,7 @@
 #include "graph/optimizer.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "graph/autodiff.h"
 #include "graph/get_variable.h"
@@ -36,6 +38,11 @@ void SGD::minimize(const Blob& loss) {
         absl::StrCat("PiecewiseConstantScheduler needs one more value than boundaries, got ",
                      scheduler_.values().size(), " values and ", scheduler_.boundaries().size(),
                      " boundaries")));
+    return;
+  }
+  if (!(options_.loss_scale_factor > 0.f) || std::isinf(options_.loss_scale_factor)) {
+    builder->Fail(absl::InvalidArgumentError(absl::StrCat(
+        "SGD loss_scale_factor must be finite and > 0, got ", options_.loss_scale_factor)));
     return;
   }
   if (!(options_.grad_clipping >= 0.f)) {  // negative or NaN

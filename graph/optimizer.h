@@ -42,7 +42,7 @@ class PiecewiseConstantScheduler {
 
 struct SGDOptions {
   float momentum = 0.9f;          // OneFlow's default; the doc scripts pass 0
-  float loss_scale_factor = 1.f;  // seeds scaled by it, updates unscaled by it
+  float loss_scale_factor = 1.f;  // seeds scaled by it, updates unscaled by it; finite, > 0
   // Clip the gradients by their global norm to at most this (see above); 0 = off. Negative or
   // NaN: minimize() records InvalidArgument. +inf is accepted and never clips.
   float grad_clipping = 0.f;
