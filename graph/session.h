@@ -55,9 +55,9 @@ class Session {
   // Every variable of every compiled job, by name: views sharing the session's storage.
   std::map<std::string, Tensor> get_all_variables() const;
   // OneFlow's load_variables (after CompileDefinedJobs): copies each value into the variable of
-  // that name. Shape or dtype
-  // mismatch is always an error (naming the variable and both shapes); names the session lacks
-  // are ignored when ignore_mismatch, else an error. Checks everything before changing anything.
+  // that name. Shape or dtype mismatch is always an error (naming the variable and both shapes);
+  // names the session lacks are ignored when ignore_mismatch, else an error. Checks everything
+  // before changing anything.
   absl::StatusOr<LoadReport> load_variables(const std::map<std::string, Tensor>& values,
                                             bool ignore_mismatch = true);
 
@@ -79,8 +79,8 @@ class Session {
   SessionOptions options_;
   std::map<std::string, Tensor> variables_;
   std::set<std::string> job_names_;
-  std::vector<std::function<absl::Status()>>
-      defined_jobs_;  // not yet compiled by CompileDefinedJobs
+  // Compile steps of the job functions CompileDefinedJobs has not compiled yet.
+  std::vector<std::function<absl::Status()>> defined_jobs_;
 };
 
 }  // namespace flow

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "tests/testing/files.h"
 
 namespace flow::checkpoint::testing {
 
@@ -42,11 +43,7 @@ inline void WriteFile(const std::string& path, absl::string_view bytes) {
   ASSERT_TRUE(out) << path;
 }
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << path;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using ::flow::testing::ReadFile;
 
 inline void MakeDir(const std::string& path) { std::filesystem::create_directories(path); }
 

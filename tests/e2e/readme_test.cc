@@ -19,9 +19,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/testing/command.h"
+#include "tests/testing/files.h"
 
 namespace flow {
 namespace {
+
+using testing::ReadFile;
 
 const std::string kSource = FLOWRT_SOURCE_DIR;
 
@@ -44,13 +47,6 @@ std::vector<std::string> ReadmeCommands() {
 }
 
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
 
 // The first ```cpp block under "## Writing a job in C++", as install_test.sh extracts it.
 std::string ReadmeProgram() {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "jobs/metrics.h"
 #include "tests/testing/command.h"
+#include "tests/testing/files.h"
 #include "tests/testing/real_mnist.h"
 
 namespace flow::jobs {
@@ -25,6 +26,7 @@ namespace {
 const std::string kMnist = testing::RealMnistDir();
 const std::string kFlowrt = testing::FlowrtBinary();
 using testing::CommandResult;
+using testing::ReadFile;
 using testing::Shell;
 
 // `flowrt args` with stdout on a pseudo-terminal (script -q -e -c ... /dev/null).
@@ -40,13 +42,6 @@ std::string TempDir() {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Drives a Progress through `steps` steps after `first_step` (a resumed run), with epochs of
