@@ -326,13 +326,19 @@ absl::Status EnsureDirectory(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, " is a ", FileTypeName(st.st_mode), ", not a directory"));
   }
-  if (errno != ENOENT) return ErrnoError(errno, path, "stat");
+  // ENOTDIR: something above is not a directory; the recursion finds and names it.
+  if (errno != ENOENT && errno != ENOTDIR) return ErrnoError(errno, path, "stat");
   const std::string parent = Dirname(path);
   if (parent != path) RETURN_IF_ERROR(EnsureDirectory(parent));
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoError(errno, path, "mkdir");
   }
   return FsyncDirectory(parent, parent);
+}
+
+absl::Status EnsureParentDirectory(const std::string& file_path) {
+  return Prefixed(EnsureDirectory(Dirname(file_path)),
+                  absl::StrCat("cannot write ", file_path, ": "));
 }
 
 absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {

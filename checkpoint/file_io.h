@@ -161,6 +161,12 @@ std::string Dirname(const std::string& path);
 // snapshot root, snapshots included, even after they were fsynced).
 absl::Status EnsureDirectory(const std::string& path);
 
+// EnsureDirectory(Dirname(file_path)): every path a user gives for a file to write (metrics,
+// .npz, .dot, .png) gets its missing parents, as `mkdir -p` and OneFlow's os.makedirs would. The
+// error names the file, the directory that could not be made and why:
+//   "cannot write a/b/m.csv: a is a regular file, not a directory"
+absl::Status EnsureParentDirectory(const std::string& file_path);
+
 // `status` with `prefix` before its message (OK stays OK).
 absl::Status Prefixed(const absl::Status& status, absl::string_view prefix);
 

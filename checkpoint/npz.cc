@@ -599,6 +599,7 @@ absl::Status WriteNpz(const std::string& path, const NamedTensors& arrays) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": exists and is a ", FileTypeName(st.st_mode), ", not a file"));
   }
+  RETURN_IF_ERROR(EnsureParentDirectory(path));
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);

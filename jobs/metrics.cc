@@ -7,10 +7,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "checkpoint/file_io.h"
+#include "runtime/status.h"
 
 namespace flow::jobs {
 
 absl::StatusOr<MetricsWriter> MetricsWriter::Open(const std::string& path, bool append) {
+  RETURN_IF_ERROR(checkpoint::EnsureParentDirectory(path));
   std::error_code ec;
   const bool continue_file = append && std::filesystem::file_size(path, ec) > 0 && !ec;
   std::FILE* file = std::fopen(path.c_str(), continue_file ? "a" : "w");
@@ -60,7 +63,7 @@ std::string DefaultMetricsPath(const std::string& save, const std::string& snaps
   };
   if (!save.empty()) return beside(save);
   if (!snapshot_root.empty()) return beside(snapshot_root);
-  return "metrics.csv";
+  return "";  // no snapshot to go with: a run that saves nothing leaves no file behind
 }
 
 }  // namespace flow::jobs

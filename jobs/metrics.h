@@ -45,7 +45,8 @@ class MetricsWriter {
 };
 
 // Where a run's metrics go when --metrics is not given: beside its snapshots, named after them
-// (`<save>.metrics.csv`, else `<snapshot_root>.metrics.csv`), else ./metrics.csv.
+// (`<save>.metrics.csv`, else `<snapshot_root>.metrics.csv`); "" (none) for a run that saves
+// nothing, so that it leaves no stray metrics.csv in the current directory.
 std::string DefaultMetricsPath(const std::string& save, const std::string& snapshot_root);
 
 }  // namespace flow::jobs

@@ -1,6 +1,9 @@
 // flow::checkpoint::save / get / flow::load_variables over real sessions: the fine-tune and
 // exact-resume paths of the seed's scripts, on a small MLP (no data files needed).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "checkpoint/checkpoint.h"
 #include "graph/flow.h"
@@ -67,6 +70,24 @@ TEST(CheckpointApiTest, SavesEveryVariableInOneFlowLayout) {
   absl::Status again = checkpoint::save(dir.Sub("snap"), session);
   EXPECT_FALSE(again.ok());
   EXPECT_EQ(ReadFile(dir.Sub("snap/System-Train-TrainStep-train_job/out")), step);
+}
+
+// OneFlow's save calls os.makedirs: save("a/b/c") makes a and a/b. A parent that cannot be made
+// is an error naming it, and nothing is written.
+TEST(CheckpointApiTest, SaveMakesMissingParentsAndNamesOneThatCannotBeMade) {
+  ScratchDir dir;
+  Session session({.seed = 3});
+  JobFunction job = MakeTrainJob(session, 0.0f);
+  TrainSteps(job, 0, 1);
+  ASSERT_TRUE(checkpoint::save(dir.Sub("a/b/c"), session).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir.Sub("a/b/c/snapshot_done")));
+  EXPECT_TRUE(checkpoint::get(dir.Sub("a/b/c")).ok());
+
+  WriteFile(dir.Sub("file"), "not a directory");
+  const absl::Status blocked = checkpoint::save(dir.Sub("file/b/c"), session);
+  EXPECT_FALSE(blocked.ok());
+  EXPECT_THAT(blocked.message(), ::testing::HasSubstr(dir.Sub("file") + " is a regular file"));
+  EXPECT_EQ(ReadFile(dir.Sub("file")), "not a directory");
 }
 
 TEST(CheckpointApiTest, ResumeIsBitIdenticalToAnUninterruptedRun) {

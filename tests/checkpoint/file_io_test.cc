@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,26 @@ struct Pipe {
   }
   int fds[2] = {-1, -1};
 };
+
+TEST(FileIoEnsureParentDirectoryTest, MakesEveryMissingParentLikeMkdirP) {
+  ScratchDir dir;
+  ASSERT_TRUE(EnsureParentDirectory(dir.Sub("a/b/c/file.csv")).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir.Sub("a/b/c")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("a/b/c/file.csv")));    // only the parents
+  EXPECT_TRUE(EnsureParentDirectory(dir.Sub("a/b/c/file.csv")).ok());  // again: nothing to do
+  EXPECT_TRUE(EnsureParentDirectory("file_in_the_current_directory.csv").ok());
+}
+
+TEST(FileIoEnsureParentDirectoryTest, NamesTheFileAndTheParentThatCannotBeMade) {
+  ScratchDir dir;
+  testing::WriteFile(dir.Sub("plain"), "x");
+  const absl::Status status = EnsureParentDirectory(dir.Sub("plain/sub/m.csv"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(),
+              HasSubstr("cannot write " + dir.Sub("plain/sub/m.csv") + ": " + dir.Sub("plain") +
+                        " is a regular file, not a directory"));
+  EXPECT_EQ(ReadFile(dir.Sub("plain")), "x");
+}
 
 TEST(FileIoErrnoErrorTest, SaysWhatFailedAndStrerrorOnce) {
   absl::Status status = ErrnoError(ENOENT, "snapshot ./mlp_models_1", "open directory");

@@ -83,6 +83,43 @@ std::string FileStart(const std::string& path, size_t n) {
   return bytes.substr(0, static_cast<size_t>(file.gcount()));
 }
 
+// The quick start, as a stranger runs it on a fresh clone: the README's first command, minus its
+// `bash tools/setup.sh && ` (this build is the set-up) and with 30 steps for its one epoch, in a
+// directory that has no snapshots/ yet.
+TEST(ReadmeTest, RealMnistQuickStartRunsAsWrittenInAFreshDirectory) {
+  if (!Exists(kSource + "/data/mnist/train-images-idx3-ubyte")) {
+    GTEST_SKIP() << "real MNIST not in data/mnist (run bash tools/setup.sh)";
+  }
+  const std::string readme = ReadFile(kSource + "/README.md");
+  const std::string prefix = "bash tools/setup.sh && build/tools/flowrt ";
+  const size_t start = readme.find(prefix);
+  ASSERT_NE(start, std::string::npos) << "README.md's quick start no longer starts with " << prefix;
+  std::string line = readme.substr(start, readme.find('\n', start) - start);
+  const std::string epoch = " --epochs=1 ";
+  ASSERT_TRUE(absl::StrContains(line, epoch)) << line;
+  line = absl::StrCat(testing::FlowrtBinary(), " ", line.substr(prefix.size()));
+  line.replace(line.find(epoch), epoch.size(), " --steps=30 ");
+
+  const std::string dir =
+      std::filesystem::temp_directory_path() / absl::StrCat("flowrt_quick_start_", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/data");
+  std::filesystem::create_directory_symlink(kSource + "/data/mnist", dir + "/data/mnist");
+  const testing::CommandResult r = testing::Shell(absl::StrCat("cd ", dir, " && ", line, " 2>&1"));
+  EXPECT_EQ(r.exit_code, 0) << line << "\n" << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, "accuracy: ")) << r.output;
+  int snapshots = 0, metrics = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/snapshots")) {
+    const std::string name = entry.path().filename();
+    if (entry.is_directory() && Exists(entry.path() / "snapshot_done")) ++snapshots;
+    if (absl::EndsWith(name, ".metrics.csv")) ++metrics;
+  }
+  EXPECT_EQ(snapshots, 1);
+  EXPECT_EQ(metrics, 1) << "the run's metrics go beside its snapshot";
+  EXPECT_FALSE(Exists(dir + "/metrics.csv"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
   if (!Exists(kSource + "/data/mnist/train-images-idx3-ubyte")) {
     GTEST_SKIP() << "real MNIST not in data/mnist (run bash tools/setup.sh)";

@@ -12,6 +12,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "checkpoint/file_io.h"
 #include "graph/compiled_job.h"
 #include "jobs/graph_dot.h"
 #include "tools/cli/commands.h"
@@ -76,6 +77,11 @@ int RunGraph(const std::vector<std::string>& args) {
   if (dot_file.empty() && png.empty()) {
     std::cout << dot;
     return 0;
+  }
+  for (const std::string& file : {dot_file, png}) {
+    if (file.empty()) continue;
+    absl::Status made = checkpoint::EnsureParentDirectory(file);
+    if (!made.ok()) return Fail("graph", made);
   }
   const bool temp_dot = dot_file.empty();
   if (temp_dot) dot_file = absl::StrCat(png, ".dot.tmp-", ::getpid());

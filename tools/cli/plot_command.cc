@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "checkpoint/file_io.h"
 #include "tools/cli/commands.h"
 
 ABSL_FLAG(std::string, o, "curves.png", "flowrt plot: the PNG to write");
@@ -186,6 +187,11 @@ int RunPlot(const std::vector<std::string>& args) {
     }
     run->label = label;
     runs.push_back(*std::move(run));
+  }
+  for (const std::string& file : {output, absl::GetFlag(FLAGS_script)}) {
+    if (file.empty()) continue;
+    absl::Status made = checkpoint::EnsureParentDirectory(file);
+    if (!made.ok()) return Fail("plot", made);
   }
   const std::string script = Script(runs, output);
   if (const std::string keep = absl::GetFlag(FLAGS_script); !keep.empty()) {

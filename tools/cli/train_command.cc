@@ -43,8 +43,9 @@ ABSL_FLAG(int32_t, log_every, 20,
           "also the metrics.csv row interval");
 ABSL_FLAG(bool, quiet, false, "print only errors and the final accuracy line");
 ABSL_FLAG(std::string, metrics, "",
-          "metrics CSV to write (default: <save>.metrics.csv, else <snapshot_root>.metrics.csv, "
-          "else ./metrics.csv; 'none' = don't)");
+          "metrics CSV to write, its directories created as needed (default: beside the "
+          "snapshot, <save>.metrics.csv, else <snapshot_root>.metrics.csv, else none; 'none' = "
+          "don't)");
 
 namespace flow::cli {
 
