@@ -11,14 +11,25 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 JOBS="${FLOWRT_TEST_JOBS:-2}"
 
-bash tools/setup.sh
-ctest --test-dir build --output-on-failure -j "$JOBS"
-bash tools/fuzz.sh "${FLOWRT_FUZZ_SECONDS:-30}"
+# Each stage's wall time, for the closing line (CI's budget is counted in these).
+TIMES=()
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "[test] == $name"
+  "$@"
+  TIMES+=("$name $((SECONDS - start))s")
+}
+
+stage setup bash tools/setup.sh
+stage ctest ctest --test-dir build --output-on-failure -j "$JOBS"
+stage fuzz bash tools/fuzz.sh "${FLOWRT_FUZZ_SECONDS:-30}"
 
 if [[ "${FLOWRT_SKIP_SANITIZER:-0}" != 1 ]]; then
-  bash tools/setup.sh --no-packages --build-dir build-asan -- \
+  stage asan-build bash tools/setup.sh --no-packages --build-dir build-asan -- \
     -DFLOWRT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   # Real-data trainings take minutes under the sanitizers; the Release run above covers them.
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  stage asan-ctest env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E 'RealMnist'
 fi
+echo "[test] stage times: ${TIMES[*]}"
