@@ -33,6 +33,39 @@ Blob multiply(const Blob& a, const Blob& b, absl::string_view name) {
   return OpBuilder("multiply").Name(name).Input(a).Input(b).Build1();
 }
 
+Blob subtract(const Blob& a, const Blob& b, absl::string_view name) {
+  return OpBuilder("subtract").Name(name).Input(a).Input(b).Build1();
+}
+
+Blob divide(const Blob& a, const Blob& b, absl::string_view name) {
+  return OpBuilder("divide").Name(name).Input(a).Input(b).Build1();
+}
+
+Blob exp(const Blob& x, absl::string_view name) {
+  return OpBuilder("exp").Name(name).Input(x).Build1();
+}
+Blob log(const Blob& x, absl::string_view name) {
+  return OpBuilder("log").Name(name).Input(x).Build1();
+}
+Blob sqrt(const Blob& x, absl::string_view name) {
+  return OpBuilder("sqrt").Name(name).Input(x).Build1();
+}
+Blob square(const Blob& x, absl::string_view name) {
+  return OpBuilder("square").Name(name).Input(x).Build1();
+}
+Blob abs(const Blob& x, absl::string_view name) {
+  return OpBuilder("abs").Name(name).Input(x).Build1();
+}
+
+Blob clip_by_value(const Blob& x, float min_value, float max_value, absl::string_view name) {
+  return OpBuilder("clip_by_value")
+      .Name(name)
+      .Input(x)
+      .Attr("min_value", min_value)
+      .Attr("max_value", max_value)
+      .Build1();
+}
+
 Blob multiply(const Blob& x, float scalar, absl::string_view name) {
   return OpBuilder("scalar_mul").Name(name).Input(x).Attr("scalar", scalar).Build1();
 }

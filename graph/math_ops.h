@@ -29,6 +29,19 @@ Blob matmul(const Blob& a, const Blob& b, bool transpose_a = false, bool transpo
             absl::string_view name = "matmul");
 // Element-wise a · b (same shape, float32; no broadcasting).
 Blob multiply(const Blob& a, const Blob& b, absl::string_view name = "multiply");
+// Element-wise a − b and a / b (same shape, float32; no broadcasting). x / 0 is ±inf.
+Blob subtract(const Blob& a, const Blob& b, absl::string_view name = "subtract");
+Blob divide(const Blob& a, const Blob& b, absl::string_view name = "divide");
+// Element-wise eˣ, ln x, √x, x² and |x| (float32, any shape); ln and √ of negatives are NaN.
+Blob exp(const Blob& x, absl::string_view name = "exp");
+Blob log(const Blob& x, absl::string_view name = "log");
+Blob sqrt(const Blob& x, absl::string_view name = "sqrt");
+Blob square(const Blob& x, absl::string_view name = "square");
+Blob abs(const Blob& x, absl::string_view name = "abs");
+// min(max(x, min_value), max_value); min_value > max_value is an error. The gradient passes where
+// min_value ≤ x ≤ max_value. (OneFlow's flow.clip_by_value.)
+Blob clip_by_value(const Blob& x, float min_value, float max_value,
+                   absl::string_view name = "clip_by_value");
 // x · scalar (OneFlow's flow.math.multiply with a Python number; op scalar_mul).
 Blob multiply(const Blob& x, float scalar, absl::string_view name = "scalar_mul");
 // Sum / mean over `axes` (negative counts from the end; empty = every axis). keepdims keeps the
