@@ -16,6 +16,17 @@ Blob fill_like(const Blob& x, float value) {
   return OpBuilder("fill_like").Input(x).Attr("value", value).Build1();
 }
 
+Blob concat(const std::vector<Blob>& values, int64_t axis, absl::string_view name) {
+  OpBuilder op("concat");
+  op.Name(name).Attr("axis", axis);
+  for (const Blob& v : values) op.Input(v);
+  return op.Build1();
+}
+
+Blob transpose(const Blob& x, const std::vector<int64_t>& perm, absl::string_view name) {
+  return OpBuilder("transpose").Name(name).Input(x).Attr("perm", perm).Build1();
+}
+
 namespace math {
 
 Blob matmul(const Blob& a, const Blob& b, bool transpose_a, bool transpose_b,
@@ -73,6 +84,16 @@ Blob multiply(const Blob& x, float scalar, absl::string_view name) {
 Blob reduce_sum(const Blob& x, const std::vector<int64_t>& axes, bool keepdims,
                 absl::string_view name) {
   return OpBuilder("reduce_sum")
+      .Name(name)
+      .Input(x)
+      .Attr("axes", axes)
+      .Attr("keepdims", keepdims)
+      .Build1();
+}
+
+Blob reduce_max(const Blob& x, const std::vector<int64_t>& axes, bool keepdims,
+                absl::string_view name) {
+  return OpBuilder("reduce_max")
       .Name(name)
       .Input(x)
       .Attr("axes", axes)

@@ -43,5 +43,9 @@ Blob avg_pool2d(const Blob& x, const std::vector<int64_t>& ksize,
 Blob sparse_softmax_cross_entropy_with_logits(
     const Blob& labels, const Blob& logits,
     absl::string_view name = "sparse_softmax_cross_entropy");
+// Per-example loss vector (N,) of logits (N, C) against dense labels (N, C), a distribution per
+// row: −Σ_c labels · log_softmax(logits). Both inputs are differentiable.
+Blob softmax_cross_entropy_with_logits(const Blob& labels, const Blob& logits,
+                                       absl::string_view name = "softmax_cross_entropy");
 
 }  // namespace flow::nn
