@@ -16,6 +16,17 @@ Blob fill_like(const Blob& x, float value) {
   return OpBuilder("fill_like").Input(x).Attr("value", value).Build1();
 }
 
+Blob concat(const std::vector<Blob>& values, int64_t axis, absl::string_view name) {
+  OpBuilder op("concat");
+  op.Name(name).Attr("axis", axis);
+  for (const Blob& v : values) op.Input(v);
+  return op.Build1();
+}
+
+Blob transpose(const Blob& x, const std::vector<int64_t>& perm, absl::string_view name) {
+  return OpBuilder("transpose").Name(name).Input(x).Attr("perm", perm).Build1();
+}
+
 namespace math {
 
 Blob matmul(const Blob& a, const Blob& b, bool transpose_a, bool transpose_b,
@@ -33,6 +44,39 @@ Blob multiply(const Blob& a, const Blob& b, absl::string_view name) {
   return OpBuilder("multiply").Name(name).Input(a).Input(b).Build1();
 }
 
+Blob subtract(const Blob& a, const Blob& b, absl::string_view name) {
+  return OpBuilder("subtract").Name(name).Input(a).Input(b).Build1();
+}
+
+Blob divide(const Blob& a, const Blob& b, absl::string_view name) {
+  return OpBuilder("divide").Name(name).Input(a).Input(b).Build1();
+}
+
+Blob exp(const Blob& x, absl::string_view name) {
+  return OpBuilder("exp").Name(name).Input(x).Build1();
+}
+Blob log(const Blob& x, absl::string_view name) {
+  return OpBuilder("log").Name(name).Input(x).Build1();
+}
+Blob sqrt(const Blob& x, absl::string_view name) {
+  return OpBuilder("sqrt").Name(name).Input(x).Build1();
+}
+Blob square(const Blob& x, absl::string_view name) {
+  return OpBuilder("square").Name(name).Input(x).Build1();
+}
+Blob abs(const Blob& x, absl::string_view name) {
+  return OpBuilder("abs").Name(name).Input(x).Build1();
+}
+
+Blob clip_by_value(const Blob& x, float min_value, float max_value, absl::string_view name) {
+  return OpBuilder("clip_by_value")
+      .Name(name)
+      .Input(x)
+      .Attr("min_value", min_value)
+      .Attr("max_value", max_value)
+      .Build1();
+}
+
 Blob multiply(const Blob& x, float scalar, absl::string_view name) {
   return OpBuilder("scalar_mul").Name(name).Input(x).Attr("scalar", scalar).Build1();
 }
@@ -40,6 +84,16 @@ Blob multiply(const Blob& x, float scalar, absl::string_view name) {
 Blob reduce_sum(const Blob& x, const std::vector<int64_t>& axes, bool keepdims,
                 absl::string_view name) {
   return OpBuilder("reduce_sum")
+      .Name(name)
+      .Input(x)
+      .Attr("axes", axes)
+      .Attr("keepdims", keepdims)
+      .Build1();
+}
+
+Blob reduce_max(const Blob& x, const std::vector<int64_t>& axes, bool keepdims,
+                absl::string_view name) {
+  return OpBuilder("reduce_max")
       .Name(name)
       .Input(x)
       .Attr("axes", axes)

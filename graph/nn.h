@@ -18,6 +18,11 @@ Blob sigmoid(const Blob& x, absl::string_view name = "sigmoid");
 Blob tanh(const Blob& x, absl::string_view name = "tanh");
 // Softmax over the last axis.
 Blob softmax(const Blob& x, absl::string_view name = "softmax");
+// x for x > 0, else alpha · x (OneFlow's flow.nn.leaky_relu, alpha 0.2). As a layer's activation,
+// a captureless lambda fixes alpha:
+//   .activation = [](const Blob& x, absl::string_view name) { return nn::leaky_relu(x, 0.1f, name);
+//   }
+Blob leaky_relu(const Blob& x, float alpha = 0.2f, absl::string_view name = "leaky_relu");
 
 // Inverted dropout: x · mask / (1 − rate), mask ~ Bernoulli(1 − rate). Identity in predict jobs
 // and for rate 0. The mask stream derives from (session seed or `seed`, train step, op name),
@@ -38,5 +43,9 @@ Blob avg_pool2d(const Blob& x, const std::vector<int64_t>& ksize,
 Blob sparse_softmax_cross_entropy_with_logits(
     const Blob& labels, const Blob& logits,
     absl::string_view name = "sparse_softmax_cross_entropy");
+// Per-example loss vector (N,) of logits (N, C) against dense labels (N, C), a distribution per
+// row: −Σ_c labels · log_softmax(logits). Both inputs are differentiable.
+Blob softmax_cross_entropy_with_logits(const Blob& labels, const Blob& logits,
+                                       absl::string_view name = "softmax_cross_entropy");
 
 }  // namespace flow::nn

@@ -1,4 +1,4 @@
-// flow::nn::sigmoid, tanh and softmax (declared in graph/nn.h); each emits one op.
+// flow::nn::sigmoid, tanh, softmax and leaky_relu (declared in graph/nn.h); each emits one op.
 #include "graph/job_builder.h"
 #include "graph/nn.h"
 
@@ -14,6 +14,10 @@ Blob tanh(const Blob& x, absl::string_view name) {
 
 Blob softmax(const Blob& x, absl::string_view name) {
   return OpBuilder("softmax").Name(name).Input(x).Build1();
+}
+
+Blob leaky_relu(const Blob& x, float alpha, absl::string_view name) {
+  return OpBuilder("leaky_relu").Name(name).Input(x).Attr("alpha", alpha).Build1();
 }
 
 }  // namespace flow::nn

@@ -24,4 +24,33 @@ class ParallelLoopKernel : public Kernel {
   std::function<void(int64_t, int64_t)> body_;
 };
 
+// out[i] = f(in0[i]) over output 0's elements: the kernel of a unary float op.
+//   return MakeMapKernel(ctx, [](float x) { return std::exp(x); });
+template <typename F>
+std::unique_ptr<Kernel> MakeMapKernel(const KernelContext& ctx, F f) {
+  const float* x = ctx.in<float>(0);
+  float* out = ctx.out<float>(0);
+  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
+                                              [=](int64_t begin, int64_t end) {
+#pragma omp simd
+                                                for (int64_t i = begin; i < end; ++i)
+                                                  out[i] = f(x[i]);
+                                              });
+}
+
+// out[i] = f(in0[i], in1[i]): the kernel of a binary float op and of most gradient ops
+// (f(dy, x) or f(dy, y)).
+template <typename F>
+std::unique_ptr<Kernel> MakeZipKernel(const KernelContext& ctx, F f) {
+  const float* a = ctx.in<float>(0);
+  const float* b = ctx.in<float>(1);
+  float* out = ctx.out<float>(0);
+  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
+                                              [=](int64_t begin, int64_t end) {
+#pragma omp simd
+                                                for (int64_t i = begin; i < end; ++i)
+                                                  out[i] = f(a[i], b[i]);
+                                              });
+}
+
 }  // namespace flow
