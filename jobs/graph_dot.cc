@@ -10,6 +10,7 @@
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
+#include "ops/op_registry.h"
 #include "runtime/executor.h"
 #include "runtime/status.h"
 
@@ -21,14 +22,15 @@ constexpr const char* kPalette[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", 
                                     "#17becf", "#bcbd22", "#ff7f0e", "#393b79", "#637939",
                                     "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1"};
 
-// Ops that update a variable input in place.
+// Ops that update a variable input in place (optimizer updates, the step counter).
 bool IsUpdateOp(const std::string& type) {
-  return type == "sgd_update" || type == "momentum_update" || type == "train_step_increment";
+  const OpSchema* schema = FindOp(type);
+  return schema != nullptr && schema->mutates_input;
 }
 
 bool IsOptimizerOp(const std::string& type) {
-  return type == "sgd_update" || type == "momentum_update" || type == "train_step_increment" ||
-         type == "piecewise_constant_lr" || type == "clip_by_global_norm_coefficient";
+  const OpSchema* schema = FindOp(type);
+  return schema != nullptr && schema->optimizer;
 }
 
 // DOT string literal contents: escape quotes and backslashes.
