@@ -59,27 +59,6 @@ std::string Html(absl::string_view s) {
   return out;
 }
 
-std::string ShortType(DataType dtype) {
-  switch (dtype) {
-    case DataType::kFloat:
-      return "f32";
-    case DataType::kDouble:
-      return "f64";
-    case DataType::kInt32:
-      return "i32";
-    case DataType::kInt64:
-      return "i64";
-    case DataType::kInt8:
-      return "i8";
-    case DataType::kUInt8:
-      return "u8";
-    case DataType::kFloat16:
-      return "f16";
-    default:
-      return std::string(DataTypeName(dtype));
-  }
-}
-
 std::string HumanBytes(int64_t bytes) {
   if (bytes >= 1 << 20) return absl::StrFormat("%.1f MiB", bytes / 1048576.0);
   if (bytes >= 1 << 10) return absl::StrFormat("%.1f KiB", bytes / 1024.0);
@@ -140,7 +119,7 @@ std::string JobToDot(const JobFunction& function) {
       if (desc == nullptr) continue;
       const int64_t offset = executor.ArenaOffset(out);
       const std::string c = blob_colour(out);
-      std::string line = absl::StrCat(desc->shape.ToString(), " ", ShortType(desc->dtype));
+      std::string line = absl::StrCat(desc->shape.ToString(), " ", DataTypeShortName(desc->dtype));
       if (executor.BlobLayout(out) == Layout::kBlocked) absl::StrAppend(&line, " blocked");
       if (op.output_size() > 1) line = absl::StrCat(out.substr(out.rfind('/') + 1), ": ", line);
       if (offset >= 0) absl::StrAppend(&line, " @", offset);
