@@ -1,6 +1,9 @@
+// Optimizer::minimize: what every optimizer shares. Each optimizer's own part (its checks, slots
+// and update op) is one file: optimizer_sgd.cc, optimizer_adam.cc.
 #include "graph/optimizer.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "graph/autodiff.h"
@@ -15,7 +18,14 @@ std::string TrainStepVariableName(absl::string_view job_name) {
   return absl::StrCat("System-Train-TrainStep-", job_name);
 }
 
-void SGD::minimize(const Blob& loss) {
+Optimizer::Optimizer(absl::string_view name, PiecewiseConstantScheduler scheduler,
+                     float loss_scale_factor, float grad_clipping)
+    : name_(name),
+      scheduler_(std::move(scheduler)),
+      loss_scale_factor_(loss_scale_factor),
+      grad_clipping_(grad_clipping) {}
+
+void Optimizer::minimize(const Blob& loss) {
   if (!loss.ok()) return;
   JobBuilder* builder = loss.builder();
   JobBuilder::Activation active(builder);
@@ -40,14 +50,18 @@ void SGD::minimize(const Blob& loss) {
                      " boundaries")));
     return;
   }
-  if (!(options_.loss_scale_factor > 0.f) || std::isinf(options_.loss_scale_factor)) {
+  if (!(loss_scale_factor_ > 0.f) || std::isinf(loss_scale_factor_)) {
     builder->Fail(absl::InvalidArgumentError(absl::StrCat(
-        "SGD loss_scale_factor must be finite and > 0, got ", options_.loss_scale_factor)));
+        name_, " loss_scale_factor must be finite and > 0, got ", loss_scale_factor_)));
     return;
   }
-  if (!(options_.grad_clipping >= 0.f)) {  // negative or NaN
+  if (!(grad_clipping_ >= 0.f)) {  // negative or NaN
     builder->Fail(absl::InvalidArgumentError(absl::StrCat(
-        "SGD grad_clipping must be >= 0 (the clip norm; 0 = off), got ", options_.grad_clipping)));
+        name_, " grad_clipping must be >= 0 (the clip norm; 0 = off), got ", grad_clipping_)));
+    return;
+  }
+  if (absl::Status s = Check(); !s.ok()) {
+    builder->Fail(s);
     return;
   }
 
@@ -61,7 +75,7 @@ void SGD::minimize(const Blob& loss) {
       confs.push_back(conf);
     }
   }
-  const float seed = options_.loss_scale_factor / static_cast<float>(loss.shape().NumElements());
+  const float seed = loss_scale_factor_ / static_cast<float>(loss.shape().NumElements());
   absl::StatusOr<std::vector<Blob>> grads = Gradients({loss}, vars, {fill_like(loss, seed)});
   if (!grads.ok()) return;  // recorded in the job
 
@@ -75,14 +89,14 @@ void SGD::minimize(const Blob& loss) {
                 .Attr("boundaries", scheduler_.boundaries())
                 .Attr("values", scheduler_.values())
                 .Build1();
-  float unscale = 1.f / options_.loss_scale_factor;
+  float unscale = 1.f / loss_scale_factor_;
   // Clipping: one coefficient over every gradient, already holding the unscale, which the
   // updates then multiply their gradient by instead of applying `unscale` themselves.
   Blob grad_scale;
-  if (options_.grad_clipping > 0.f) {
+  if (grad_clipping_ > 0.f) {
     OpBuilder clip("clip_by_global_norm_coefficient");
     clip.Name("System-Train-ClipByGlobalNorm")
-        .Attr("max_norm", options_.grad_clipping)
+        .Attr("max_norm", grad_clipping_)
         .Attr("scale", unscale);
     int num_grads = 0;
     for (const Blob& grad : *grads) {
@@ -95,32 +109,29 @@ void SGD::minimize(const Blob& loss) {
       unscale = 1.f;
     }
   }
+  const std::vector<std::string> slot_suffixes = Slots();
   for (size_t i = 0; i < vars.size(); ++i) {
     const Blob& grad = (*grads)[i];
     if (!grad.ok()) continue;  // the loss does not depend on this variable
-    const std::string& name = confs[i]->name();
-    const float l1 = confs[i]->regularizer().l1(), l2 = confs[i]->regularizer().l2();
-    if (options_.momentum == 0.f) {
-      OpBuilder update("sgd_update");
-      update.Name(name + "-update").Input(vars[i]).Input(grad).Input(lr);
-      if (grad_scale.ok()) update.Input(grad_scale);
-      update.Attr("scale", unscale).Attr("l1", l1).Attr("l2", l2).Build();
-    } else {
-      Blob slot = get_variable(name + "-momentum", vars[i].shape(),
-                               {.initializer = constant_initializer(0),
-                                .trainable = false,
-                                .random_seed = confs[i]->has_random_seed()
-                                                   ? std::optional<int64_t>(confs[i]->random_seed())
-                                                   : std::nullopt});
-      OpBuilder update("momentum_update");
-      update.Name(name + "-update").Input(vars[i]).Input(slot).Input(grad).Input(lr);
-      if (grad_scale.ok()) update.Input(grad_scale);
-      update.Attr("beta", options_.momentum)
-          .Attr("scale", unscale)
-          .Attr("l1", l1)
-          .Attr("l2", l2)
-          .Build();
+    const flowrt::VariableConf& conf = *confs[i];
+    // Slots copy the variable's seed (OneFlow copies its op conf); zeros use no random stream.
+    std::vector<Blob> slots;
+    for (const std::string& suffix : slot_suffixes) {
+      slots.push_back(get_variable(
+          absl::StrCat(conf.name(), "-", suffix), vars[i].shape(),
+          {.initializer = constant_initializer(0),
+           .trainable = false,
+           .random_seed = conf.has_random_seed() ? std::optional<int64_t>(conf.random_seed())
+                                                 : std::nullopt}));
     }
+    EmitUpdate({.variable = vars[i],
+                .conf = conf,
+                .slots = slots,
+                .grad = grad,
+                .lr = lr,
+                .grad_scale = grad_scale,
+                .scale = unscale,
+                .train_step = step});
   }
   OpBuilder("train_step_increment").Name("System-Train-TrainStep-Increment").Input(step).Build();
   if (builder->status().ok()) builder->mutable_job()->set_loss(loss.name());

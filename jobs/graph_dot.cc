@@ -10,6 +10,7 @@
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
+#include "ops/op_registry.h"
 #include "runtime/executor.h"
 #include "runtime/status.h"
 
@@ -21,14 +22,15 @@ constexpr const char* kPalette[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", 
                                     "#17becf", "#bcbd22", "#ff7f0e", "#393b79", "#637939",
                                     "#843c39", "#7b4173", "#3182bd", "#31a354", "#756bb1"};
 
-// Ops that update a variable input in place.
+// Ops that update a variable input in place (optimizer updates, the step counter).
 bool IsUpdateOp(const std::string& type) {
-  return type == "sgd_update" || type == "momentum_update" || type == "train_step_increment";
+  const OpSchema* schema = FindOp(type);
+  return schema != nullptr && schema->mutates_input;
 }
 
 bool IsOptimizerOp(const std::string& type) {
-  return type == "sgd_update" || type == "momentum_update" || type == "train_step_increment" ||
-         type == "piecewise_constant_lr" || type == "clip_by_global_norm_coefficient";
+  const OpSchema* schema = FindOp(type);
+  return schema != nullptr && schema->optimizer;
 }
 
 // DOT string literal contents: escape quotes and backslashes.
@@ -55,27 +57,6 @@ std::string Html(absl::string_view s) {
     }
   }
   return out;
-}
-
-std::string ShortType(DataType dtype) {
-  switch (dtype) {
-    case DataType::kFloat:
-      return "f32";
-    case DataType::kDouble:
-      return "f64";
-    case DataType::kInt32:
-      return "i32";
-    case DataType::kInt64:
-      return "i64";
-    case DataType::kInt8:
-      return "i8";
-    case DataType::kUInt8:
-      return "u8";
-    case DataType::kFloat16:
-      return "f16";
-    default:
-      return std::string(DataTypeName(dtype));
-  }
 }
 
 std::string HumanBytes(int64_t bytes) {
@@ -138,7 +119,7 @@ std::string JobToDot(const JobFunction& function) {
       if (desc == nullptr) continue;
       const int64_t offset = executor.ArenaOffset(out);
       const std::string c = blob_colour(out);
-      std::string line = absl::StrCat(desc->shape.ToString(), " ", ShortType(desc->dtype));
+      std::string line = absl::StrCat(desc->shape.ToString(), " ", DataTypeShortName(desc->dtype));
       if (executor.BlobLayout(out) == Layout::kBlocked) absl::StrAppend(&line, " blocked");
       if (op.output_size() > 1) line = absl::StrCat(out.substr(out.rfind('/') + 1), ": ", line);
       if (offset >= 0) absl::StrAppend(&line, " @", offset);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "graph/compiled_job.h"
+#include "ops/op_registry.h"
 #include "runtime/executor.h"
 
 namespace flow::jobs {
@@ -26,9 +27,7 @@ const char* OpPhaseName(OpPhase phase) {
 }
 
 OpPhase ClassifyOp(const std::string& name, const std::string& type) {
-  if (type == "sgd_update" || type == "momentum_update" || type == "piecewise_constant_lr" ||
-      type == "train_step_increment" || type == "clip_by_global_norm_coefficient" ||
-      absl::EndsWith(type, "_update")) {
+  if (const OpSchema* schema = FindOp(type); schema != nullptr && schema->optimizer) {
     return OpPhase::kUpdate;
   }
   if (absl::StrContains(name, "_grad") || absl::StrContains(type, "_grad") ||
@@ -44,7 +43,7 @@ namespace {
 std::string LayerOf(const std::string& name) {
   if (absl::StartsWith(name, "System-")) return "optimizer";
   absl::string_view layer = name;
-  if (absl::ConsumeSuffix(&layer, "-update") || absl::ConsumeSuffix(&layer, "-momentum")) {
+  if (absl::ConsumeSuffix(&layer, "-update")) {  // an optimizer's update op: "<var>-update"
     if (!absl::ConsumeSuffix(&layer, "-weight")) absl::ConsumeSuffix(&layer, "-bias");
     return std::string(layer);
   }

@@ -55,9 +55,9 @@ struct ProfileOptions {
 absl::StatusOr<JobProfile> ProfileJob(JobFunction& job, absl::Span<const Tensor> feeds,
                                       const ProfileOptions& options = {});
 
-// The phase of an op of a compiled train job: updates by type (sgd_update, momentum_update,
-// piecewise_constant_lr, train_step_increment, clip_by_global_norm_coefficient), backward by the
-// autodiff "_grad" naming (and fill_like, the loss-gradient seed).
+// The phase of an op of a compiled train job: update for the ops the registry marks as the
+// optimizer's (OpSchema::optimizer: updates, lr schedule, clip coefficient, step counter),
+// backward by the autodiff "_grad" naming (and fill_like, the loss-gradient seed).
 OpPhase ClassifyOp(const std::string& name, const std::string& type);
 
 // A fixed-width table: per layer forward/backward/update ms, then the `top` slowest ops (0: all),

@@ -61,7 +61,7 @@ absl::Status CheckSaveTarget(const std::string& path) {
 absl::StatusOr<bool> HoldsCompleteSnapshotAt(const std::string& path, int64_t step) {
   if (!std::filesystem::exists(std::filesystem::path(path) / "snapshot_done")) return false;
   ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(path));
-  const auto it = snapshot.find(optimizer::TrainStepVariableName("train_job"));
+  const auto it = snapshot.find(optimizer::TrainStepVariableName(kTrainJobName));
   if (it == snapshot.end()) return false;
   ASSIGN_OR_RETURN(Tensor saved_step, it->second.Read());
   return saved_step.num_elements() == 1 && saved_step.dtype() == kInt64 &&
@@ -99,6 +99,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
                                     {.shuffle = config.shuffle, .seed = config.seed}));
   Session session({.seed = config.seed, .threads = config.threads});
   const ModelJobOptions job_options{.batch_size = config.batch_size,
+                                    .optimizer = config.optimizer,
                                     .lr = config.lr,
                                     .momentum = config.momentum,
                                     .clip_norm = config.clip_norm,
@@ -152,7 +153,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   }
 
   const int64_t* train_step =
-      session.FindVariable(optimizer::TrainStepVariableName("train_job"))->data<int64_t>();
+      session.FindVariable(optimizer::TrainStepVariableName(kTrainJobName))->data<int64_t>();
   // --load counts the asked steps on top of the loaded counter (fine-tuning: load at 600, one
   // epoch, save at 1200); --resume finishes the run the command describes, whose last step is
   // the asked count, so the same command re-run after a crash trains only what is left.

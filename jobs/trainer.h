@@ -30,8 +30,9 @@ struct TrainConfig {
   int64_t epochs = 1;
   int64_t steps = 0;
   int batch_size = 100;
+  std::string optimizer = "sgd";  // "sgd" or "adam" (jobs/model_jobs.h)
   float lr = 0.1f;
-  float momentum = 0.f;
+  float momentum = 0.f;   // sgd only
   float clip_norm = 0.f;  // clip the gradients by their global norm to at most this; 0 = off
   float dropout = 0.5f;
   uint64_t seed = 0;

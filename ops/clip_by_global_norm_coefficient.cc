@@ -88,6 +88,7 @@ REGISTER_OP("clip_by_global_norm_coefficient")
     .Output("coefficient")
     .ShapeFn(CoefficientShape)
     .NoGradient()
+    .Optimizer()
     .KernelFn([](const KernelContext& ctx) -> absl::StatusOr<std::unique_ptr<Kernel>> {
       return std::make_unique<CoefficientKernel>(ctx);
     });

@@ -41,6 +41,7 @@ REGISTER_OP("momentum_update")
     .OptionalInput("grad_scale")
     .ShapeFn(UpdateShape(/*weight_shaped=*/3))
     .NoGradient()
+    .Optimizer()
     .MutatesInput()
     .KernelFn(MakeMomentumKernel);
 

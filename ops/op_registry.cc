@@ -79,6 +79,10 @@ OpRegistration& OpRegistration::MutatesInput() {
   schema_->mutates_input = true;
   return *this;
 }
+OpRegistration& OpRegistration::Optimizer() {
+  schema_->optimizer = true;
+  return *this;
+}
 
 OpRegistration& OpRegistration::BlockedLayout(std::vector<int> inputs, std::vector<int> outputs) {
   schema_->blocked_inputs = std::move(inputs);

@@ -61,6 +61,10 @@ struct OpSchema {
   // Ops that write their first input in place (optimizer updates, step counter). They have no
   // outputs and are never pruned.
   bool mutates_input = false;
+  // Part of the optimizer's step rather than the model: the updates, the learning-rate schedule,
+  // the clip coefficient, the step counter. Tools (flowrt graph, flowrt time) ask this instead
+  // of keeping lists of op types.
+  bool optimizer = false;
   // Which tensors the kernel accepts in the blocked layout (runtime/layout.h); it then reads
   // KernelContext::input_layouts/output_layouts. Everything else is always plain.
   std::vector<int> blocked_inputs, blocked_outputs;  // indices (oneDNN conv and pooling ops)
@@ -86,6 +90,7 @@ class OpRegistration {
   OpRegistration& KernelFn(KernelFn fn);
   OpRegistration& AliasesInput();
   OpRegistration& MutatesInput();
+  OpRegistration& Optimizer();  // OpSchema::optimizer
   OpRegistration& BlockedLayout(std::vector<int> inputs, std::vector<int> outputs);
   OpRegistration& LayoutAgnostic();
 

@@ -46,6 +46,7 @@ REGISTER_OP("piecewise_constant_lr")
     .Output("lr")
     .ShapeFn(LrShape)
     .NoGradient()
+    .Optimizer()
     .KernelFn([](const KernelContext& ctx) -> absl::StatusOr<std::unique_ptr<Kernel>> {
       return std::make_unique<PiecewiseConstantKernel>(ctx);
     });

@@ -33,6 +33,7 @@ REGISTER_OP("sgd_update")
     .OptionalInput("grad_scale")
     .ShapeFn(UpdateShape(/*weight_shaped=*/2))
     .NoGradient()
+    .Optimizer()
     .MutatesInput()
     .KernelFn(MakeSgdKernel);
 

@@ -30,6 +30,7 @@ REGISTER_OP("train_step_increment")
     .Input("train_step")
     .ShapeFn(StepShape)
     .NoGradient()
+    .Optimizer()
     .MutatesInput()
     .KernelFn([](const KernelContext& ctx) -> absl::StatusOr<std::unique_ptr<Kernel>> {
       return std::make_unique<IncrementKernel>(const_cast<int64_t*>(ctx.in<int64_t>(0)));

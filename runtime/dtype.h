@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+
 #include "absl/strings/string_view.h"
 
 namespace flow {
@@ -37,6 +38,9 @@ int64_t ItemSize(DataType dtype);
 
 // OneFlow's enum spelling: "kFloat", "kInt64", ... (as printed in `meta` files).
 absl::string_view DataTypeName(DataType dtype);
+// The short name shapes are printed with ("f32", "i64", ...; flowrt graph's labels), or
+// DataTypeName for a dtype without one.
+absl::string_view DataTypeShortName(DataType dtype);
 
 // Inverse of DataTypeName; also accepts the numeric value as text ("2"). nullopt if unknown.
 std::optional<DataType> DataTypeFromName(absl::string_view name);
@@ -46,12 +50,33 @@ std::optional<DataType> DataTypeFromEnumValue(int value);
 
 template <typename T>
 constexpr DataType DataTypeOf();
-template <> constexpr DataType DataTypeOf<float>() { return DataType::kFloat; }
-template <> constexpr DataType DataTypeOf<double>() { return DataType::kDouble; }
-template <> constexpr DataType DataTypeOf<int8_t>() { return DataType::kInt8; }
-template <> constexpr DataType DataTypeOf<int32_t>() { return DataType::kInt32; }
-template <> constexpr DataType DataTypeOf<int64_t>() { return DataType::kInt64; }
-template <> constexpr DataType DataTypeOf<uint8_t>() { return DataType::kUInt8; }
-template <> constexpr DataType DataTypeOf<char>() { return DataType::kChar; }
+template <>
+constexpr DataType DataTypeOf<float>() {
+  return DataType::kFloat;
+}
+template <>
+constexpr DataType DataTypeOf<double>() {
+  return DataType::kDouble;
+}
+template <>
+constexpr DataType DataTypeOf<int8_t>() {
+  return DataType::kInt8;
+}
+template <>
+constexpr DataType DataTypeOf<int32_t>() {
+  return DataType::kInt32;
+}
+template <>
+constexpr DataType DataTypeOf<int64_t>() {
+  return DataType::kInt64;
+}
+template <>
+constexpr DataType DataTypeOf<uint8_t>() {
+  return DataType::kUInt8;
+}
+template <>
+constexpr DataType DataTypeOf<char>() {
+  return DataType::kChar;
+}
 
 }  // namespace flow

@@ -20,12 +20,44 @@ TEST(TimeCommandTest, PrintsWhatWasTimedAndEveryLayerOfTheStep) {
   CommandResult r = RunFlowrt("time --job=mlp --iterations=2 --threads=1 --batch_size=10");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StartsWith(r.output,
-                               "mlp training step, batch 10, 1 thread, mean of 2 "
-                               "iterations\n"))
+                               "mlp training step (sgd, lr 0.1, dropout 0.5), batch 10, 1 thread, "
+                               "mean of 2 iterations\n"))
       << r.output;
   for (const char* row : {"dense1 ", "dense2 ", "sparse_softmax_cross_entropy ", "optimizer "}) {
     EXPECT_TRUE(absl::StrContains(r.output, absl::StrCat("\n", row))) << row << "\n" << r.output;
   }
+}
+
+// The training flags reach the timed job through the reader `flowrt train` uses
+// (tools/cli/training_flags.h): the optimizer's update op is timed, the header names the lr, and
+// the dropout rate gets to LeNet's dropout op, which refuses 1.5.
+TEST(TimeCommandTest, HonoursTheTrainingFlagsOfFlowrtTrain) {
+  CommandResult adam = RunFlowrt(
+      "time --job=lenet --iterations=1 --threads=1 --batch_size=4 --optimizer=adam --lr=0.05 "
+      "--dropout=0.25");
+  ASSERT_EQ(adam.exit_code, 0) << adam.output;
+  EXPECT_TRUE(
+      absl::StartsWith(adam.output, "lenet training step (adam, lr 0.05, dropout 0.25), batch 4, "))
+      << adam.output;
+  EXPECT_TRUE(absl::StrContains(adam.output, " adam_update ")) << adam.output;
+  EXPECT_FALSE(absl::StrContains(adam.output, " sgd_update ")) << adam.output;
+
+  CommandResult adam_default = RunFlowrt("time --job=mlp --iterations=1 --optimizer=adam");
+  EXPECT_TRUE(absl::StartsWith(adam_default.output, "mlp training step (adam, lr 0.001, "))
+      << adam_default.output;
+
+  CommandResult dropout = RunFlowrt("time --job=lenet --iterations=1 --batch_size=4 --dropout=1.5");
+  EXPECT_NE(dropout.exit_code, 0) << dropout.output;
+  EXPECT_TRUE(absl::StrContains(dropout.output, "1.5 must be in [0, 1)")) << dropout.output;
+
+  CommandResult unknown = RunFlowrt("time --job=mlp --iterations=1 --optimizer=rmsprop");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_TRUE(absl::StrContains(unknown.output, "unknown optimizer 'rmsprop'; choose sgd or adam"))
+      << unknown.output;
+  CommandResult momentum =
+      RunFlowrt("time --job=mlp --iterations=1 --optimizer=adam --momentum=0.9");
+  EXPECT_NE(momentum.exit_code, 0) << momentum.output;
+  EXPECT_TRUE(absl::StrContains(momentum.output, "momentum 0.9 is SGD's")) << momentum.output;
 }
 
 // --threads=0 (the default) is OpenMP's default, as for libtorch: OMP_NUM_THREADS when set.

@@ -19,6 +19,13 @@ TEST(DataTypeTest, ItemSizesAndNamesFollowOneFlow) {
   EXPECT_EQ(DataTypeFromEnumValue(10), std::nullopt);
 }
 
+TEST(DataTypeTest, ShortNamesForShapeLabels) {
+  EXPECT_EQ(DataTypeShortName(DataType::kFloat), "f32");
+  EXPECT_EQ(DataTypeShortName(DataType::kInt64), "i64");
+  EXPECT_EQ(DataTypeShortName(DataType::kUInt8), "u8");
+  EXPECT_EQ(DataTypeShortName(DataType::kChar), "kChar");  // none: OneFlow's name
+}
+
 TEST(ShapeTest, PrintsLikeNumPy) {
   EXPECT_EQ(Shape({10, 512}).ToString(), "(10, 512)");
   EXPECT_EQ(Shape({3}).ToString(), "(3,)");

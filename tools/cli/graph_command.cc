@@ -16,6 +16,7 @@
 #include "graph/compiled_job.h"
 #include "jobs/graph_dot.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/training_flags.h"
 
 ABSL_FLAG(std::string, dot, "", "graph: the DOT file to write (default: stdout unless --png)");
 ABSL_FLAG(std::string, png, "", "graph: also render a PNG with Graphviz's dot -Tpng");
@@ -23,10 +24,6 @@ ABSL_FLAG(bool, train, false, "graph: show the train job (backward and optimizer
 // Defined in train_command.cc.
 ABSL_DECLARE_FLAG(std::string, job);
 ABSL_DECLARE_FLAG(int32_t, batch_size);
-ABSL_DECLARE_FLAG(double, lr);
-ABSL_DECLARE_FLAG(double, momentum);
-ABSL_DECLARE_FLAG(double, clip_norm);
-ABSL_DECLARE_FLAG(double, dropout);
 
 namespace flow::cli {
 namespace {
@@ -61,15 +58,12 @@ int RunGraph(const std::vector<std::string>& args) {
                              "'; usage: flowrt graph --job=lenet|mlp|mlp_finetune [--train] "
                              "--dot=FILE [--png=FILE]")));
   }
+  absl::StatusOr<jobs::ModelJobOptions> options = ReadTrainingFlags();
+  if (!options.ok()) return Fail("graph", options.status());
+  options->train = absl::GetFlag(FLAGS_train);
   Session session;
   absl::StatusOr<JobFunction> job =
-      jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job),
-                          {.train = absl::GetFlag(FLAGS_train),
-                           .batch_size = absl::GetFlag(FLAGS_batch_size),
-                           .lr = static_cast<float>(absl::GetFlag(FLAGS_lr)),
-                           .momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum)),
-                           .clip_norm = static_cast<float>(absl::GetFlag(FLAGS_clip_norm)),
-                           .dropout = static_cast<float>(absl::GetFlag(FLAGS_dropout))});
+      jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job), *options);
   if (!job.ok()) return Fail("graph", job.status());
   const std::string dot = jobs::JobToDot(*job);
   std::string dot_file = absl::GetFlag(FLAGS_dot);

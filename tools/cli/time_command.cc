@@ -1,6 +1,7 @@
 // flowrt time: per-op forward, backward and update ms of a model's training step, like
 // `caffe time`, on random input (no data needed):
 //   flowrt time --job=lenet|mlp|mlp_finetune [--iterations=50] [--threads=T] [--batch_size=100]
+//               [the training flags of training_flags.h: --optimizer, --lr, --dropout, ...]
 #include <iostream>
 
 #include "absl/flags/declare.h"
@@ -10,12 +11,11 @@
 #include "jobs/op_profile.h"
 #include "runtime/executor.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/training_flags.h"
 
 ABSL_DECLARE_FLAG(std::string, job);
 ABSL_DECLARE_FLAG(int32_t, batch_size);
 ABSL_DECLARE_FLAG(int32_t, threads);
-ABSL_DECLARE_FLAG(double, momentum);
-ABSL_DECLARE_FLAG(double, clip_norm);
 ABSL_FLAG(int32_t, iterations, 50, "flowrt time: profiled iterations (after 5 warm-up ones)");
 
 namespace flow::cli {
@@ -25,14 +25,12 @@ int RunTime(const std::vector<std::string>& args) {
     return Fail("time",
                 absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args[0], "'")));
   }
-  const int batch = absl::GetFlag(FLAGS_batch_size);
+  absl::StatusOr<jobs::ModelJobOptions> training = ReadTrainingFlags();
+  if (!training.ok()) return Fail("time", training.status());
+  const int batch = training->batch_size;
   Session session({.threads = absl::GetFlag(FLAGS_threads)});
   absl::StatusOr<JobFunction> job =
-      jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job),
-                          {.train = true,
-                           .batch_size = batch,
-                           .momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum)),
-                           .clip_norm = static_cast<float>(absl::GetFlag(FLAGS_clip_norm))});
+      jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job), *training);
   if (!job.ok()) return Fail("time", job.status());
   // Images in [0, 1) and labels in [0, 10): a deterministic stand-in for an MNIST batch.
   Tensor images(Shape({batch, 1, 28, 28}), kFloat);
@@ -46,9 +44,9 @@ int RunTime(const std::vector<std::string>& args) {
       jobs::ProfileJob(*job, feeds, {.iterations = absl::GetFlag(FLAGS_iterations)});
   if (!profile.ok()) return Fail("time", profile.status());
   const int threads = KernelThreads(absl::GetFlag(FLAGS_threads));
-  std::cout << absl::GetFlag(FLAGS_job) << " training step, batch " << batch << ", " << threads
-            << (threads == 1 ? " thread" : " threads") << ", mean of "
-            << absl::GetFlag(FLAGS_iterations) << " iterations\n\n"
+  std::cout << absl::GetFlag(FLAGS_job) << " training step (" << DescribeTraining(*training)
+            << "), batch " << batch << ", " << threads << (threads == 1 ? " thread" : " threads")
+            << ", mean of " << absl::GetFlag(FLAGS_iterations) << " iterations\n\n"
             << jobs::FormatProfile(*profile);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "jobs/metrics.h"
 #include "jobs/trainer.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/training_flags.h"
 
 ABSL_FLAG(std::string, job, "lenet", "model: lenet, mlp or mlp_finetune");
 ABSL_FLAG(std::string, data, "data/mnist",
@@ -18,12 +19,6 @@ ABSL_FLAG(int64_t, steps, 0,
           "iterations to train: in this run, on top of a --load'ed train step; with --resume, the "
           "whole run's, so a re-run trains only what its latest snapshot has not");
 ABSL_FLAG(int32_t, batch_size, 100, "examples per iteration");
-ABSL_FLAG(double, lr, 0.1, "SGD learning rate");
-ABSL_FLAG(double, momentum, 0.0, "SGD momentum (creates <var>-momentum slots when non-zero)");
-ABSL_FLAG(double, clip_norm, 0.0,
-          "clip the gradients by their global norm to at most this before the SGD update "
-          "(PyTorch's clip_grad_norm_; 0 = off)");
-ABSL_FLAG(double, dropout, 0.5, "LeNet dropout rate after dense1");
 ABSL_FLAG(uint64_t, seed, 0, "session seed: initial weights, shuffling, dropout masks");
 ABSL_FLAG(bool, shuffle, false, "shuffle the training set each epoch (seeded)");
 ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = OMP_NUM_THREADS if set, else all cores)");
@@ -66,16 +61,19 @@ int RunTrain(const std::vector<std::string>& args) {
   if (epochs < 0 || steps < 0) {
     return Fail("train", absl::InvalidArgumentError("--epochs and --steps must not be negative"));
   }
+  absl::StatusOr<jobs::ModelJobOptions> training = ReadTrainingFlags();
+  if (!training.ok()) return Fail("train", training.status());
   jobs::TrainConfig config;
   config.model = absl::GetFlag(FLAGS_job);
   config.data_dir = absl::GetFlag(FLAGS_data);
   config.epochs = epochs > 0 ? epochs : 1;
   config.steps = steps;
-  config.batch_size = absl::GetFlag(FLAGS_batch_size);
-  config.lr = static_cast<float>(absl::GetFlag(FLAGS_lr));
-  config.momentum = static_cast<float>(absl::GetFlag(FLAGS_momentum));
-  config.clip_norm = static_cast<float>(absl::GetFlag(FLAGS_clip_norm));
-  config.dropout = static_cast<float>(absl::GetFlag(FLAGS_dropout));
+  config.batch_size = training->batch_size;
+  config.optimizer = training->optimizer;
+  config.lr = training->lr;
+  config.momentum = training->momentum;
+  config.clip_norm = training->clip_norm;
+  config.dropout = training->dropout;
   config.seed = absl::GetFlag(FLAGS_seed);
   config.shuffle = absl::GetFlag(FLAGS_shuffle);
   config.threads = absl::GetFlag(FLAGS_threads);
