@@ -135,10 +135,10 @@ TEST(MetricsTest, HeaderRowsEmptyAccuracyAndAppend) {
     ASSERT_TRUE(writer->Row({.step = 620, .epoch = 2, .loss = 0.2, .lr = 0.1}).ok());
   }
   EXPECT_TRUE(absl::EndsWith(ReadFile(path), "0.9312\n620,2,0.200000,0.1,0.0,\n"));
-  EXPECT_FALSE(MetricsWriter::Open(path + "/no/such/dir.csv", false).ok());
+  EXPECT_FALSE(MetricsWriter::Open(path + "/no/such/dir.csv", false).ok());  // path is a file
   EXPECT_EQ(DefaultMetricsPath("runs/lenet-1/", ""), "runs/lenet-1.metrics.csv");
   EXPECT_EQ(DefaultMetricsPath("", "runs/r"), "runs/r.metrics.csv");
-  EXPECT_EQ(DefaultMetricsPath("", ""), "metrics.csv");
+  EXPECT_EQ(DefaultMetricsPath("", ""), "");  // a run that saves nothing writes no metrics
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
