@@ -43,7 +43,7 @@ struct Plane {
 // ---- AVX2: block 8, one __m256 per (h, w) cell ----
 
 __attribute__((target("avx2,fma"))) void ForwardPlaneAvx2(const Plane& p, const float* x, float* y,
-                                                          uint8_t* ws) {
+                                                          int64_t lane_stride, uint8_t* ws) {
   for (int64_t i = 0; i < p.oh; ++i) {
     for (int64_t j = 0; j < p.ow; ++j) {
       int64_t h0, w0, r0, r1, c0, c1;
@@ -62,7 +62,13 @@ __attribute__((target("avx2,fma"))) void ForwardPlaneAvx2(const Plane& p, const 
         }
       }
       const int64_t out = i * p.ow + j;
-      _mm256_storeu_ps(y + out * 8, max);
+      if (lane_stride == 0) {
+        _mm256_storeu_ps(y + out * 8, max);
+      } else {
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, max);
+        for (int l = 0; l < 8; ++l) y[l * lane_stride + out] = lanes[l];
+      }
       if (ws != nullptr) {
         const __m128i words =
             _mm_packus_epi32(_mm256_castsi256_si128(arg), _mm256_extracti128_si256(arg, 1));
@@ -73,13 +79,17 @@ __attribute__((target("avx2,fma"))) void ForwardPlaneAvx2(const Plane& p, const 
 }
 
 __attribute__((target("avx2,fma"))) void BackwardPlaneAvx2(const Plane& p, const float* dy,
-                                                           const uint8_t* ws, float* dx) {
+                                                           int64_t lane_stride, const uint8_t* ws,
+                                                           float* dx) {
+  const __m256i lane_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                  _mm256_set1_epi32(static_cast<int>(lane_stride)));
   for (int64_t i = 0; i < p.oh; ++i) {
     for (int64_t j = 0; j < p.ow; ++j) {
       int64_t h0, w0, r0, r1, c0, c1;
       p.Window(i, j, h0, w0, r0, r1, c0, c1);
       const int64_t out = i * p.ow + j;
-      const __m256 g = _mm256_loadu_ps(dy + out * 8);
+      const __m256 g = lane_stride == 0 ? _mm256_loadu_ps(dy + out * 8)
+                                        : _mm256_i32gather_ps(dy + out, lane_offsets, 4);
       const __m256i arg =
           _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws + out * 8)));
       for (int64_t r = r0; r < r1; ++r) {
@@ -97,7 +107,7 @@ __attribute__((target("avx2,fma"))) void BackwardPlaneAvx2(const Plane& p, const
 // ---- AVX-512: block 16, one __m512 per cell ----
 
 __attribute__((target("avx512f"))) void ForwardPlaneAvx512(const Plane& p, const float* x, float* y,
-                                                           uint8_t* ws) {
+                                                           int64_t lane_stride, uint8_t* ws) {
   for (int64_t i = 0; i < p.oh; ++i) {
     for (int64_t j = 0; j < p.ow; ++j) {
       int64_t h0, w0, r0, r1, c0, c1;
@@ -114,7 +124,13 @@ __attribute__((target("avx512f"))) void ForwardPlaneAvx512(const Plane& p, const
         }
       }
       const int64_t out = i * p.ow + j;
-      _mm512_storeu_ps(y + out * 16, max);
+      if (lane_stride == 0) {
+        _mm512_storeu_ps(y + out * 16, max);
+      } else {
+        alignas(64) float lanes[16];
+        _mm512_store_ps(lanes, max);
+        for (int l = 0; l < 16; ++l) y[l * lane_stride + out] = lanes[l];
+      }
       if (ws != nullptr) {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(ws + out * 16), _mm512_cvtepi32_epi8(arg));
       }
@@ -123,13 +139,18 @@ __attribute__((target("avx512f"))) void ForwardPlaneAvx512(const Plane& p, const
 }
 
 __attribute__((target("avx512f"))) void BackwardPlaneAvx512(const Plane& p, const float* dy,
-                                                            const uint8_t* ws, float* dx) {
+                                                            int64_t lane_stride, const uint8_t* ws,
+                                                            float* dx) {
+  const __m512i lane_offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(lane_stride)));
   for (int64_t i = 0; i < p.oh; ++i) {
     for (int64_t j = 0; j < p.ow; ++j) {
       int64_t h0, w0, r0, r1, c0, c1;
       p.Window(i, j, h0, w0, r0, r1, c0, c1);
       const int64_t out = i * p.ow + j;
-      const __m512 g = _mm512_loadu_ps(dy + out * 16);
+      const __m512 g = lane_stride == 0 ? _mm512_loadu_ps(dy + out * 16)
+                                        : _mm512_i32gather_ps(lane_offsets, dy + out, 4);
       const __m512i arg =
           _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ws + out * 16)));
       for (int64_t r = r0; r < r1; ++r) {
@@ -159,35 +180,39 @@ bool BlockedMaxPoolSupports(const PoolGeometry& g) {
          g.kernel[0] * g.kernel[1] <= 256;
 }
 
-void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y,
+void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
                            uint8_t* workspace) {
   CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
   const Plane p(g);
   const int64_t planes = g.x[0] * (g.x[1] / block);
   const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
+  // Plane k = (n, cb) starts at k·out in both layouts of y: plain (N, C, OH, OW) puts channel
+  // cb·B + l at l·OH·OW from there, blocked at lane l of every cell.
+  const int64_t lane_stride = y_plain ? p.oh * p.ow : 0;
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < planes; ++k) {
     uint8_t* ws = workspace == nullptr ? nullptr : workspace + k * out;
     if (block == 8) {
-      ForwardPlaneAvx2(p, x + k * in, y + k * out, ws);
+      ForwardPlaneAvx2(p, x + k * in, y + k * out, lane_stride, ws);
     } else {
-      ForwardPlaneAvx512(p, x + k * in, y + k * out, ws);
+      ForwardPlaneAvx512(p, x + k * in, y + k * out, lane_stride, ws);
     }
   }
 }
 
-void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy,
+void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
                             const uint8_t* workspace, float* dx) {
   CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
   const Plane p(g);
   const int64_t planes = g.x[0] * (g.x[1] / block);
   const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
+  const int64_t lane_stride = dy_plain ? p.oh * p.ow : 0;
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < planes; ++k) {
     if (block == 8) {
-      BackwardPlaneAvx2(p, dy + k * out, workspace + k * out, dx + k * in);
+      BackwardPlaneAvx2(p, dy + k * out, lane_stride, workspace + k * out, dx + k * in);
     } else {
-      BackwardPlaneAvx512(p, dy + k * out, workspace + k * out, dx + k * in);
+      BackwardPlaneAvx512(p, dy + k * out, lane_stride, workspace + k * out, dx + k * in);
     }
     ZeroUncovered(p, block, dx + k * in);
   }

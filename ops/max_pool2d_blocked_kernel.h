@@ -2,9 +2,12 @@
 // and backward, for windows that do not overlap (stride == window, LeNet's 2×2 stride 2):
 //
 //   // x (N, C/B, H, W, B) → y (N, C/B, OH, OW, B), workspace (N, C/B, OH, OW, B) u8
-//   BlockedMaxPoolForward(g, /*block=*/8, x, y, workspace);
+//   BlockedMaxPoolForward(g, /*block=*/8, x, y, /*y_plain=*/false, workspace);
 //   // dy (N, C/B, OH, OW, B), workspace → dx (N, C/B, H, W, B), every element written
-//   BlockedMaxPoolBackward(g, 8, dy, workspace, dx);
+//   BlockedMaxPoolBackward(g, 8, dy, /*dy_plain=*/false, workspace, dx);
+//
+// The pooled side (y, dy) may instead be plain (N, C, OH, OW): LeNet's pool2 output feeds the
+// reshape into dense1, so it is stored plain and the kernel writes (and reads) it directly.
 //
 // Why: oneDNN 2.6's AVX2 pooling runs pool1 of LeNet (100×32×28×28) in 9.7 ms forward_training
 // where reading 10 MB costs ~1 ms (issue 19). Here one pass reads each input cell once, and the
@@ -35,11 +38,12 @@ namespace flow {
 bool BlockedMaxPoolSupports(const PoolGeometry& g);
 
 // `block` is 8 (AVX2 + FMA code) or 16 (AVX-512 code), C % block == 0; the CPU must have the
-// ISA. `workspace` may be null (inference: no argmax kept). Threads: the OpenMP team, split over
-// (n, channel block).
-void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y,
+// ISA. x and dx are blocked, the workspace always in the blocked order; y / dy plain NCHW when
+// `y_plain` / `dy_plain`. `workspace` may be null (inference: no argmax kept). Threads: the
+// OpenMP team, split over (n, channel block).
+void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
                            uint8_t* workspace);
-void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy,
+void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
                             const uint8_t* workspace, float* dx);
 
 }  // namespace flow

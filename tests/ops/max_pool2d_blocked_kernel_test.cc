@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -97,15 +98,36 @@ void CheckAgainstOneDnn(const Case& c, int block) {
       {{DNNL_ARG_DIFF_DST, dy_mem}, {DNNL_ARG_DIFF_SRC, dx_mem}, {DNNL_ARG_WORKSPACE, ws_mem}});
   stream.wait();
 
-  BlockedMaxPoolForward(g, block, x.data<float>(), got_y.data(), got_ws.data());
+  BlockedMaxPoolForward(g, block, x.data<float>(), got_y.data(), false, got_ws.data());
   ExpectSameBits(got_y.data(), want_y.data(), ny * sizeof(float), "y");
   ExpectSameBits(got_ws.data(), want_ws.data(), ny, "workspace");
-  BlockedMaxPoolBackward(g, block, dy.data<float>(), got_ws.data(), got_dx.data());
+  BlockedMaxPoolBackward(g, block, dy.data<float>(), false, got_ws.data(), got_dx.data());
   ExpectSameBits(got_dx.data(), want_dx.data(), nx * sizeof(float), "dx");
   // Inference: no workspace, the same y.
   std::vector<float> inference_y(ny);
-  BlockedMaxPoolForward(g, block, x.data<float>(), inference_y.data(), nullptr);
+  BlockedMaxPoolForward(g, block, x.data<float>(), inference_y.data(), false, nullptr);
   ExpectSameBits(inference_y.data(), want_y.data(), ny * sizeof(float), "inference y");
+
+  // The pooled side plain (N, C, OH, OW): oneDNN's blocked y and dy in that order.
+  const int64_t cells = g.out[0] * g.out[1];
+  auto to_plain = [&](const float* blocked_data) {
+    std::vector<float> plain(ny);
+    for (int64_t i = 0; i < ny; ++i) {  // i = ((n·C/B + cb)·cells + cell)·B + lane
+      const int64_t lane = i % block, cell = (i / block) % cells, plane = i / (block * cells);
+      plain[(plane * block + lane) * cells + cell] = blocked_data[i];
+    }
+    return plain;
+  };
+  const std::vector<float> want_plain_y = to_plain(want_y.data());
+  std::vector<float> got_plain_y(ny);
+  std::fill(got_ws.begin(), got_ws.end(), uint8_t{255});
+  BlockedMaxPoolForward(g, block, x.data<float>(), got_plain_y.data(), true, got_ws.data());
+  ExpectSameBits(got_plain_y.data(), want_plain_y.data(), ny * sizeof(float), "plain y");
+  ExpectSameBits(got_ws.data(), want_ws.data(), ny, "workspace with plain y");
+  const std::vector<float> plain_dy = to_plain(dy.data<float>());
+  std::fill(got_dx.begin(), got_dx.end(), std::numeric_limits<float>::quiet_NaN());
+  BlockedMaxPoolBackward(g, block, plain_dy.data(), true, got_ws.data(), got_dx.data());
+  ExpectSameBits(got_dx.data(), want_dx.data(), nx * sizeof(float), "dx from plain dy");
 }
 
 const Case kCases[] = {
