@@ -92,13 +92,14 @@ class BlockedMaxPoolKernel : public Kernel {
       : g_(g),
         forward_(forward),
         pooled_plain_((forward ? ctx.output_layouts[0] : ctx.input_layouts[0]) == Layout::kPlain),
+        argmax_(!forward || ctx.OutputRead(1)),
         ctx_(ctx.inputs, ctx.outputs) {}
   absl::Status Run() override {
     const auto& [in, out] = ctx_;
     if (forward_) {
       BlockedMaxPoolForward(g_, BlockedChannels(), in[0].data<float>(),
                             const_cast<float*>(out[0].data<float>()), pooled_plain_,
-                            const_cast<uint8_t*>(out[1].data<uint8_t>()));
+                            argmax_ ? const_cast<uint8_t*>(out[1].data<uint8_t>()) : nullptr);
     } else {
       BlockedMaxPoolBackward(g_, BlockedChannels(), in[0].data<float>(), pooled_plain_,
                              in[1].data<uint8_t>(), const_cast<float*>(out[0].data<float>()));
@@ -110,6 +111,7 @@ class BlockedMaxPoolKernel : public Kernel {
   PoolGeometry g_;
   bool forward_;
   bool pooled_plain_;  // y (forward) or dy (backward) stored NCHW
+  bool argmax_;        // forward: the workspace is read (a gradient will be taken)
   std::pair<std::vector<Tensor>, std::vector<Tensor>> ctx_;  // inputs, outputs (bound views)
 };
 
@@ -120,9 +122,16 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
     if (UseBlockedKernel(g, ctx.input_layouts[0], pd.workspace_desc())) {
       return std::make_unique<BlockedMaxPoolKernel>(g, /*forward=*/true, ctx);
     }
+    // No op reads the workspace (eval and predict jobs without a gradient): forward_inference,
+    // which keeps no argmax. The workspace blob stays in the plan (its size is the shape fn's,
+    // which cannot see the readers), unwritten, live only during this op.
+    const bool argmax = ctx.OutputRead(1);
+    if (!argmax) pd = PoolForwardDesc(g, algorithm::pooling_max, dnnl::prop_kind::forward_inference);
     auto kernel = std::make_unique<DnnlKernel>();
     auto args = PoolForwardArgs(*kernel, ctx, g, pd);
-    args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])});
+    if (argmax) {
+      args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])});
+    }
     kernel->Add(dnnl::pooling_forward(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
