@@ -314,7 +314,9 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
 
 // One input channel, x plain (conv1 of LeNet): im2col + sgemm (ops/conv2d_grad_weight_im2col_
 // kernel.h) instead of oneDNN's backward-weights primitive, which is slow for ic = 1 on AVX2
-// (measured in tools/bench/RESULTS.md, issue 19).
+// (measured in tools/bench/RESULTS.md, issue 19: conv1's weight gradient 0.63× conv2's forward
+// with oneDNN, 0.36× with im2col, ONEDNN_MAX_CPU_ISA=AVX2, 1 thread). On AVX-512 (block 16)
+// oneDNN's kernel is kept: it was not measured slower there (0.21× in the issue-6 profile).
 class Im2colGradWeightKernel : public Kernel {
  public:
   Im2colGradWeightKernel(const KernelContext& ctx, const ConvGeometry& g)
@@ -355,7 +357,8 @@ class Im2colGradWeightKernel : public Kernel {
 };
 
 bool UseIm2colGradWeight(const KernelContext& ctx, const ConvGeometry& g) {
-  return g.groups == 1 && ctx.inputs[1].shape()[1] == 1 && ctx.input_layouts[1] == Layout::kPlain;
+  return BlockedChannels() == 8 && g.groups == 1 && ctx.inputs[1].shape()[1] == 1 &&
+         ctx.input_layouts[1] == Layout::kPlain;
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext& ctx) {
