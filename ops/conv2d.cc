@@ -22,12 +22,15 @@
 // wins despite the reorders, so it is what runs. Scratchpads are user-mode buffers owned by the
 // kernel too (sized for the thread count at creation, which the executor sets again before every
 // run): a step allocates nothing.
+#include <omp.h>
+
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/autodiff.h"
 #include "ops/attr.h"
+#include "ops/conv2d_grad_weight_im2col_kernel.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/op_registry.h"
 #include "ops/window.h"
@@ -309,9 +312,59 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   return std::vector<BlobDesc>{{w, DataType::kFloat}, {Shape({w[0]}), DataType::kFloat}};
 }
 
+// One input channel, x plain (conv1 of LeNet): im2col + sgemm (ops/conv2d_grad_weight_im2col_
+// kernel.h) instead of oneDNN's backward-weights primitive, which is slow for ic = 1 on AVX2
+// (measured in tools/bench/RESULTS.md, issue 19: conv1's weight gradient 0.63× conv2's forward
+// with oneDNN, 0.36× with im2col, ONEDNN_MAX_CPU_ISA=AVX2, 1 thread). On AVX-512 (block 16)
+// oneDNN's kernel is kept: it was not measured slower there (0.21× in the issue-6 profile).
+class Im2colGradWeightKernel : public Kernel {
+ public:
+  Im2colGradWeightKernel(const KernelContext& ctx, const ConvGeometry& g)
+      : x_(ctx.in<float>(1)),
+        dy_(ctx.in<float>(0)),
+        dweight_(ctx.out<float>(0)),
+        dbias_(ctx.out<float>(1)),
+        im2col_(Conv(ctx, g), static_cast<int>(BlockedChannels()),
+                ctx.input_layouts[0] == Layout::kBlocked, omp_get_max_threads()) {}
+  absl::Status Run() override {
+    im2col_.Run(x_, dy_, dweight_, dbias_);
+    return absl::OkStatus();
+  }
+
+ private:
+  static Im2colConv Conv(const KernelContext& ctx, const ConvGeometry& g) {
+    const Shape& x = ctx.inputs[1].shape();
+    const Shape& dy = ctx.inputs[0].shape();
+    const Shape& w = ctx.outputs[0].shape();
+    return {x[0],
+            x[1],
+            x[2],
+            x[3],
+            dy[1],
+            dy[2],
+            dy[3],
+            w[2],
+            w[3],
+            {g.strides[0], g.strides[1]},
+            {g.dilations[0], g.dilations[1]},
+            {g.pad_before[0], g.pad_before[1]}};
+  }
+  const float* x_;
+  const float* dy_;
+  float* dweight_;
+  float* dbias_;
+  Im2colGradWeight im2col_;
+};
+
+bool UseIm2colGradWeight(const KernelContext& ctx, const ConvGeometry& g) {
+  return BlockedChannels() == 8 && g.groups == 1 && ctx.inputs[1].shape()[1] == 1 &&
+         ctx.input_layouts[1] == Layout::kPlain;
+}
+
 absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext& ctx) {
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const ConvGeometry g = ReadGeometry(ctx.op);
+    if (UseIm2colGradWeight(ctx, g)) return std::make_unique<Im2colGradWeightKernel>(ctx, g);
     const DnnlConv conv(ctx.inputs[1].shape(), ctx.outputs[0].shape(), ctx.inputs[0].shape(), g);
     dnnl::convolution_forward::primitive_desc hint(conv.Forward(prop_kind::forward_training, true),
                                                    CpuEngine());

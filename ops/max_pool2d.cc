@@ -20,8 +20,10 @@
 #include "graph/autodiff.h"
 #include "ops/attr.h"
 #include "ops/dnnl_kernel.h"
+#include "ops/max_pool2d_blocked_kernel.h"
 #include "ops/op_registry.h"
 #include "ops/pooling.h"
+#include "runtime/layout.h"
 #include "runtime/status.h"
 
 namespace flow {
@@ -68,13 +70,68 @@ dnnl::memory WorkspaceMemory(const dnnl::memory::desc& desc, const Tensor& tenso
   return dnnl::memory(desc, CpuEngine(), const_cast<void*>(tensor.raw_data()));
 }
 
+// Whether flowrt's own kernel (ops/max_pool2d_blocked_kernel.h) runs instead of oneDNN's: the
+// full-size tensor (x, dx) stored blocked (the pooled one may be plain), windows that do not
+// overlap, oneDNN's workspace in the format the kernel writes (u8 in the dst's blocked order), and
+// the ISA where it was measured faster. Measured on LeNet (flowrt time --threads=1, Xeon Sapphire
+// Rapids, loaded 2-core VM; tools/bench/RESULTS.md): AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, block 8)
+// oneDNN's jit:avx2 pool1 forward_training + backward takes several ms, this kernel a fraction of
+// that; on AVX-512 (block 16) oneDNN is kept. The choice depends only on the geometry, the layouts
+// and the ISA, and both implementations produce the same workspace, so a forward and its gradient
+// may differ in which one runs.
+bool UseBlockedKernel(const PoolGeometry& g, Layout full, const dnnl::memory::desc& workspace) {
+  if (full != Layout::kBlocked) return false;
+  if (BlockedChannels() != 8 || !BlockedMaxPoolSupports(g)) return false;
+  const dnnl::memory::desc bytes(DnnlDims(g.y_shape()), dnnl::memory::data_type::u8, tag::nChw8c);
+  return workspace == bytes;
+}
+
+class BlockedMaxPoolKernel : public Kernel {
+ public:
+  BlockedMaxPoolKernel(const PoolGeometry& g, bool forward, const KernelContext& ctx)
+      : g_(g),
+        forward_(forward),
+        pooled_plain_((forward ? ctx.output_layouts[0] : ctx.input_layouts[0]) == Layout::kPlain),
+        argmax_(!forward || ctx.OutputRead(1)),
+        ctx_(ctx.inputs, ctx.outputs) {}
+  absl::Status Run() override {
+    const auto& [in, out] = ctx_;
+    if (forward_) {
+      BlockedMaxPoolForward(g_, BlockedChannels(), in[0].data<float>(),
+                            const_cast<float*>(out[0].data<float>()), pooled_plain_,
+                            argmax_ ? const_cast<uint8_t*>(out[1].data<uint8_t>()) : nullptr);
+    } else {
+      BlockedMaxPoolBackward(g_, BlockedChannels(), in[0].data<float>(), pooled_plain_,
+                             in[1].data<uint8_t>(), const_cast<float*>(out[0].data<float>()));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  PoolGeometry g_;
+  bool forward_;
+  bool pooled_plain_;  // y (forward) or dy (backward) stored NCHW
+  bool argmax_;        // forward: the workspace is read (a gradient will be taken)
+  std::pair<std::vector<Tensor>, std::vector<Tensor>> ctx_;  // inputs, outputs (bound views)
+};
+
 absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& ctx) {
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
     auto pd = PoolForwardDesc(g, algorithm::pooling_max);
+    if (UseBlockedKernel(g, ctx.input_layouts[0], pd.workspace_desc())) {
+      return std::make_unique<BlockedMaxPoolKernel>(g, /*forward=*/true, ctx);
+    }
+    // No op reads the workspace (eval and predict jobs without a gradient): forward_inference,
+    // which keeps no argmax. The workspace blob stays in the plan (its size is the shape fn's,
+    // which cannot see the readers), unwritten, live only during this op.
+    const bool argmax = ctx.OutputRead(1);
+    if (!argmax) pd = PoolForwardDesc(g, algorithm::pooling_max, dnnl::prop_kind::forward_inference);
     auto kernel = std::make_unique<DnnlKernel>();
     auto args = PoolForwardArgs(*kernel, ctx, g, pd);
-    args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])});
+    if (argmax) {
+      args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.outputs[1])});
+    }
     kernel->Add(dnnl::pooling_forward(pd), pd.scratchpad_desc(), std::move(args));
     return kernel;
   });
@@ -107,6 +164,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContex
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.outputs[0].shape());
     auto hint = PoolForwardDesc(g, algorithm::pooling_max);
     auto pd = PoolBackwardDesc(g, algorithm::pooling_max, hint);
+    if (UseBlockedKernel(g, ctx.output_layouts[0], pd.workspace_desc())) {
+      return std::make_unique<BlockedMaxPoolKernel>(g, /*forward=*/false, ctx);
+    }
     auto kernel = std::make_unique<DnnlKernel>();
     auto args = PoolBackwardArgs(*kernel, ctx, g, pd);
     args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])});

@@ -89,11 +89,12 @@ Layout PoolComputeLayout(const PoolGeometry& g) {
 }
 
 dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
-                                                      dnnl::algorithm algorithm) {
+                                                      dnnl::algorithm algorithm,
+                                                      dnnl::prop_kind prop_kind) {
   const Layout layout = PoolComputeLayout(g);
   // forward_training: max pooling then records its argmax in a workspace; for the average it is
   // the same computation, and the backward descriptor wants a training-mode hint.
-  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, algorithm,
+  dnnl::pooling_forward::desc desc(prop_kind, algorithm,
                                    DnnlDesc(g.x, layout), DnnlDesc(g.y_shape(), layout),
                                    Dims2(g.strides), Dims2(g.kernel), Dims2(g.pad_before),
                                    Dims2(g.pad_after));

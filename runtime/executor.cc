@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -130,6 +131,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   };
 
   // 4. Kernels, created once with their tensors bound.
+  std::set<std::string> read_blobs(job.fetch().begin(), job.fetch().end());
+  for (const flowrt::OpConf& op : job.op()) read_blobs.insert(op.input().begin(), op.input().end());
   ex->env_.is_train = job.job_type() == flowrt::kTrain;
   ex->env_.session_seed = options.seed;
   for (int i = 0; i < num_ops; ++i) {
@@ -152,6 +155,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
     for (const std::string& out : op.output()) {
       ctx.outputs.push_back(tensor_of(out));
       ctx.output_layouts.push_back(layout_of(out));
+      ctx.output_read.push_back(read_blobs.contains(out));
     }
     absl::StatusOr<std::unique_ptr<Kernel>> kernel = schema->kernel_fn(ctx);
     if (!kernel.ok()) {

@@ -32,6 +32,11 @@ struct KernelContext {
   // How each tensor is stored; kBlocked only where the op's schema allows it (BlockedLayout).
   std::vector<Layout> input_layouts;
   std::vector<Layout> output_layouts;
+  // Per output: whether a later op reads it or the job fetches it. An output nobody reads (max
+  // pooling's workspace in an eval job) need not be written. Empty = every output is read.
+  std::vector<bool> output_read;
+
+  bool OutputRead(int i) const { return output_read.empty() || output_read[i]; }
 
   template <typename T>
   const T* in(int i) const {

@@ -75,6 +75,17 @@ TEST(TimeCommandTest, DefaultThreadsFollowOmpNumThreadsAndTheFlagOverridesIt) {
   EXPECT_TRUE(absl::StrContains(flag.output, ", 2 threads,")) << flag.output;
 }
 
+// Every figure names the ISA it ran at: under ONEDNN_MAX_CPU_ISA=AVX2 (which every x86-64 CPU
+// flowrt runs on reaches) the header says avx2, and the peak is the AVX2 probe's.
+TEST(TimeCommandTest, SaysTheIsaOneDnnDispatchedToAndHonoursTheCap) {
+  CommandResult capped = Shell(absl::StrCat("ONEDNN_MAX_CPU_ISA=AVX2 ", FlowrtBinary(),
+                                            " time --job=mlp --iterations=1 --threads=1 2>&1"));
+  ASSERT_EQ(capped.exit_code, 0) << capped.output;
+  EXPECT_TRUE(absl::StrContains(capped.output, "\noneDNN ISA avx2, FMA peak at that ISA "))
+      << capped.output;
+  EXPECT_TRUE(absl::StrContains(capped.output, " GFLOP/s per core (probe)\n")) << capped.output;
+}
+
 TEST(TimeCommandTest, UnknownJobOrArgumentIsRefused) {
   CommandResult job = RunFlowrt("time --job=resnet --iterations=1");
   EXPECT_NE(job.exit_code, 0) << job.output;

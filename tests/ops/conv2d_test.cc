@@ -213,6 +213,16 @@ TEST(Conv2dTest, GradientMatchesNumericWithDilation2) {
                              {RandomTensor({1, 2, 9, 6}, 12), RandomTensor({2, 2, 3, 2}, 13)}));
 }
 
+// One input channel and 8k filters: conv2d_grad_weight runs im2col + sgemm
+// (ops/conv2d_grad_weight_im2col_kernel.h), as for LeNet's conv1.
+TEST(Conv2dTest, GradientMatchesNumericWithOneInputChannelIm2colWeightGradient) {
+  EXPECT_TRUE(CheckGradients(Conv({}), {RandomTensor({2, 1, 6, 5}, 21),
+                                        RandomTensor({16, 1, 3, 3}, 22), RandomTensor({16}, 23)}));
+  EXPECT_TRUE(CheckGradients(
+      Conv({.strides = {2, 1}, .dilations = {1, 2}}),
+      {RandomTensor({2, 1, 7, 8}, 24), RandomTensor({16, 1, 3, 2}, 25), RandomTensor({16}, 26)}));
+}
+
 TEST(Conv2dTest, GradientMatchesNumericWithGroups2) {
   EXPECT_TRUE(CheckGradients(
       Conv({.groups = 2}),

@@ -255,6 +255,47 @@ TEST(PoolingTest, LargerShapesMatchPlainLoops) {
   }
 }
 
+TEST(MaxPool2dTest, WithoutGradientRunsInferenceModeWithTheSameValues) {
+  // A job that fetches only y leaves the workspace unread, so the kernel runs forward_inference
+  // (ops/max_pool2d.cc); its y must be the training-mode y, bit for bit, and the plain loops'.
+  // Overlapping 3x3 stride 2 SAME (4, 16, 15, 15) and LeNet's 2x2 stride 2 on (2, 32, 28, 28);
+  // integer inputs for many ties.
+  struct Case {
+    Shape x, y;
+    int64_t k, pad;
+    const char* padding;
+  };
+  for (const Case& c : {Case{Shape({4, 16, 15, 15}), Shape({4, 16, 8, 8}), 3, 1, "SAME"},
+                        Case{Shape({2, 32, 28, 28}), Shape({2, 32, 14, 14}), 2, 0, "VALID"}}) {
+    SCOPED_TRACE(c.x.ToString());
+    Tensor x = RandomTensor(c.x, 21);
+    for (int64_t i = 0; i < x.num_elements(); ++i) {
+      x.data<float>()[i] = std::round(x.data<float>()[i] * 3.f);
+    }
+    const Tensor w = RandomTensor(c.y, 22);
+    Session session;
+    auto pool = [&](Blob x) { return nn::max_pool2d(x, {c.k, c.k}, {2, 2}, c.padding); };
+    JobFunction inference(&session, "inference", JobType::kPredict,
+                          [&](const std::vector<Blob>& in) { return std::vector<Blob>{pool(in[0])}; },
+                          {Placeholder(c.x)});
+    JobFunction training(&session, "training", JobType::kPredict,
+                         [&](const std::vector<Blob>& in) {
+                           Blob y = pool(in[0]);
+                           return std::vector<Blob>{y, (*Gradients({y}, {in[0]}, {in[1]}))[0]};
+                         },
+                         {Placeholder(c.x), Placeholder(c.y)});
+    absl::StatusOr<std::vector<Tensor>> got = inference.Run({x});
+    ASSERT_TRUE(got.ok()) << got.status();
+    absl::StatusOr<std::vector<Tensor>> want = training.Run({x, w});
+    ASSERT_TRUE(want.ok()) << want.status();
+    const LoopPool loops = LoopPool2d(true, x, w, c.k, 2, c.pad);
+    for (int64_t i = 0; i < c.y.NumElements(); ++i) {
+      ASSERT_EQ((*got)[0].data<float>()[i], (*want)[0].data<float>()[i]) << "y element " << i;
+      ASSERT_EQ((*got)[0].data<float>()[i], loops.y[i]) << "y element " << i;
+    }
+  }
+}
+
 // ---- numerical gradient checks ----
 
 // A shuffled grid of values 0.05 apart: no ties, and no eps = 1e-2 perturbation can change a

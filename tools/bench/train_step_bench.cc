@@ -36,6 +36,7 @@
 #include "data/mnist.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
+#include "jobs/cpu_peak.h"
 #include "jobs/models.h"
 #include "jobs/op_profile.h"
 #include "runtime/executor.h"
@@ -157,9 +158,10 @@ int RunStep(const flow::jobs::Model* model) {
   for (double t : times) formatted.push_back(absl::StrFormat("%.3f", t));
   std::cout << absl::StrFormat(
                    "RESULT framework=flowrt mode=step model=%s threads=%d batch=%d "
-                   "input=%s median_ms=%.3f peak_rss_mb=%.1f arena_mb=%.1f loss=%.4f cpu_s=%.2f "
-                   "times_ms=%s",
-                   model->name, threads, batch, input, Median(times), PeakRssMb(),
+                   "input=%s dnnl_isa=%s median_ms=%.3f peak_rss_mb=%.1f arena_mb=%.1f loss=%.4f "
+                   "cpu_s=%.2f times_ms=%s",
+                   model->name, threads, batch, input, flow::jobs::DnnlIsaName(), Median(times),
+                   PeakRssMb(),
                    flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss,
                    CpuSeconds(), absl::StrJoin(formatted, ","))
             << std::endl;
@@ -289,15 +291,18 @@ Probe ProbeGflops(bool avx512, int threads, double seconds) {
 int RunProbe() {
   const int threads = absl::GetFlag(FLAGS_threads);
   const double seconds = absl::GetFlag(FLAGS_probe_seconds);
-  const bool has512 = __builtin_cpu_supports("avx512f");
+  // AVX-512 only when oneDNN dispatches to it too: under ONEDNN_MAX_CPU_ISA=AVX2 the probe
+  // measures the AVX2 peak, the roofline of the capped run.
+  const bool has512 = __builtin_cpu_supports("avx512f") && flow::jobs::DnnlIsaHasAvx512();
   const Probe avx2 = ProbeGflops(false, threads, seconds);
   const Probe avx512 = has512 ? ProbeGflops(true, threads, seconds) : Probe{};
   const Probe& best = avx512.core_gflops > avx2.core_gflops ? avx512 : avx2;
   std::cout << absl::StrFormat(
                    "RESULT mode=probe threads=%d isa=%s gflops=%.1f core_gflops=%.1f "
-                   "avx2_core_gflops=%.1f avx512_core_gflops=%.1f cpu_s=%.2f",
+                   "avx2_core_gflops=%.1f avx512_core_gflops=%.1f dnnl_isa=%s cpu_s=%.2f",
                    threads, &best == &avx512 ? "avx512" : "avx2", best.wall_gflops,
-                   best.core_gflops, avx2.core_gflops, avx512.core_gflops, CpuSeconds())
+                   best.core_gflops, avx2.core_gflops, avx512.core_gflops, flow::jobs::DnnlIsaName(),
+                   CpuSeconds())
             << std::endl;
   return 0;
 }

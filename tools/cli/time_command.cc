@@ -7,6 +7,8 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "jobs/cpu_peak.h"
 #include "jobs/model_jobs.h"
 #include "jobs/op_profile.h"
 #include "runtime/executor.h"
@@ -46,7 +48,13 @@ int RunTime(const std::vector<std::string>& args) {
   const int threads = KernelThreads(absl::GetFlag(FLAGS_threads));
   std::cout << absl::GetFlag(FLAGS_job) << " training step (" << DescribeTraining(*training)
             << "), batch " << batch << ", " << threads << (threads == 1 ? " thread" : " threads")
-            << ", mean of " << absl::GetFlag(FLAGS_iterations) << " iterations\n\n"
+            << ", mean of " << absl::GetFlag(FLAGS_iterations)
+            << " iterations\n"
+            // The ISA every kernel ran at (oneDNN's, which flowrt's own kernels follow; capped by
+            // ONEDNN_MAX_CPU_ISA) and one core's FMA peak there, the roofline for these times.
+            << "oneDNN ISA " << jobs::DnnlIsaName() << ", FMA peak at that ISA "
+            << absl::StrFormat("%.1f", jobs::FmaPeakGflopsPerCore(0.2))
+            << " GFLOP/s per core (probe)\n\n"
             << jobs::FormatProfile(*profile);
   return 0;
 }

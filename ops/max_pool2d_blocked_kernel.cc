@@ -1,0 +1,221 @@
+#include "ops/max_pool2d_blocked_kernel.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "runtime/status.h"
+
+namespace flow {
+namespace {
+
+// One (n, channel block) plane's window geometry: output row oh reads input rows
+// [oh·KH − ph, oh·KH − ph + KH) ∩ [0, H) (stride == window), columns alike.
+struct Plane {
+  int64_t h, w, oh, ow, kh, kw, ph, pw;
+
+  explicit Plane(const PoolGeometry& g)
+      : h(g.x[2]),
+        w(g.x[3]),
+        oh(g.out[0]),
+        ow(g.out[1]),
+        kh(g.kernel[0]),
+        kw(g.kernel[1]),
+        ph(g.pad_before[0]),
+        pw(g.pad_before[1]) {}
+  // The real cells of window (i, j): kernel rows [r0, r1), columns [c0, c1); top-left input
+  // cell (h0, w0) of the (unclipped) window.
+  void Window(int64_t i, int64_t j, int64_t& h0, int64_t& w0, int64_t& r0, int64_t& r1, int64_t& c0,
+              int64_t& c1) const {
+    h0 = i * kh - ph;
+    w0 = j * kw - pw;
+    r0 = std::max<int64_t>(0, -h0);
+    r1 = std::min(kh, h - h0);
+    c0 = std::max<int64_t>(0, -w0);
+    c1 = std::min(kw, w - w0);
+  }
+  // dx rows at or after this one, and columns at or after CoveredCols() in covered rows, are
+  // in no window (the division of the pooling's output size rounded them away): they get 0.
+  int64_t CoveredRows() const { return std::min(h, oh * kh - ph); }
+  int64_t CoveredCols() const { return std::min(w, ow * kw - pw); }
+};
+
+// ---- AVX2: block 8, one __m256 per (h, w) cell ----
+
+__attribute__((target("avx2,fma"))) void ForwardPlaneAvx2(const Plane& p, const float* x, float* y,
+                                                          int64_t lane_stride, uint8_t* ws) {
+  for (int64_t i = 0; i < p.oh; ++i) {
+    for (int64_t j = 0; j < p.ow; ++j) {
+      int64_t h0, w0, r0, r1, c0, c1;
+      p.Window(i, j, h0, w0, r0, r1, c0, c1);
+      // The first real cell starts the running max; later ones replace it only when strictly
+      // greater, so ties keep the earliest cell (oneDNN's and PyTorch's rule).
+      __m256 max = _mm256_loadu_ps(x + ((h0 + r0) * p.w + w0 + c0) * 8);
+      __m256i arg = _mm256_set1_epi32(static_cast<int>(r0 * p.kw + c0));
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = (r == r0 ? c0 + 1 : c0); c < c1; ++c) {
+          const __m256 v = _mm256_loadu_ps(x + ((h0 + r) * p.w + w0 + c) * 8);
+          const __m256 greater = _mm256_cmp_ps(v, max, _CMP_GT_OQ);
+          max = _mm256_blendv_ps(max, v, greater);
+          arg = _mm256_blendv_epi8(arg, _mm256_set1_epi32(static_cast<int>(r * p.kw + c)),
+                                   _mm256_castps_si256(greater));
+        }
+      }
+      const int64_t out = i * p.ow + j;
+      if (lane_stride == 0) {
+        _mm256_storeu_ps(y + out * 8, max);
+      } else {
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, max);
+        for (int l = 0; l < 8; ++l) y[l * lane_stride + out] = lanes[l];
+      }
+      if (ws != nullptr) {
+        const __m128i words =
+            _mm_packus_epi32(_mm256_castsi256_si128(arg), _mm256_extracti128_si256(arg, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(ws + out * 8), _mm_packus_epi16(words, words));
+      }
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void BackwardPlaneAvx2(const Plane& p, const float* dy,
+                                                           int64_t lane_stride, const uint8_t* ws,
+                                                           float* dx) {
+  const __m256i lane_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                  _mm256_set1_epi32(static_cast<int>(lane_stride)));
+  for (int64_t i = 0; i < p.oh; ++i) {
+    for (int64_t j = 0; j < p.ow; ++j) {
+      int64_t h0, w0, r0, r1, c0, c1;
+      p.Window(i, j, h0, w0, r0, r1, c0, c1);
+      const int64_t out = i * p.ow + j;
+      const __m256 g = lane_stride == 0 ? _mm256_loadu_ps(dy + out * 8)
+                                        : _mm256_i32gather_ps(dy + out, lane_offsets, 4);
+      const __m256i arg =
+          _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws + out * 8)));
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = c0; c < c1; ++c) {
+          const __m256i won =
+              _mm256_cmpeq_epi32(arg, _mm256_set1_epi32(static_cast<int>(r * p.kw + c)));
+          _mm256_storeu_ps(dx + ((h0 + r) * p.w + w0 + c) * 8,
+                           _mm256_and_ps(_mm256_castsi256_ps(won), g));
+        }
+      }
+    }
+  }
+}
+
+// ---- AVX-512: block 16, one __m512 per cell ----
+
+__attribute__((target("avx512f"))) void ForwardPlaneAvx512(const Plane& p, const float* x, float* y,
+                                                           int64_t lane_stride, uint8_t* ws) {
+  for (int64_t i = 0; i < p.oh; ++i) {
+    for (int64_t j = 0; j < p.ow; ++j) {
+      int64_t h0, w0, r0, r1, c0, c1;
+      p.Window(i, j, h0, w0, r0, r1, c0, c1);
+      __m512 max = _mm512_loadu_ps(x + ((h0 + r0) * p.w + w0 + c0) * 16);
+      __m512i arg = _mm512_set1_epi32(static_cast<int>(r0 * p.kw + c0));
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = (r == r0 ? c0 + 1 : c0); c < c1; ++c) {
+          const __m512 v = _mm512_loadu_ps(x + ((h0 + r) * p.w + w0 + c) * 16);
+          const __mmask16 greater = _mm512_cmp_ps_mask(v, max, _CMP_GT_OQ);
+          max = _mm512_mask_blend_ps(greater, max, v);
+          arg = _mm512_mask_blend_epi32(greater, arg,
+                                        _mm512_set1_epi32(static_cast<int>(r * p.kw + c)));
+        }
+      }
+      const int64_t out = i * p.ow + j;
+      if (lane_stride == 0) {
+        _mm512_storeu_ps(y + out * 16, max);
+      } else {
+        alignas(64) float lanes[16];
+        _mm512_store_ps(lanes, max);
+        for (int l = 0; l < 16; ++l) y[l * lane_stride + out] = lanes[l];
+      }
+      if (ws != nullptr) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(ws + out * 16), _mm512_cvtepi32_epi8(arg));
+      }
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) void BackwardPlaneAvx512(const Plane& p, const float* dy,
+                                                            int64_t lane_stride, const uint8_t* ws,
+                                                            float* dx) {
+  const __m512i lane_offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(lane_stride)));
+  for (int64_t i = 0; i < p.oh; ++i) {
+    for (int64_t j = 0; j < p.ow; ++j) {
+      int64_t h0, w0, r0, r1, c0, c1;
+      p.Window(i, j, h0, w0, r0, r1, c0, c1);
+      const int64_t out = i * p.ow + j;
+      const __m512 g = lane_stride == 0 ? _mm512_loadu_ps(dy + out * 16)
+                                        : _mm512_i32gather_ps(lane_offsets, dy + out, 4);
+      const __m512i arg =
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ws + out * 16)));
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = c0; c < c1; ++c) {
+          const __mmask16 won =
+              _mm512_cmpeq_epi32_mask(arg, _mm512_set1_epi32(static_cast<int>(r * p.kw + c)));
+          _mm512_storeu_ps(dx + ((h0 + r) * p.w + w0 + c) * 16, _mm512_maskz_mov_ps(won, g));
+        }
+      }
+    }
+  }
+}
+
+// Zeros the cells of a dx plane (block lanes each) that no window covers.
+void ZeroUncovered(const Plane& p, int block, float* dx) {
+  const int64_t rows = p.CoveredRows(), cols = p.CoveredCols();
+  for (int64_t r = 0; r < rows; ++r) {
+    std::fill(dx + (r * p.w + cols) * block, dx + (r + 1) * p.w * block, 0.f);
+  }
+  std::fill(dx + std::max<int64_t>(0, rows) * p.w * block, dx + p.h * p.w * block, 0.f);
+}
+
+}  // namespace
+
+bool BlockedMaxPoolSupports(const PoolGeometry& g) {
+  return g.strides[0] == g.kernel[0] && g.strides[1] == g.kernel[1] &&
+         g.kernel[0] * g.kernel[1] <= 256;
+}
+
+void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
+                           uint8_t* workspace) {
+  CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
+  const Plane p(g);
+  const int64_t planes = g.x[0] * (g.x[1] / block);
+  const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
+  // Plane k = (n, cb) starts at k·out in both layouts of y: plain (N, C, OH, OW) puts channel
+  // cb·B + l at l·OH·OW from there, blocked at lane l of every cell.
+  const int64_t lane_stride = y_plain ? p.oh * p.ow : 0;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < planes; ++k) {
+    uint8_t* ws = workspace == nullptr ? nullptr : workspace + k * out;
+    if (block == 8) {
+      ForwardPlaneAvx2(p, x + k * in, y + k * out, lane_stride, ws);
+    } else {
+      ForwardPlaneAvx512(p, x + k * in, y + k * out, lane_stride, ws);
+    }
+  }
+}
+
+void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
+                            const uint8_t* workspace, float* dx) {
+  CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
+  const Plane p(g);
+  const int64_t planes = g.x[0] * (g.x[1] / block);
+  const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
+  const int64_t lane_stride = dy_plain ? p.oh * p.ow : 0;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < planes; ++k) {
+    if (block == 8) {
+      BackwardPlaneAvx2(p, dy + k * out, lane_stride, workspace + k * out, dx + k * in);
+    } else {
+      BackwardPlaneAvx512(p, dy + k * out, lane_stride, workspace + k * out, dx + k * in);
+    }
+    ZeroUncovered(p, block, dx + k * in);
+  }
+}
+
+}  // namespace flow
