@@ -108,7 +108,6 @@ TEST(PredictorTest, ConcurrentCallsGiveTheSerialResults) {
     EXPECT_EQ(mismatches[t], 0) << "thread " << t;
   }
   EXPECT_EQ((*predictor)->num_batch_sizes(), 2);
-  EXPECT_GT((*predictor)->num_compiled_jobs(), 2);  // threads got copies of their own
 }
 
 // Dense layers only: no kernel of this job goes through oneDNN's primitive API (see below).
