@@ -29,6 +29,7 @@
 #include "graph/math_ops.h"
 #include "graph/nn.h"
 #include "graph/optimizer.h"
+#include "graph/predictor.h"
 #include "graph/scope.h"
 #include "graph/session.h"
 #include "runtime/tensor.h"

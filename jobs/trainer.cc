@@ -22,20 +22,27 @@ namespace flow::jobs {
 namespace {
 
 // Fraction of test examples whose argmax logit is the label.
+// Rows of logits (N, classes) whose argmax is the label (N,).
+int64_t CountCorrect(const Tensor& logits, const Tensor& labels) {
+  const int64_t n = logits.shape()[0], classes = logits.shape()[1];
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits.data<float>() + i * classes;
+    const int64_t predicted = std::max_element(row, row + classes) - row;
+    correct += predicted == labels.data<int32_t>()[i];
+  }
+  return correct;
+}
+
+// The eval job of a training session (it shares the live weights of the train job).
 absl::StatusOr<double> TestAccuracy(JobFunction& eval_job, const data::Split& test) {
   int64_t correct = 0, total = 0;
   for (int b = 0; b < test.num_batches(); ++b) {
     const Tensor images = test.images(b);
     RETURN_IF_ERROR(eval_job.RunInPlace({&images, 1}));
     const Tensor& logits = eval_job.fetch(0);  // (N, 10)
-    const Tensor labels = test.labels(b);
-    const int64_t n = logits.shape()[0], classes = logits.shape()[1];
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = logits.data<float>() + i * classes;
-      const int64_t predicted = std::max_element(row, row + classes) - row;
-      correct += predicted == labels.data<int32_t>()[i];
-    }
-    total += n;
+    correct += CountCorrect(logits, test.labels(b));
+    total += logits.shape()[0];
   }
   return static_cast<double>(correct) / static_cast<double>(total);
 }
@@ -250,21 +257,31 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   return result;
 }
 
+// Runs on flow::Predictor, as any inference in flowrt does: the model's logits job loaded once
+// from the snapshot, then one call per test batch into a reused (batch, 10) logits tensor.
 absl::StatusOr<double> Evaluate(const EvalConfig& config) {
   if (config.load.empty()) return absl::InvalidArgumentError("eval needs --load=SNAPSHOT");
+  const Model* model = FindModel(config.model);
+  if (model == nullptr) {  // BuildModelJob's message for an unknown model
+    Session scratch;
+    return BuildModelJob(scratch, config.model, {}).status();
+  }
+  if (config.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
   ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir));
-  Session session({.threads = config.threads});
-  ASSIGN_OR_RETURN(JobFunction eval_job,
-                   BuildModelJob(session, config.model, {.batch_size = config.batch_size}));
-  ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(config.load));
-  ASSIGN_OR_RETURN(LoadReport report, load_variables(snapshot, true, session));
-  if (!report.missing.empty()) {
-    return absl::NotFoundError(absl::StrCat("snapshot ", config.load, " does not fit model '",
-                                            config.model, "': it lacks ",
-                                            absl::StrJoin(report.missing, ", ")));
+  auto logits = [model](const Blob& images) { return model->logits(images, {.train = false}); };
+  ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor,
+                   Predictor::Load(config.load, logits, Placeholder({1, 28, 28}, kFloat),
+                                   {.threads = config.threads, .name = "eval_job"}));
+  ASSIGN_OR_RETURN(const Shape logits_shape, predictor->OutputShape(config.batch_size));
+  Tensor batch_logits(logits_shape, predictor->output_dtype());  // (N, 10)
+  int64_t correct = 0, total = 0;
+  for (int b = 0; b < mnist.test.num_batches(); ++b) {
+    RETURN_IF_ERROR(predictor->Predict(mnist.test.images(b), &batch_logits));
+    correct += CountCorrect(batch_logits, mnist.test.labels(b));
+    total += logits_shape[0];
   }
-  return TestAccuracy(eval_job, mnist.test);
+  return static_cast<double>(correct) / static_cast<double>(total);
 }
 
 }  // namespace flow::jobs

@@ -7,9 +7,12 @@ dnnl::engine& CpuEngine() {
   return *engine;
 }
 
+// One stream per thread: a oneDNN stream is not meant to be shared by threads executing at once,
+// and graph/predictor.h runs compiled jobs from several threads (primitives themselves are
+// thread-safe to execute concurrently; each job has its own arena).
 dnnl::stream& CpuStream() {
-  static auto* stream = new dnnl::stream(CpuEngine());
-  return *stream;
+  thread_local dnnl::stream stream(CpuEngine());
+  return stream;
 }
 
 }  // namespace flow

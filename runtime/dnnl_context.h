@@ -1,4 +1,4 @@
-// The process's oneDNN CPU engine and the in-order stream every kernel executes on. Internal to
+// The process's oneDNN CPU engine and the calling thread's in-order stream kernels execute on. Internal to
 // ops/ and runtime/: public headers never expose oneDNN types.
 #pragma once
 

@@ -67,6 +67,7 @@ PACKAGES=(
   gnuplot-nox                        # `flowrt plot`
   graphviz                           # `flowrt graph --png` (Graphviz's dot)
   python3-numpy                      # tests read .npz exports back with numpy
+  libspng-dev                        # `flowrt predict`: PNG decoding (no hand-written decoder)
   clang libclang-rt-14-dev libomp-dev  # tools/fuzz.sh: libFuzzer and its runtime, OpenMP for clang
 )
 

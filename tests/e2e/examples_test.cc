@@ -55,6 +55,20 @@ TEST_F(RealMnistExamplesTest, MlpOriginThenFinetuneLoadsAllButDense3) {
   EXPECT_TRUE(std::filesystem::exists(Path("mlp_models_1/snapshot_done")));
   EXPECT_EQ(TrainStep(Path("mlp_models_1")), 600);
 
+  // The README's predictor program: batch 1 and the first row of batch 7 agree, digit and p.
+  const CommandResult predict = RunExample(dir_, "mlp_predict");
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  const size_t one = predict.output.find("batch 1, image 0: ");
+  const size_t seven = predict.output.find("batch 7, image 0: ");
+  ASSERT_NE(one, std::string::npos) << predict.output;
+  ASSERT_NE(seven, std::string::npos) << predict.output;
+  const std::string row1 =
+      predict.output.substr(one + 18, predict.output.find('\n', one) - one - 18);
+  const std::string row7 =
+      predict.output.substr(seven + 18, predict.output.find('\n', seven) - seven - 18);
+  EXPECT_EQ(row1, row7) << predict.output;
+  EXPECT_TRUE(absl::StrContains(predict.output, "batch 7, image 6: ")) << predict.output;
+
   const CommandResult finetune = RunExample(dir_, "mlp_mnist_finetune");
   ASSERT_EQ(finetune.exit_code, 0) << finetune.output;
   EXPECT_TRUE(absl::StrContains(finetune.output,
@@ -120,8 +134,9 @@ TEST_F(ExamplesTest, TrainersWithoutDataSayToRunSetup) {
 }
 
 TEST_F(ExamplesTest, LoadersWithoutSnapshotNameIt) {
-  for (const auto& [name, snapshot] : {std::pair{"mlp_mnist_finetune", "mlp_models_1"},
-                                       std::pair{"lenet_eval", "lenet_models_1"}}) {
+  for (const auto& [name, snapshot] :
+       {std::pair{"mlp_mnist_finetune", "mlp_models_1"}, std::pair{"lenet_eval", "lenet_models_1"},
+        std::pair{"mlp_predict", "mlp_models_1"}}) {
     const CommandResult r = RunExample(dir_, name);
     EXPECT_EQ(r.exit_code, 1) << name << "\n" << r.output;
     EXPECT_TRUE(absl::StrContains(r.output, snapshot)) << name << "\n" << r.output;

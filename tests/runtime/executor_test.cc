@@ -2,32 +2,12 @@
 // allocate.
 #include "runtime/executor.h"
 
-#include <dlfcn.h>
 #include <gtest/gtest.h>
-#include <malloc.h>
-
-#include <atomic>
 
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "tests/testing/gradcheck.h"
-
-// Counts heap allocations made while `counting` is on (all threads), by interposing malloc.
-// Sanitizer builds own malloc, so the allocation test is skipped there.
-#if defined(__SANITIZE_ADDRESS__)
-#define FLOWRT_COUNT_MALLOC 0
-#else
-#define FLOWRT_COUNT_MALLOC 1
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<int64_t> allocations{0};
-}  // namespace
-extern "C" void* __libc_malloc(size_t);
-extern "C" void* malloc(size_t size) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-  return __libc_malloc(size);
-}
-#endif
+#include "tests/testing/malloc_counter.h"
 
 namespace flow {
 namespace {
@@ -75,9 +55,7 @@ TEST(ExecutorTest, MemoryReuseOnAndOffGiveBitIdenticalTraining) {
 }
 
 TEST(ExecutorTest, TrainingStepDoesNotAllocateAfterTheFirstCall) {
-#if !FLOWRT_COUNT_MALLOC
-  GTEST_SKIP() << "malloc interposition is unavailable under sanitizers";
-#else
+  if (!testing::kMallocCounting) GTEST_SKIP() << "malloc interposition is unavailable here";
   Session session({.seed = 1, .threads = 2});
   JobFunction job = MakeMlpTrainJob(session);
   const Tensor x = testing::RandomTensor({32, 20}, 1);
@@ -85,14 +63,15 @@ TEST(ExecutorTest, TrainingStepDoesNotAllocateAfterTheFirstCall) {
   const Tensor feeds[] = {x, labels};
   ASSERT_TRUE(job.RunInPlace(feeds).ok());  // compiles, warms oneDNN's caches
   ASSERT_TRUE(job.RunInPlace(feeds).ok());
-  allocations = 0;
-  counting = true;
   absl::Status status;
-  for (int i = 0; i < 10; ++i) status.Update(job.RunInPlace(feeds));
-  counting = false;
+  int64_t allocations;
+  {
+    testing::MallocCounter counter;
+    for (int i = 0; i < 10; ++i) status.Update(job.RunInPlace(feeds));
+    allocations = counter.allocations();
+  }
   ASSERT_TRUE(status.ok()) << status;
-  EXPECT_EQ(allocations.load(), 0) << "heap allocations in 10 training steps";
-#endif
+  EXPECT_EQ(allocations, 0) << "heap allocations in 10 training steps";
 }
 
 }  // namespace

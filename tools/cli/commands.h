@@ -20,6 +20,8 @@ int RunCkptExport(const std::vector<std::string>& args);
 int RunCkptImport(const std::vector<std::string>& args);
 // `graph --job=... [--train] --dot=FILE [--png=FILE]` (graph_command.cc).
 int RunGraph(const std::vector<std::string>& args);
+// `predict --job=... --load=SNAPSHOT FILE...` (predict_command.cc): top-k classes per image.
+int RunPredict(const std::vector<std::string>& args);
 // flowrt time: per-op ms of a training step (jobs/op_profile.h).
 int RunTime(const std::vector<std::string>& args);
 

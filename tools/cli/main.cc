@@ -25,6 +25,7 @@ constexpr char kUsage[] =
     "commands:\n"
     "  train   --job=lenet|mlp|mlp_finetune --data=DIR [--epochs=N|--steps=N] [--save=DIR] ...\n"
     "  eval    --job=... --load=SNAPSHOT --data=DIR\n"
+    "  predict --job=... --load=SNAPSHOT [--top_k=3] [--json] FILE.png|FILE.pgm|IDX...\n"
     "  ckpt    inspect SNAPSHOT [--stats] [--json] | verify SNAPSHOT | diff A B\n"
     "          export SNAPSHOT --npz=FILE | import FILE.npz SNAPSHOT\n"
     "  graph   --job=lenet|mlp|mlp_finetune [--train] --dot=FILE [--png=FILE]\n"
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(positional.begin() + 2, positional.end());
   if (command == "train") return flow::cli::RunTrain(args);
   if (command == "eval") return flow::cli::RunEval(args);
+  if (command == "predict") return flow::cli::RunPredict(args);
   if (command == "ckpt") return flow::cli::RunCkpt(args);
   if (command == "plot") return flow::cli::RunPlot(args);
   if (command == "graph") return flow::cli::RunGraph(args);
