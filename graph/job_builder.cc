@@ -29,7 +29,7 @@ JobBuilder::Activation::Activation(JobBuilder* builder) : previous_(current_buil
 JobBuilder::Activation::~Activation() { current_builder = previous_; }
 
 Blob JobBuilder::Fail(absl::Status error) {
-  CHECK(!error.ok());
+  FLOWRT_CHECK(!error.ok());
   if (status_.ok()) {
     status_ =
         absl::Status(error.code(), absl::StrCat("job '", job_.name(), "': ", error.message()));
@@ -56,7 +56,7 @@ const BlobDesc* JobBuilder::FindBlob(const std::string& name) const {
 
 Blob JobBuilder::GetBlob(const std::string& name) {
   const BlobDesc* desc = FindBlob(name);
-  CHECK(desc != nullptr) << "no blob " << name;
+  FLOWRT_CHECK(desc != nullptr) << "no blob " << name;
   return Blob(this, name, desc->shape, desc->dtype);
 }
 
@@ -85,7 +85,7 @@ std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
   ShapeContext ctx{op, {}};
   for (const std::string& input : op.input()) {
     const BlobDesc* desc = FindBlob(input);
-    CHECK(desc != nullptr) << "op " << op.name() << " reads unknown blob " << input;
+    FLOWRT_CHECK(desc != nullptr) << "op " << op.name() << " reads unknown blob " << input;
     ctx.inputs.push_back(*desc);
   }
   absl::StatusOr<std::vector<BlobDesc>> outputs = schema->shape_fn(ctx);
@@ -93,7 +93,7 @@ std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
     Fail(outputs.status());
     return failed;
   }
-  CHECK_EQ(outputs->size(), schema->outputs.size()) << op.type();
+  FLOWRT_CHECK_EQ(outputs->size(), schema->outputs.size()) << op.type();
   std::vector<Blob> blobs;
   op.clear_output();
   for (size_t i = 0; i < outputs->size(); ++i) {
@@ -194,7 +194,7 @@ OpBuilder& OpBuilder::Input(const Blob& blob) {
     failed_input_ = true;
   } else {
     if (builder_ == nullptr) builder_ = blob.builder();
-    CHECK(blob.builder() == builder_) << "blob " << blob.name() << " belongs to another job";
+    FLOWRT_CHECK(blob.builder() == builder_) << "blob " << blob.name() << " belongs to another job";
     op_.add_input(blob.name());
   }
   return *this;
@@ -217,7 +217,7 @@ FLOWRT_OP_BUILDER_ATTR(DataType)
 std::vector<Blob> OpBuilder::Build() {
   const OpSchema* schema = FindOp(op_.type());
   if (failed_input_) return std::vector<Blob>(schema ? schema->outputs.size() : 1);
-  CHECK(builder_ != nullptr) << "flow op '" << op_.type()
+  FLOWRT_CHECK(builder_ != nullptr) << "flow op '" << op_.type()
                              << "' used outside a global_function body";
   if (!builder_->status().ok()) {
     return std::vector<Blob>(schema ? schema->outputs.size() : 1);
@@ -228,7 +228,7 @@ std::vector<Blob> OpBuilder::Build() {
 
 Blob OpBuilder::Build1() {
   std::vector<Blob> outputs = Build();
-  CHECK_EQ(outputs.size(), 1u) << op_.type();
+  FLOWRT_CHECK_EQ(outputs.size(), 1u) << op_.type();
   return outputs[0];
 }
 

@@ -8,7 +8,7 @@
 //   JobBuilder::Activation active(&builder);
 //   Blob x = builder.AddPlaceholder("x", Shape({2, 3}), kFloat);
 //   Blob y = flow::nn::relu(x);
-//   RETURN_IF_ERROR(builder.status());
+//   FLOWRT_RETURN_IF_ERROR(builder.status());
 #pragma once
 
 #include <map>

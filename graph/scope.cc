@@ -9,7 +9,7 @@ namespace flow::scope {
 
 Namespace::Namespace(const std::string& name) {
   JobBuilder* builder = JobBuilder::Current();
-  CHECK(builder != nullptr) << "flow::scope::Namespace outside a global_function body";
+  FLOWRT_CHECK(builder != nullptr) << "flow::scope::Namespace outside a global_function body";
   builder->PushNamespace(name);
 }
 
@@ -17,7 +17,7 @@ Namespace::~Namespace() { JobBuilder::Current()->PopNamespace(); }
 
 Placement::Placement(const std::string& device_tag, const std::string& machine_device_ids) {
   JobBuilder* builder = JobBuilder::Current();
-  CHECK(builder != nullptr) << "flow::scope::Placement outside a global_function body";
+  FLOWRT_CHECK(builder != nullptr) << "flow::scope::Placement outside a global_function body";
   if (device_tag != "cpu" || !absl::StartsWith(machine_device_ids, "0:")) {
     builder->Fail(absl::UnimplementedError(
         absl::StrCat("placement (\"", device_tag, "\", \"", machine_device_ids,

@@ -37,13 +37,13 @@ absl::StatusOr<JobFunction> BuildModelJob(Session& session, absl::string_view mo
           return loss;
         },
         images, Placeholder({options.batch_size}, kInt32, "labels"));
-    RETURN_IF_ERROR(train_job.Compile());
+    FLOWRT_RETURN_IF_ERROR(train_job.Compile());
     return train_job;
   }
   JobFunction eval_job = global_function(
       session, "eval_job", JobType::kPredict,
       [model](Blob images) { return model->logits(images, {.train = false}); }, images);
-  RETURN_IF_ERROR(eval_job.Compile());
+  FLOWRT_RETURN_IF_ERROR(eval_job.Compile());
   return eval_job;
 }
 

@@ -26,7 +26,7 @@ absl::StatusOr<double> TestAccuracy(JobFunction& eval_job, const data::Split& te
   int64_t correct = 0, total = 0;
   for (int b = 0; b < test.num_batches(); ++b) {
     const Tensor images = test.images(b);
-    RETURN_IF_ERROR(eval_job.RunInPlace({&images, 1}));
+    FLOWRT_RETURN_IF_ERROR(eval_job.RunInPlace({&images, 1}));
     const Tensor& logits = eval_job.fetch(0);  // (N, 10)
     const Tensor labels = test.labels(b);
     const int64_t n = logits.shape()[0], classes = logits.shape()[1];
@@ -60,10 +60,10 @@ absl::Status CheckSaveTarget(const std::string& path) {
 // steps are all done finds its --save written by the run it finishes.
 absl::StatusOr<bool> HoldsCompleteSnapshotAt(const std::string& path, int64_t step) {
   if (!std::filesystem::exists(std::filesystem::path(path) / "snapshot_done")) return false;
-  ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(path));
+  FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(path));
   const auto it = snapshot.find(optimizer::TrainStepVariableName("train_job"));
   if (it == snapshot.end()) return false;
-  ASSIGN_OR_RETURN(Tensor saved_step, it->second.Read());
+  FLOWRT_ASSIGN_OR_RETURN(Tensor saved_step, it->second.Read());
   return saved_step.num_elements() == 1 && saved_step.dtype() == kInt64 &&
          saved_step.data<int64_t>()[0] == step;
 }
@@ -93,8 +93,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     return absl::InvalidArgumentError("--resume and --snapshot_every need --snapshot_root");
   }
   // Checked before any training; a --resume run checks once it knows whether it is already done.
-  if (!config.save.empty() && !config.resume) RETURN_IF_ERROR(CheckSaveTarget(config.save));
-  ASSIGN_OR_RETURN(data::Mnist mnist,
+  if (!config.save.empty() && !config.resume) FLOWRT_RETURN_IF_ERROR(CheckSaveTarget(config.save));
+  FLOWRT_ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
                                     {.shuffle = config.shuffle, .seed = config.seed}));
   Session session({.seed = config.seed, .threads = config.threads});
@@ -105,8 +105,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
                                     .dropout = config.dropout};
   ModelJobOptions train_options = job_options;
   train_options.train = true;
-  ASSIGN_OR_RETURN(JobFunction train_job, BuildModelJob(session, config.model, train_options));
-  ASSIGN_OR_RETURN(JobFunction eval_job, BuildModelJob(session, config.model, job_options));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction train_job, BuildModelJob(session, config.model, train_options));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction eval_job, BuildModelJob(session, config.model, job_options));
 
   TrainResult result;
   const int batches = mnist.train.num_batches();
@@ -119,10 +119,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::optional<checkpoint::SnapshotManager> manager;
   std::string load = config.load;
   if (!config.snapshot_root.empty()) {
-    ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
+    FLOWRT_ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
                                                                 {.keep_last = config.keep}));
     if (config.resume) {
-      ASSIGN_OR_RETURN(std::optional<checkpoint::SnapshotInfo> latest, manager->Latest());
+      FLOWRT_ASSIGN_OR_RETURN(std::optional<checkpoint::SnapshotInfo> latest, manager->Latest());
       if (latest.has_value()) {
         load = latest->path;
       } else {
@@ -132,8 +132,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     }
   }
   if (!load.empty()) {
-    ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
-    ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
+    FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
+    FLOWRT_ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
     std::string line =
         absl::StrCat("loaded ", result.load_report.loaded.size(), " variables from ", load);
     if (!result.load_report.missing.empty()) {
@@ -148,7 +148,7 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   }
   std::optional<MetricsWriter> metrics;
   if (!config.metrics.empty()) {
-    ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
+    FLOWRT_ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
   }
 
   const int64_t* train_step =
@@ -167,9 +167,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   bool save_done = false;  // a finished run's --save, found by the same command re-run
   if (config.resume && !config.save.empty()) {
     if (steps == 0) {
-      ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
+      FLOWRT_ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
     }
-    if (!save_done) RETURN_IF_ERROR(CheckSaveTarget(config.save));
+    if (!save_done) FLOWRT_RETURN_IF_ERROR(CheckSaveTarget(config.save));
   }
   int64_t snapshot_at = config.resume && !load.empty() ? *train_step : -1;  // in the root
   const auto start = std::chrono::steady_clock::now();
@@ -182,11 +182,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     mnist.train.SetEpoch(step / batches);
     const Tensor feeds[] = {mnist.train.images(static_cast<int>(step % batches)),
                             mnist.train.labels(static_cast<int>(step % batches))};
-    RETURN_IF_ERROR(train_job.RunInPlace(feeds));
+    FLOWRT_RETURN_IF_ERROR(train_job.RunInPlace(feeds));
     ++result.steps_run;
     if (manager.has_value() && config.snapshot_every > 0 &&
         *train_step % config.snapshot_every == 0) {
-      ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+      FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
       snapshot_at = *train_step;
       progress.Note(absl::StrCat("snapshot ", path));
     }
@@ -204,14 +204,14 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     const auto logged_at = std::chrono::steady_clock::now();  // before evaluating
     double accuracy = -1;
     if ((epoch_end || last) && config.evaluate) {
-      ASSIGN_OR_RETURN(accuracy, TestAccuracy(eval_job, mnist.test));
+      FLOWRT_ASSIGN_OR_RETURN(accuracy, TestAccuracy(eval_job, mnist.test));
       result.test_accuracy = accuracy;
       evaluated_at = now_step;
     }
     if (metrics_due) {
       const double seconds =
           std::chrono::duration<double>(logged_at - metrics_window_start).count();
-      RETURN_IF_ERROR(metrics->Row(
+      FLOWRT_RETURN_IF_ERROR(metrics->Row(
           {.step = now_step,
            .epoch = (now_step - 1) / batches + 1,
            .loss = result.last_loss,
@@ -231,18 +231,18 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
 
   if (config.evaluate) {
     if (evaluated_at != *train_step) {
-      ASSIGN_OR_RETURN(result.test_accuracy, TestAccuracy(eval_job, mnist.test));
+      FLOWRT_ASSIGN_OR_RETURN(result.test_accuracy, TestAccuracy(eval_job, mnist.test));
     }
     log << absl::StrFormat("accuracy: %.4f\n", result.test_accuracy);
   }
   if (manager.has_value() && snapshot_at != *train_step) {
-    ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+    FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
     progress.Note(absl::StrCat("snapshot ", path));
   }
   if (save_done) {
     progress.Note(absl::StrCat("--save=", config.save, " already holds step ", *train_step));
   } else if (!config.save.empty()) {
-    RETURN_IF_ERROR(checkpoint::save(config.save, session));
+    FLOWRT_RETURN_IF_ERROR(checkpoint::save(config.save, session));
     progress.Note(
         absl::StrCat("saved ", session.VariableNames().size(), " variables to ", config.save));
   }
@@ -251,13 +251,13 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
 
 absl::StatusOr<double> Evaluate(const EvalConfig& config) {
   if (config.load.empty()) return absl::InvalidArgumentError("eval needs --load=SNAPSHOT");
-  ASSIGN_OR_RETURN(data::Mnist mnist,
+  FLOWRT_ASSIGN_OR_RETURN(data::Mnist mnist,
                    data::load_mnist(config.batch_size, config.batch_size, config.data_dir));
   Session session({.threads = config.threads});
-  ASSIGN_OR_RETURN(JobFunction eval_job,
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction eval_job,
                    BuildModelJob(session, config.model, {.batch_size = config.batch_size}));
-  ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(config.load));
-  ASSIGN_OR_RETURN(LoadReport report, load_variables(snapshot, true, session));
+  FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(config.load));
+  FLOWRT_ASSIGN_OR_RETURN(LoadReport report, load_variables(snapshot, true, session));
   if (!report.missing.empty()) {
     return absl::NotFoundError(absl::StrCat("snapshot ", config.load, " does not fit model '",
                                             config.model, "': it lacks ",
