@@ -103,8 +103,18 @@ absl::Status JobFunction::Compile(State& s) {
     }
     std::vector<Blob> outputs = s.body(inputs);
     FLOWRT_RETURN_IF_ERROR(builder.status());
-    for (const Blob& out : outputs) {
-      FLOWRT_CHECK(out.ok());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Blob& out = outputs[i];
+      if (!out.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "job '", s.name, "': output ", i, " of the body is a failed blob: ",
+            out.error().ok() ? "no error recorded" : out.error().ToString()));
+      }
+      if (!builder.Owns(out)) {
+        return absl::InvalidArgumentError(absl::StrCat("job '", s.name, "': output ", i,
+                                                       " of the body, blob '", out.name(),
+                                                       "', belongs to another job"));
+      }
       builder.mutable_job()->add_fetch(out.name());
     }
   }
