@@ -19,7 +19,6 @@ Blob add(const Blob& a, const Blob& b);
 // A float32 blob of x's shape filled with value.
 Blob fill_like(const Blob& x, float value);
 inline Blob ones_like(const Blob& x) { return fill_like(x, 1.f); }
-inline Blob zeros_like(const Blob& x) { return fill_like(x, 0.f); }
 
 namespace math {
 

@@ -101,12 +101,6 @@ std::vector<const OpSchema*> AllOps() {
   return ops;
 }
 
-flow::ShapeFn SameAsInput(int i) {
-  return [i](const ShapeContext& ctx) -> absl::StatusOr<std::vector<BlobDesc>> {
-    return std::vector<BlobDesc>{ctx.inputs[i]};
-  };
-}
-
 absl::Status ExpectFloat(const ShapeContext& ctx, int i) {
   if (ctx.inputs[i].dtype == DataType::kFloat) return absl::OkStatus();
   const OpSchema* schema = FindOp(ctx.op.type());

@@ -78,11 +78,6 @@ void Tensor::CopyFrom(const Tensor& src) {
   if (num_bytes() > 0 && src.data_ != data_) std::memcpy(data_, src.data_, num_bytes());
 }
 
-Tensor Tensor::Reshaped(Shape shape) const {
-  FLOWRT_CHECK_EQ(shape.NumElements(), num_elements());
-  return Tensor(storage_, data_, std::move(shape), dtype_);
-}
-
 bool Tensor::BitwiseEqual(const Tensor& other) const {
   return shape_ == other.shape_ && dtype_ == other.dtype_ &&
          (num_bytes() == 0 || std::memcmp(data_, other.data_, num_bytes()) == 0);

@@ -63,8 +63,6 @@ class Tensor {
   Tensor Clone() const;
   // Copies the bytes of `src` into this tensor's buffer; shapes and dtypes must match.
   void CopyFrom(const Tensor& src);
-  // Same buffer, new shape with the same number of elements.
-  Tensor Reshaped(Shape shape) const;
 
   // Same shape, dtype and bytes.
   bool BitwiseEqual(const Tensor& other) const;
