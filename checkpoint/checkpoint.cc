@@ -21,7 +21,7 @@ bool legacy_model_io_enabled() { return legacy_model_io; }
 namespace checkpoint {
 
 absl::Status save(const std::string& path, Session& session) {
-  RETURN_IF_ERROR(session.CompileDefinedJobs());  // OneFlow's session init, as for loading
+  FLOWRT_RETURN_IF_ERROR(session.CompileDefinedJobs());  // OneFlow's session init, as for loading
   return save(path, session.get_all_variables());
 }
 
@@ -82,8 +82,8 @@ absl::Status CheckFits(const checkpoint::Snapshot& snapshot, Session& session) {
 absl::StatusOr<LoadReport> load_variables(const checkpoint::Snapshot& snapshot,
                                           bool ignore_mismatch, Session& session) {
   // OneFlow's session init: every defined job gets its variables before they are filled.
-  RETURN_IF_ERROR(session.CompileDefinedJobs());
-  RETURN_IF_ERROR(CheckFits(snapshot, session));
+  FLOWRT_RETURN_IF_ERROR(session.CompileDefinedJobs());
+  FLOWRT_RETURN_IF_ERROR(CheckFits(snapshot, session));
   // Read every value into a staging tensor first (verifying sizes and CRCs), so a bad file
   // found half way leaves the session untouched; then hand the dict to the session's rules.
   std::map<std::string, Tensor> values;
@@ -98,7 +98,7 @@ absl::StatusOr<LoadReport> load_variables(const checkpoint::Snapshot& snapshot,
       continue;
     }
     Tensor staging(dst->shape(), dst->dtype());
-    RETURN_IF_ERROR(variable.ReadInto(&staging));
+    FLOWRT_RETURN_IF_ERROR(variable.ReadInto(&staging));
     values.emplace(name, std::move(staging));
   }
   return session.load_variables(values, /*ignore_mismatch=*/true);

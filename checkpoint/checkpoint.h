@@ -1,8 +1,8 @@
 // OneFlow's checkpoint API over a session's variables:
 //
-//   RETURN_IF_ERROR(flow::checkpoint::save("./mlp_models_1"));           // every variable
-//   ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::get("./mlp_models_1"));
-//   ASSIGN_OR_RETURN(flow::LoadReport report, flow::load_variables(snapshot));
+//   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::save("./mlp_models_1"));           // every variable
+//   FLOWRT_ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::get("./mlp_models_1"));
+//   FLOWRT_ASSIGN_OR_RETURN(flow::LoadReport report, flow::load_variables(snapshot));
 //
 // The format layer (snapshot_writer.h, snapshot_reader.h) does the bytes; this file decides
 // which variables and how they enter the session.

@@ -3,7 +3,7 @@
 // stay loadable by OneFlow; snapshots without them (written by OneFlow) load with size checks.
 //
 //   FormatChecksumFile({.crc32c = 0xe3069283, .size = 9}) == "crc32c e3069283\nsize 9\n"
-//   ASSIGN_OR_RETURN(OutChecksum sum, ParseChecksumFile(text));
+//   FLOWRT_ASSIGN_OR_RETURN(OutChecksum sum, ParseChecksumFile(text));
 #pragma once
 
 #include <cstdint>

@@ -88,7 +88,7 @@ absl::StatusOr<UniqueFd> OpenDirectoryAt(int dirfd, const std::string& name,
 absl::StatusOr<UniqueFd> OpenRegularFileAt(int dirfd, const std::string& name,
                                            absl::string_view what, struct stat* stat_out) {
   // Check the type before open(): opening a device can have side effects (tape rewind, tty).
-  ASSIGN_OR_RETURN(std::optional<struct stat> before, StatAtNoFollow(dirfd, name, what));
+  FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> before, StatAtNoFollow(dirfd, name, what));
   if (!before.has_value()) return absl::NotFoundError(absl::StrCat(what, ": does not exist"));
   if (!S_ISREG(before->st_mode)) return WrongType(what, before->st_mode, "regular file");
   // O_NONBLOCK: should the entry be swapped for a FIFO after the check, open() cannot hang.
@@ -158,14 +158,14 @@ absl::Status ExpectEndOfFile(int fd, absl::string_view what) {
 absl::StatusOr<std::string> ReadSmallFileAt(int dirfd, const std::string& name, int64_t max_bytes,
                                             absl::string_view what) {
   struct stat st;
-  ASSIGN_OR_RETURN(UniqueFd file, OpenRegularFileAt(dirfd, name, what, &st));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd file, OpenRegularFileAt(dirfd, name, what, &st));
   if (st.st_size > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": is ", st.st_size, " bytes; at most ", max_bytes, " are accepted"));
   }
   std::string text(static_cast<size_t>(st.st_size), '\0');
-  RETURN_IF_ERROR(ReadExactly(file.get(), text.data(), text.size(), what));
-  RETURN_IF_ERROR(ExpectEndOfFile(file.get(), what));
+  FLOWRT_RETURN_IF_ERROR(ReadExactly(file.get(), text.data(), text.size(), what));
+  FLOWRT_RETURN_IF_ERROR(ExpectEndOfFile(file.get(), what));
   return text;
 }
 
@@ -185,7 +185,7 @@ absl::Status StartWriteback(int fd, int64_t offset, int64_t bytes, absl::string_
   return ErrnoError(error, what, "start writeback");
 }
 
-FsyncPool::FsyncPool(int max_threads) : max_threads_(max_threads) { CHECK_GE(max_threads, 1); }
+FsyncPool::FsyncPool(int max_threads) : max_threads_(max_threads) { FLOWRT_CHECK_GE(max_threads, 1); }
 
 FsyncPool::~FsyncPool() {
   {
@@ -254,7 +254,7 @@ absl::Status FsyncDirectory(const std::string& path, absl::string_view what) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, what, "open directory to fsync");
   UniqueFd dir(fd);
-  RETURN_IF_ERROR(Fsync(dir.get(), what));
+  FLOWRT_RETURN_IF_ERROR(Fsync(dir.get(), what));
   return Close(dir, what);
 }
 
@@ -285,7 +285,7 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(int dirfd, absl::string_v
 
 absl::Status RemoveTreeAt(int dirfd, const std::string& name) {
   const std::string what = absl::StrCat("removing ", name);
-  ASSIGN_OR_RETURN(std::optional<struct stat> st, StatAtNoFollow(dirfd, name, what));
+  FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> st, StatAtNoFollow(dirfd, name, what));
   if (!st.has_value()) return absl::OkStatus();
   if (!S_ISDIR(st->st_mode)) {
     if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
@@ -294,11 +294,11 @@ absl::Status RemoveTreeAt(int dirfd, const std::string& name) {
     return absl::OkStatus();
   }
   {
-    ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectoryAt(dirfd, name, what));
-    ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirectory(dir.get(), what));
+    FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectoryAt(dirfd, name, what));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirectory(dir.get(), what));
     absl::Status first_error;
     for (const std::string& child : children) first_error.Update(RemoveTreeAt(dir.get(), child));
-    RETURN_IF_ERROR(first_error);
+    FLOWRT_RETURN_IF_ERROR(first_error);
   }
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
     return ErrnoError(errno, what, "rmdir");
@@ -329,7 +329,7 @@ absl::Status EnsureDirectory(const std::string& path) {
   // ENOTDIR: something above is not a directory; the recursion finds and names it.
   if (errno != ENOENT && errno != ENOTDIR) return ErrnoError(errno, path, "stat");
   const std::string parent = Dirname(path);
-  if (parent != path) RETURN_IF_ERROR(EnsureDirectory(parent));
+  if (parent != path) FLOWRT_RETURN_IF_ERROR(EnsureDirectory(parent));
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoError(errno, path, "mkdir");
   }

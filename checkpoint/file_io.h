@@ -5,9 +5,9 @@
 // the type is checked with fstatat(AT_SYMLINK_NOFOLLOW) first and again with fstat after an
 // O_NONBLOCK open, so a swap in between cannot block or read a device either.
 //
-//   ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectory("/snap/w", what));
-//   ASSIGN_OR_RETURN(UniqueFd out, OpenRegularFileAt(dir.get(), "out", what));
-//   RETURN_IF_ERROR(ReadExactly(out.get(), buffer, n, what));
+//   FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectory("/snap/w", what));
+//   FLOWRT_ASSIGN_OR_RETURN(UniqueFd out, OpenRegularFileAt(dir.get(), "out", what));
+//   FLOWRT_RETURN_IF_ERROR(ReadExactly(out.get(), buffer, n, what));
 #pragma once
 
 #include <sys/stat.h>
@@ -102,7 +102,7 @@ absl::Status StartWriteback(int fd, int64_t offset, int64_t bytes, absl::string_
 //   FsyncPool pool(8);
 //   pool.Add(out.get(), "variable \"w\": /snap/w/out");   // returns at once
 //   ...
-//   RETURN_IF_ERROR(pool.Wait());   // every fsync added so far has returned
+//   FLOWRT_RETURN_IF_ERROR(pool.Wait());   // every fsync added so far has returned
 class FsyncPool {
  public:
   // At most `max_threads` (>= 1) workers, started as work arrives.

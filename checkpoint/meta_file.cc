@@ -36,14 +36,14 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 }  // namespace
 
 std::string FormatMetaFile(const Shape& shape, DataType dtype) {
-  CHECK(ItemSize(dtype) > 0) << "FormatMetaFile of dtype " << static_cast<int>(dtype);
+  FLOWRT_CHECK(ItemSize(dtype) > 0) << "FormatMetaFile of dtype " << static_cast<int>(dtype);
   oneflow::VariableMetaInfo info;
   // mutable_shape() sets the sub-message even for rank 0, so the block is always printed.
   oneflow::ShapeProto* shape_proto = info.mutable_shape();
   for (int64_t dim : shape.dims()) shape_proto->add_dim(dim);
   info.set_data_type(static_cast<oneflow::DataType>(static_cast<int>(dtype)));
   std::string text;
-  CHECK(google::protobuf::TextFormat::PrintToString(info, &text));
+  FLOWRT_CHECK(google::protobuf::TextFormat::PrintToString(info, &text));
   return text;
 }
 

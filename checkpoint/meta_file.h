@@ -5,7 +5,7 @@
 //
 //   std::string text = FormatMetaFile(Shape({10, 512}), kFloat);
 //   // "shape {\n  dim: 10\n  dim: 512\n}\ndata_type: kFloat\n"
-//   ASSIGN_OR_RETURN(VariableMeta meta, ParseMetaFile(text));
+//   FLOWRT_ASSIGN_OR_RETURN(VariableMeta meta, ParseMetaFile(text));
 //   meta.num_bytes == 10 * 512 * 4
 #pragma once
 

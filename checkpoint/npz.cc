@@ -104,7 +104,7 @@ class DictParser {
     while (true) {
       SkipSpace();
       if (Consume('}')) break;
-      ASSIGN_OR_RETURN(std::string key, ParseString());
+      FLOWRT_ASSIGN_OR_RETURN(std::string key, ParseString());
       SkipSpace();
       if (!Consume(':')) return Error("expected ':'");
       SkipSpace();
@@ -112,7 +112,7 @@ class DictParser {
         if (pos_ < text_.size() && text_[pos_] == '[') {
           return Error("structured dtypes (a list 'descr') are not supported");
         }
-        ASSIGN_OR_RETURN(header.descr, ParseString());
+        FLOWRT_ASSIGN_OR_RETURN(header.descr, ParseString());
         have_descr = true;
       } else if (key == "fortran_order") {
         if (ConsumeWord("True")) {
@@ -124,7 +124,7 @@ class DictParser {
         }
         have_order = true;
       } else if (key == "shape") {
-        ASSIGN_OR_RETURN(header.shape, ParseShape());
+        FLOWRT_ASSIGN_OR_RETURN(header.shape, ParseShape());
         have_shape = true;
       } else {
         return Error(absl::StrCat("unexpected key ", Quote(key)));
@@ -397,7 +397,7 @@ absl::StatusOr<Tensor> DecodeNpy(absl::string_view bytes, absl::string_view what
 absl::StatusOr<std::string> EncodeNpz(const NamedTensors& arrays) {
   std::vector<std::string> names;
   for (const auto& [name, tensor] : arrays) names.push_back(name);
-  RETURN_IF_ERROR(CheckDistinctVariableNames(names));
+  FLOWRT_RETURN_IF_ERROR(CheckDistinctVariableNames(names));
   if (arrays.size() >= 0xffff)
     return absl::InvalidArgumentError("too many arrays for ZIP (no ZIP64)");
   std::string out, central;
@@ -572,7 +572,7 @@ absl::StatusOr<NamedTensors> DecodeNpz(absl::string_view bytes, absl::string_vie
             absl::StrCat(entry_what, ": declares ", e.uncompressed, " bytes from ", e.compressed,
                          " compressed, beyond deflate's maximum ratio"));
       }
-      ASSIGN_OR_RETURN(inflated, Inflate(raw, e.uncompressed, entry_what));
+      FLOWRT_ASSIGN_OR_RETURN(inflated, Inflate(raw, e.uncompressed, entry_what));
       npy = inflated;
     } else {
       return absl::UnimplementedError(absl::StrCat(entry_what, ": compression method ", e.method,
@@ -583,7 +583,7 @@ absl::StatusOr<NamedTensors> DecodeNpz(absl::string_view bytes, absl::string_vie
       return absl::DataLossError(absl::StrFormat("%s: CRC32 mismatch (stored %08x, computed %08x)",
                                                  entry_what, e.crc, crc));
     }
-    ASSIGN_OR_RETURN(Tensor tensor, DecodeNpy(npy, entry_what));
+    FLOWRT_ASSIGN_OR_RETURN(Tensor tensor, DecodeNpy(npy, entry_what));
     arrays.emplace_back(name, std::move(tensor));
   }
   absl::Status distinct = CheckDistinctVariableNames(names);
@@ -593,13 +593,13 @@ absl::StatusOr<NamedTensors> DecodeNpz(absl::string_view bytes, absl::string_vie
 }
 
 absl::Status WriteNpz(const std::string& path, const NamedTensors& arrays) {
-  ASSIGN_OR_RETURN(std::string bytes, EncodeNpz(arrays));
+  FLOWRT_ASSIGN_OR_RETURN(std::string bytes, EncodeNpz(arrays));
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": exists and is a ", FileTypeName(st.st_mode), ", not a file"));
   }
-  RETURN_IF_ERROR(EnsureParentDirectory(path));
+  FLOWRT_RETURN_IF_ERROR(EnsureParentDirectory(path));
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -623,14 +623,14 @@ absl::Status WriteNpz(const std::string& path, const NamedTensors& arrays) {
 
 absl::StatusOr<NamedTensors> ReadNpz(const std::string& path) {
   struct stat st;
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenRegularFileAt(AT_FDCWD, path, path, &st));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd fd, OpenRegularFileAt(AT_FDCWD, path, path, &st));
   if (st.st_size >= kMaxFileBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", st.st_size, " bytes; ZIP64 (4 GiB or more) is not supported"));
   }
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  RETURN_IF_ERROR(ReadExactly(fd.get(), bytes.data(), bytes.size(), path));
-  RETURN_IF_ERROR(ExpectEndOfFile(fd.get(), path));
+  FLOWRT_RETURN_IF_ERROR(ReadExactly(fd.get(), bytes.data(), bytes.size(), path));
+  FLOWRT_RETURN_IF_ERROR(ExpectEndOfFile(fd.get(), path));
   return DecodeNpz(bytes, path);
 }
 

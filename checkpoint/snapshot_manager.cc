@@ -71,7 +71,7 @@ bool ProcessIsAlive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 }  // namespace
 
 std::string SnapshotName(int64_t step) {
-  CHECK(step >= 0) << "negative snapshot step " << step;
+  FLOWRT_CHECK(step >= 0) << "negative snapshot step " << step;
   return absl::StrFormat("%s%0*d", kSnapshotPrefix, kMinStepDigits, step);
 }
 
@@ -110,16 +110,16 @@ absl::StatusOr<SnapshotManager> SnapshotManager::Open(const std::string& root,
                                                    ") must not be negative"));
   }
   if (root.empty()) return absl::InvalidArgumentError("snapshot root: empty path");
-  RETURN_IF_ERROR(Prefixed(EnsureDirectory(root), absl::StrCat(what, ": ")));
+  FLOWRT_RETURN_IF_ERROR(Prefixed(EnsureDirectory(root), absl::StrCat(what, ": ")));
   SnapshotManager manager(root, options);
-  RETURN_IF_ERROR(manager.RemoveLeftovers());
+  FLOWRT_RETURN_IF_ERROR(manager.RemoveLeftovers());
   return manager;
 }
 
 absl::Status SnapshotManager::RemoveLeftovers() const {
   const std::string what = absl::StrCat("snapshot root ", root_);
-  ASSIGN_OR_RETURN(UniqueFd dir, OpenRoot(root_, what));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(dir.get(), what));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir, OpenRoot(root_, what));
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(dir.get(), what));
   absl::Status first_error;
   bool removed_any = false;
   for (const std::string& name : names) {
@@ -145,22 +145,22 @@ absl::Status SnapshotManager::RemoveLeftovers() const {
 
 absl::StatusOr<std::vector<SnapshotInfo>> SnapshotManager::List() const {
   const std::string what = absl::StrCat("snapshot root ", root_);
-  ASSIGN_OR_RETURN(UniqueFd dir, OpenRoot(root_, what));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(dir.get(), what));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir, OpenRoot(root_, what));
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(dir.get(), what));
   std::vector<SnapshotInfo> snapshots;
   for (const std::string& name : names) {
     const std::optional<int64_t> step = ParseSnapshotName(name);
     if (!step.has_value()) continue;
     const std::string path = JoinPath(root_, name);
     const std::string entry_what = absl::StrCat(what, ": snapshot ", path);
-    ASSIGN_OR_RETURN(std::optional<struct stat> st, StatAtNoFollow(dir.get(), name, entry_what));
+    FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> st, StatAtNoFollow(dir.get(), name, entry_what));
     if (!st.has_value() || !S_ISDIR(st->st_mode)) continue;  // vanished, a file or a link
     absl::StatusOr<UniqueFd> snapshot_dir = OpenDirectoryAt(dir.get(), name, entry_what);
     if (!snapshot_dir.ok()) {
       if (absl::IsNotFound(snapshot_dir.status())) continue;  // removed since listed
       return snapshot_dir.status();
     }
-    ASSIGN_OR_RETURN(std::optional<struct stat> done,
+    FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> done,
                      StatAtNoFollow(snapshot_dir->get(), std::string(kSnapshotDoneFile),
                                     JoinPath(path, kSnapshotDoneFile)));
     if (!done.has_value() || !S_ISREG(done->st_mode)) continue;  // incomplete
@@ -172,7 +172,7 @@ absl::StatusOr<std::vector<SnapshotInfo>> SnapshotManager::List() const {
 }
 
 absl::StatusOr<std::optional<SnapshotInfo>> SnapshotManager::Latest() const {
-  ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots, List());
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots, List());
   if (snapshots.empty()) return std::optional<SnapshotInfo>();
   return std::optional<SnapshotInfo>(std::move(snapshots.back()));
 }
@@ -186,7 +186,7 @@ absl::StatusOr<std::string> SnapshotManager::Save(
   }
   const std::string name = SnapshotName(step);
   const std::string path = JoinPath(root_, name);
-  ASSIGN_OR_RETURN(std::vector<SnapshotInfo> existing, List());
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> existing, List());
   if (!existing.empty() && existing.back().step >= step) {
     return absl::FailedPreconditionError(
         absl::StrCat(what, ": cannot save ", name, ": snapshot ", existing.back().path,
@@ -194,7 +194,7 @@ absl::StatusOr<std::string> SnapshotManager::Save(
                      ", not older; a run rewound to an earlier step must remove the "
                      "newer snapshots first"));
   }
-  RETURN_IF_ERROR(
+  FLOWRT_RETURN_IF_ERROR(
       Prefixed(SaveSnapshot(path, variables, options_.save_options), absl::StrCat(what, ": ")));
   const absl::Status retention = ApplyRetention();
   if (!retention.ok()) {
@@ -209,13 +209,13 @@ absl::StatusOr<std::string> SnapshotManager::Save(
 
 absl::Status SnapshotManager::ApplyRetention() const {
   if (options_.keep_last <= 0) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots, List());
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots, List());
   std::vector<int64_t> steps;
   for (const SnapshotInfo& info : snapshots) steps.push_back(info.step);
   const std::vector<int64_t> remove = StepsToRemove(steps, options_.keep_last, options_.keep_every);
   if (remove.empty()) return absl::OkStatus();
   const std::string what = absl::StrCat("snapshot root ", root_);
-  ASSIGN_OR_RETURN(UniqueFd dir, OpenRoot(root_, what));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir, OpenRoot(root_, what));
   absl::Status first_error;
   for (const SnapshotInfo& info : snapshots) {
     if (std::binary_search(remove.begin(), remove.end(), info.step)) {
@@ -238,14 +238,14 @@ absl::Status SnapshotManager::RemoveSnapshot(int dirfd, const SnapshotInfo& vict
     return ErrnoError(errno, what, "rename");
   }
   Hook(RemovalPhase::kRenamed, victim.name, 0);
-  RETURN_IF_ERROR(Fsync(dirfd, what));
+  FLOWRT_RETURN_IF_ERROR(Fsync(dirfd, what));
   Hook(RemovalPhase::kRootSynced, victim.name, 0);
   {
-    ASSIGN_OR_RETURN(UniqueFd hidden_dir, OpenDirectoryAt(dirfd, hidden, what));
-    ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirectory(hidden_dir.get(), what));
+    FLOWRT_ASSIGN_OR_RETURN(UniqueFd hidden_dir, OpenDirectoryAt(dirfd, hidden, what));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirectory(hidden_dir.get(), what));
     int removed = 0;
     for (const std::string& child : children) {
-      RETURN_IF_ERROR(Prefixed(RemoveTreeAt(hidden_dir.get(), child), absl::StrCat(what, ": ")));
+      FLOWRT_RETURN_IF_ERROR(Prefixed(RemoveTreeAt(hidden_dir.get(), child), absl::StrCat(what, ": ")));
       if (child != kSnapshotDoneFile) Hook(RemovalPhase::kVariableRemoved, victim.name, ++removed);
     }
   }

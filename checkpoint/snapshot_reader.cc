@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "checkpoint/crc32c.h"
+#include "checkpoint/file_io.h"
 #include "checkpoint/variable_name.h"
 #include "runtime/status.h"
 
@@ -213,12 +214,12 @@ class SnapshotScanner {
 };
 
 const Shape& SnapshotVariable::shape() const {
-  CHECK(meta_.has_value()) << "variable " << name_ << " has no meta";
+  FLOWRT_CHECK(meta_.has_value()) << "variable " << name_ << " has no meta";
   return meta_->shape;
 }
 
 DataType SnapshotVariable::dtype() const {
-  CHECK(meta_.has_value()) << "variable " << name_ << " has no meta";
+  FLOWRT_CHECK(meta_.has_value()) << "variable " << name_ << " has no meta";
   return meta_->dtype;
 }
 
@@ -228,9 +229,9 @@ std::string SnapshotVariable::OutWhat() const {
 
 absl::StatusOr<UniqueFd> SnapshotVariable::OpenOut(int64_t expected_bytes) const {
   const std::string what = OutWhat();
-  ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectory(directory_, VariableWhat(name_, directory_)));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir, OpenDirectory(directory_, VariableWhat(name_, directory_)));
   struct stat st;
-  ASSIGN_OR_RETURN(UniqueFd out, OpenRegularFileAt(dir.get(), "out", what, &st));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd out, OpenRegularFileAt(dir.get(), "out", what, &st));
   if (st.st_size != expected_bytes) {
     return absl::DataLossError(
         absl::StrCat(what, ": is ", st.st_size, " bytes, expected ", expected_bytes,
@@ -247,11 +248,11 @@ absl::Status SnapshotVariable::StreamOut(int fd, void* dst, int64_t bytes) const
   for (int64_t done = 0; done < bytes;) {
     const int64_t n = std::min(kReadChunk, bytes - done);
     char* chunk = dst != nullptr ? static_cast<char*>(dst) + done : scratch.data();
-    RETURN_IF_ERROR(ReadExactly(fd, chunk, static_cast<size_t>(n), what));
+    FLOWRT_RETURN_IF_ERROR(ReadExactly(fd, chunk, static_cast<size_t>(n), what));
     if (checksum_.has_value()) crc = Crc32cExtend(crc, chunk, static_cast<size_t>(n));
     done += n;
   }
-  RETURN_IF_ERROR(ExpectEndOfFile(fd, what));
+  FLOWRT_RETURN_IF_ERROR(ExpectEndOfFile(fd, what));
   if (checksum_.has_value() && crc != checksum_->crc32c) {
     return absl::DataLossError(absl::StrFormat(
         "%s: CRC32C mismatch: the data has %08x, %s says %08x (the file is corrupt)", what, crc,
@@ -267,10 +268,10 @@ absl::StatusOr<Tensor> SnapshotVariable::Read() const {
         ": missing (a OneFlow <= 0.3.1 snapshot), so shape and dtype are unknown; use ReadInto "
         "with a destination tensor"));
   }
-  ASSIGN_OR_RETURN(UniqueFd out, OpenOut(meta_->num_bytes));
-  RETURN_IF_ERROR(CheckAllocatable(meta_->num_bytes, OutWhat()));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd out, OpenOut(meta_->num_bytes));
+  FLOWRT_RETURN_IF_ERROR(CheckAllocatable(meta_->num_bytes, OutWhat()));
   Tensor tensor(meta_->shape, meta_->dtype);
-  RETURN_IF_ERROR(StreamOut(out.get(), tensor.raw_data(), meta_->num_bytes));
+  FLOWRT_RETURN_IF_ERROR(StreamOut(out.get(), tensor.raw_data(), meta_->num_bytes));
   return tensor;
 }
 
@@ -292,7 +293,7 @@ absl::Status SnapshotVariable::ReadInto(Tensor* dst) const {
         absl::StrCat(OutWhat(), ": is ", file_size_, " bytes (no meta), but the destination ",
                      Describe(dst->shape(), dst->dtype()), " needs ", dst->num_bytes(), " bytes"));
   }
-  ASSIGN_OR_RETURN(UniqueFd out, OpenOut(dst->num_bytes()));
+  FLOWRT_ASSIGN_OR_RETURN(UniqueFd out, OpenOut(dst->num_bytes()));
   return StreamOut(out.get(), dst->raw_data(), dst->num_bytes());
 }
 

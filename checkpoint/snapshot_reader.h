@@ -1,10 +1,10 @@
 // Reads OneFlow snapshot directories (OneFlow's `flow.checkpoint.get`), lazily and defensively.
 // `flow::load_variables` is built on this; it knows nothing of sessions or jobs.
 //
-//   ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::GetSnapshot("./mlp_models_1"));
+//   FLOWRT_ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::GetSnapshot("./mlp_models_1"));
 //   const flow::checkpoint::SnapshotVariable& w = snapshot.at("dense1-weight");
-//   if (w.has_meta()) { ASSIGN_OR_RETURN(flow::Tensor t, w.Read()); }
-//   else { RETURN_IF_ERROR(w.ReadInto(&destination)); }   // OneFlow <= 0.3.1: no meta
+//   if (w.has_meta()) { FLOWRT_ASSIGN_OR_RETURN(flow::Tensor t, w.Read()); }
+//   else { FLOWRT_RETURN_IF_ERROR(w.ReadInto(&destination)); }   // OneFlow <= 0.3.1: no meta
 //
 // A snapshot is treated as hostile input: symbolic links anywhere in it, FIFOs and devices are
 // refused without being opened; names must be safe (variable_name.h); `meta` is size-, rank- and
@@ -22,11 +22,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "checkpoint/checksum_file.h"
-#include "checkpoint/file_io.h"
 #include "checkpoint/meta_file.h"
 #include "runtime/tensor.h"
 
 namespace flow::checkpoint {
+
+class UniqueFd;  // checkpoint/file_io.h: internal, not installed
 
 // One variable of a snapshot on disk. Holds only what GetSnapshot validated (names, meta, sizes,
 // the sidecar's CRC); Read/ReadInto reopen `out` and re-check its type and size, so a file changed

@@ -38,9 +38,9 @@ class SnapshotWriter {
       : path_(path), options_(options) {}
 
   absl::Status Save(const std::vector<std::pair<std::string, Tensor>>& variables) {
-    RETURN_IF_ERROR(ValidateVariables(variables));
-    RETURN_IF_ERROR(CheckTarget());
-    RETURN_IF_ERROR(CreateTempDir());
+    FLOWRT_RETURN_IF_ERROR(ValidateVariables(variables));
+    FLOWRT_RETURN_IF_ERROR(CheckTarget());
+    FLOWRT_RETURN_IF_ERROR(CreateTempDir());
     absl::Status status = WriteAndCommit(variables);
     if (!status.ok() && !renamed_) {
       // No descriptor may close while a worker may still fsync it.
@@ -90,13 +90,13 @@ class SnapshotWriter {
     }
     parent_ = Dirname(path);
     final_path_ = JoinPath(parent_, base_);
-    RETURN_IF_ERROR(
+    FLOWRT_RETURN_IF_ERROR(
         Prefixed(EnsureDirectory(parent_), absl::StrCat("cannot save snapshot ", path_, ": ")));
     const int fd = ::open(parent_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoError(errno, parent_, "open parent directory");
     parent_fd_ = UniqueFd(fd);
 
-    ASSIGN_OR_RETURN(std::optional<struct stat> st,
+    FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> st,
                      StatAtNoFollow(parent_fd_.get(), base_, final_path_));
     if (!st.has_value()) return absl::OkStatus();
     if (!S_ISDIR(st->st_mode)) {
@@ -104,8 +104,8 @@ class SnapshotWriter {
                                                         " is a ", FileTypeName(st->st_mode),
                                                         "; save needs a new or empty directory"));
     }
-    ASSIGN_OR_RETURN(UniqueFd existing, OpenDirectoryAt(parent_fd_.get(), base_, final_path_));
-    ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(existing.get(), final_path_));
+    FLOWRT_ASSIGN_OR_RETURN(UniqueFd existing, OpenDirectoryAt(parent_fd_.get(), base_, final_path_));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(existing.get(), final_path_));
     if (!entries.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot save snapshot: ", final_path_, " is a non-empty directory (it holds \"",
@@ -124,7 +124,7 @@ class SnapshotWriter {
       return ErrnoError(errno, absl::StrCat("saving snapshot ", final_path_, ": ", tmp_path_),
                         "mkdir temp dir");
     }
-    ASSIGN_OR_RETURN(tmp_fd_, OpenDirectoryAt(parent_fd_.get(), tmp_name_, tmp_path_));
+    FLOWRT_ASSIGN_OR_RETURN(tmp_fd_, OpenDirectoryAt(parent_fd_.get(), tmp_name_, tmp_path_));
     return absl::OkStatus();
   }
 
@@ -137,24 +137,24 @@ class SnapshotWriter {
     std::sort(ordered.begin(), ordered.end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     for (const auto* variable : ordered) {
-      RETURN_IF_ERROR(WriteVariable(variable->first, variable->second));
-      if (pending_.size() >= kMaxPendingFiles) RETURN_IF_ERROR(SyncVariables());
+      FLOWRT_RETURN_IF_ERROR(WriteVariable(variable->first, variable->second));
+      if (pending_.size() >= kMaxPendingFiles) FLOWRT_RETURN_IF_ERROR(SyncVariables());
     }
-    RETURN_IF_ERROR(SyncVariables());
+    FLOWRT_RETURN_IF_ERROR(SyncVariables());
 
     // Every variable is durable; now the completion marker and the temp dir's own entries.
     const std::string tmp_what = absl::StrCat("saving snapshot ", final_path_, ": ", tmp_path_);
-    RETURN_IF_ERROR(WriteFile(
+    FLOWRT_RETURN_IF_ERROR(WriteFile(
         tmp_fd_.get(), std::string(kSnapshotDoneFile), JoinPath(tmp_path_, kSnapshotDoneFile),
         absl::StrCat("saving snapshot ", final_path_, ": "), nullptr, 0, nullptr));
-    RETURN_IF_ERROR(QueueSync(std::move(tmp_fd_), tmp_path_, tmp_what));
-    RETURN_IF_ERROR(SyncPending());
+    FLOWRT_RETURN_IF_ERROR(QueueSync(std::move(tmp_fd_), tmp_path_, tmp_what));
+    FLOWRT_RETURN_IF_ERROR(SyncPending());
     Phase(SavePhase::kSnapshotDoneWritten, variables_queued_);
 
     // rename(2) replaces an empty directory atomically and fails if anything appeared meanwhile.
     const std::string rename_what =
         absl::StrCat("saving snapshot ", final_path_, ": renaming ", tmp_path_);
-    RETURN_IF_ERROR(Inject(SaveIoOp::kRename, final_path_, rename_what, "rename"));
+    FLOWRT_RETURN_IF_ERROR(Inject(SaveIoOp::kRename, final_path_, rename_what, "rename"));
     if (::renameat(parent_fd_.get(), tmp_name_.c_str(), parent_fd_.get(), base_.c_str()) != 0) {
       return ErrnoError(errno, rename_what, "rename");
     }
@@ -162,8 +162,8 @@ class SnapshotWriter {
     const std::string parent_what =
         absl::StrCat("saved snapshot ", final_path_,
                      " completely, but it may not survive a crash: parent directory ", parent_);
-    RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, parent_, parent_what, "fsync"));
-    RETURN_IF_ERROR(Fsync(parent_fd_.get(), parent_what));
+    FLOWRT_RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, parent_, parent_what, "fsync"));
+    FLOWRT_RETURN_IF_ERROR(Fsync(parent_fd_.get(), parent_what));
     Phase(SavePhase::kRenamed, variables_queued_);
     return absl::OkStatus();
   }
@@ -176,26 +176,26 @@ class SnapshotWriter {
     if (::mkdirat(tmp_fd_.get(), name.c_str(), 0755) != 0) {
       return ErrnoError(errno, absl::StrCat(var_what, dir_path), "mkdir");
     }
-    ASSIGN_OR_RETURN(UniqueFd dir,
+    FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir,
                      OpenDirectoryAt(tmp_fd_.get(), name, absl::StrCat(var_what, dir_path)));
 
     uint32_t crc = 0;
     const int64_t size = tensor.num_bytes();
-    RETURN_IF_ERROR(WriteFile(dir.get(), "out", JoinPath(dir_path, "out"), var_what,
+    FLOWRT_RETURN_IF_ERROR(WriteFile(dir.get(), "out", JoinPath(dir_path, "out"), var_what,
                               tensor.raw_data(), static_cast<size_t>(size), &crc));
     if (!options_.legacy_layout) {
       const std::string meta = FormatMetaFile(tensor.shape(), tensor.dtype());
-      RETURN_IF_ERROR(WriteFile(dir.get(), "meta", JoinPath(dir_path, "meta"), var_what,
+      FLOWRT_RETURN_IF_ERROR(WriteFile(dir.get(), "meta", JoinPath(dir_path, "meta"), var_what,
                                 meta.data(), meta.size(), nullptr));
     }
     if (options_.write_checksums) {
       const std::string sidecar = FormatChecksumFile({.crc32c = crc, .size = size});
-      RETURN_IF_ERROR(WriteFile(dir.get(), std::string(kChecksumFile),
+      FLOWRT_RETURN_IF_ERROR(WriteFile(dir.get(), std::string(kChecksumFile),
                                 JoinPath(dir_path, kChecksumFile), var_what, sidecar.data(),
                                 sidecar.size(), nullptr));
     }
     // Every entry exists, so the directory's fsync can run alongside its files'.
-    RETURN_IF_ERROR(QueueSync(std::move(dir), dir_path, absl::StrCat(var_what, dir_path)));
+    FLOWRT_RETURN_IF_ERROR(QueueSync(std::move(dir), dir_path, absl::StrCat(var_what, dir_path)));
     ++variables_queued_;
     return absl::OkStatus();
   }
@@ -206,15 +206,15 @@ class SnapshotWriter {
   absl::Status WriteFile(int dirfd, const std::string& name, const std::string& file,
                          absl::string_view context, const void* data, size_t size, uint32_t* crc) {
     std::string what = absl::StrCat(context, file);
-    ASSIGN_OR_RETURN(UniqueFd fd, CreateFileAt(dirfd, name, what));
+    FLOWRT_ASSIGN_OR_RETURN(UniqueFd fd, CreateFileAt(dirfd, name, what));
     const char* bytes = static_cast<const char*>(data);
     for (size_t done = 0; done < size;) {
       const size_t n = std::min(kWriteChunk, size - done);
       if (crc != nullptr) *crc = Crc32cExtend(*crc, bytes + done, n);
-      RETURN_IF_ERROR(Inject(SaveIoOp::kWrite, file, what, "write"));
-      RETURN_IF_ERROR(WriteAll(fd.get(), bytes + done, n, what));
-      RETURN_IF_ERROR(Inject(SaveIoOp::kStartWriteback, file, what, "start writeback"));
-      RETURN_IF_ERROR(
+      FLOWRT_RETURN_IF_ERROR(Inject(SaveIoOp::kWrite, file, what, "write"));
+      FLOWRT_RETURN_IF_ERROR(WriteAll(fd.get(), bytes + done, n, what));
+      FLOWRT_RETURN_IF_ERROR(Inject(SaveIoOp::kStartWriteback, file, what, "start writeback"));
+      FLOWRT_RETURN_IF_ERROR(
           StartWriteback(fd.get(), static_cast<int64_t>(done), static_cast<int64_t>(n), what));
       done += n;
     }
@@ -224,7 +224,7 @@ class SnapshotWriter {
   // Hands `fd` (of `file`) to the fsync pool; SyncPending closes it once its fsync has returned.
   // The test hook runs here, on this thread, in program order, like every other hook.
   absl::Status QueueSync(UniqueFd fd, const std::string& file, std::string what) {
-    RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, file, what, "fsync"));
+    FLOWRT_RETURN_IF_ERROR(Inject(SaveIoOp::kFsync, file, what, "fsync"));
     pool_.Add(fd.get(), what);
     pending_.push_back({.fd = std::move(fd), .file = file, .what = std::move(what)});
     return absl::OkStatus();
@@ -233,10 +233,10 @@ class SnapshotWriter {
   // Waits for every queued fsync (the first error in queue order wins), then closes the files
   // and directories in that order, checking each close.
   absl::Status SyncPending() {
-    RETURN_IF_ERROR(pool_.Wait());
+    FLOWRT_RETURN_IF_ERROR(pool_.Wait());
     for (PendingSync& pending : pending_) {
-      RETURN_IF_ERROR(Inject(SaveIoOp::kClose, pending.file, pending.what, "close"));
-      RETURN_IF_ERROR(Close(pending.fd, pending.what));
+      FLOWRT_RETURN_IF_ERROR(Inject(SaveIoOp::kClose, pending.file, pending.what, "close"));
+      FLOWRT_RETURN_IF_ERROR(Close(pending.fd, pending.what));
     }
     pending_.clear();
     return absl::OkStatus();
@@ -244,7 +244,7 @@ class SnapshotWriter {
 
   // SyncPending, then reports each variable it made durable (kVariableWritten, in name order).
   absl::Status SyncVariables() {
-    RETURN_IF_ERROR(SyncPending());
+    FLOWRT_RETURN_IF_ERROR(SyncPending());
     while (variables_durable_ < variables_queued_) {
       Phase(SavePhase::kVariableWritten, ++variables_durable_);
     }

@@ -2,7 +2,7 @@
 // variables) is built on this; it knows nothing of sessions or jobs.
 //
 //   std::vector<std::pair<std::string, flow::Tensor>> vars = {{"dense1-weight", w}, ...};
-//   RETURN_IF_ERROR(flow::checkpoint::SaveSnapshot("./mlp_models_1", vars));
+//   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::SaveSnapshot("./mlp_models_1", vars));
 //
 // Layout (OneFlow's, see DESIGN.md §4): `<path>/<name>/out` raw little-endian C-order bytes,
 // `<path>/<name>/meta` VariableMetaInfo text, `<path>/snapshot_done` empty, written last; plus

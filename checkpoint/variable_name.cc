@@ -50,7 +50,7 @@ absl::Status CheckVariableName(absl::string_view name) {
 absl::Status CheckDistinctVariableNames(const std::vector<std::string>& names) {
   absl::flat_hash_map<std::string, const std::string*> by_folded_name;
   for (const std::string& name : names) {
-    RETURN_IF_ERROR(CheckVariableName(name));
+    FLOWRT_RETURN_IF_ERROR(CheckVariableName(name));
     auto [it, inserted] = by_folded_name.emplace(absl::AsciiStrToLower(name), &name);
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -2,8 +2,8 @@
 // component, so that `<root>/<name>` can never escape the snapshot or land on another variable,
 // on any file system flowrt or OneFlow users put snapshots on.
 //
-//   RETURN_IF_ERROR(flow::checkpoint::CheckVariableName(name));           // one name
-//   RETURN_IF_ERROR(flow::checkpoint::CheckDistinctVariableNames(names));  // a whole snapshot
+//   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::CheckVariableName(name));           // one name
+//   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::CheckDistinctVariableNames(names));  // a whole snapshot
 #pragma once
 
 #include <string>

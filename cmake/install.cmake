@@ -18,7 +18,7 @@ set(FLOWRT_PUBLIC_HEADERS
     graph/layers.h graph/math_ops.h graph/nn.h graph/optimizer.h graph/predictor.h graph/scope.h graph/session.h
     runtime/dtype.h runtime/shape.h runtime/status.h runtime/tensor.h
     checkpoint/checkpoint.h checkpoint/snapshot_reader.h checkpoint/checksum_file.h
-    checkpoint/file_io.h checkpoint/meta_file.h
+    checkpoint/meta_file.h
     data/mnist.h)
 
 install(TARGETS flowrt EXPORT flowrtTargets

@@ -124,11 +124,11 @@ absl::StatusOr<Tensor> DecodeDigitImage(absl::string_view bytes, const std::stri
 }
 
 absl::StatusOr<Tensor> ReadDigitImages(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzipFile(path, kMaxDigitFileBytes));
+  FLOWRT_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzipFile(path, kMaxDigitFileBytes));
   const bool idx = bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 8;
   if (!idx) return DecodeDigitImage(bytes, path);
   // IDX: data/idx.h validates magic, rank, dims and size; (N, 28, 28) u8 → (N, 1, 28, 28) f32.
-  ASSIGN_OR_RETURN(Tensor u8, ReadIdxImages(path));
+  FLOWRT_ASSIGN_OR_RETURN(Tensor u8, ReadIdxImages(path));
   const int64_t n = u8.shape()[0];
   if (n < 1) return Refuse(path, "IDX images file holds no image");
   Tensor images(Shape({n, 1, kSide, kSide}), DataType::kFloat);

@@ -1,8 +1,8 @@
 // Digit images from files, for `flowrt predict`: PNG (through libspng), binary PGM (P5) or an IDX
 // images file, each becoming (N, 1, 28, 28) f32 pixels / 255 — what load_mnist feeds a model.
 //
-//   ASSIGN_OR_RETURN(flow::Tensor images, flow::data::ReadDigitImages("seven.png"));  //
-//   (1,1,28,28) ASSIGN_OR_RETURN(flow::Tensor test,
+//   FLOWRT_ASSIGN_OR_RETURN(flow::Tensor images, flow::data::ReadDigitImages("seven.png"));  //
+//   (1,1,28,28) FLOWRT_ASSIGN_OR_RETURN(flow::Tensor test,
 //   flow::data::ReadDigitImages("t10k-images-idx3-ubyte"));
 //
 // The rule for what is accepted (README "flowrt predict"): 8-bit-or-less grayscale, exactly 28×28,

@@ -46,8 +46,8 @@ const char* IdxTypeName(uint8_t type) {
 }  // namespace
 
 absl::StatusOr<Tensor> ReadIdx(const std::string& path, int expected_rank) {
-  CHECK(expected_rank >= 1 && expected_rank <= kMaxRank) << expected_rank;
-  ASSIGN_OR_RETURN(const std::string bytes, ReadMaybeGzipFile(path));
+  FLOWRT_CHECK(expected_rank >= 1 && expected_rank <= kMaxRank) << expected_rank;
+  FLOWRT_ASSIGN_OR_RETURN(const std::string bytes, ReadMaybeGzipFile(path));
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const uint32_t expected_magic = (uint32_t{kUnsignedByteType} << 8) | expected_rank;
   const std::string kind = absl::StrFormat(
@@ -114,7 +114,7 @@ absl::StatusOr<Tensor> ReadIdx(const std::string& path, int expected_rank) {
 }
 
 absl::StatusOr<Tensor> ReadIdxImages(const std::string& path) {
-  ASSIGN_OR_RETURN(Tensor images, ReadIdx(path, 3));
+  FLOWRT_ASSIGN_OR_RETURN(Tensor images, ReadIdx(path, 3));
   if (images.shape()[1] != kMnistImageSide || images.shape()[2] != kMnistImageSide) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": images are ", images.shape()[1], "x", images.shape()[2], " (dims ",
@@ -126,8 +126,8 @@ absl::StatusOr<Tensor> ReadIdxImages(const std::string& path) {
 absl::StatusOr<Tensor> ReadIdxLabels(const std::string& path) { return ReadIdx(path, 1); }
 
 std::string EncodeIdx(const Tensor& tensor) {
-  CHECK(tensor.dtype() == kUInt8) << tensor.DebugString();
-  CHECK(tensor.shape().rank() >= 1 && tensor.shape().rank() <= kMaxRank) << tensor.DebugString();
+  FLOWRT_CHECK(tensor.dtype() == kUInt8) << tensor.DebugString();
+  FLOWRT_CHECK(tensor.shape().rank() >= 1 && tensor.shape().rank() <= kMaxRank) << tensor.DebugString();
   std::string out;
   AppendBigEndian32((uint32_t{kUnsignedByteType} << 8) | tensor.shape().rank(), &out);
   for (int64_t d : tensor.shape().dims()) AppendBigEndian32(static_cast<uint32_t>(d), &out);

@@ -49,16 +49,16 @@ struct SplitFiles {
 
 absl::StatusOr<SplitFiles> FindSplitFiles(const std::string& dir, const std::string& prefix) {
   SplitFiles files;
-  ASSIGN_OR_RETURN(files.images, FindIdxFile(dir, prefix + "-images-idx3-ubyte"));
-  ASSIGN_OR_RETURN(files.labels, FindIdxFile(dir, prefix + "-labels-idx1-ubyte"));
+  FLOWRT_ASSIGN_OR_RETURN(files.images, FindIdxFile(dir, prefix + "-images-idx3-ubyte"));
+  FLOWRT_ASSIGN_OR_RETURN(files.labels, FindIdxFile(dir, prefix + "-labels-idx1-ubyte"));
   return files;
 }
 
 // Reads and cross-checks one split's pair of files, then batches it.
 absl::StatusOr<Split> LoadSplit(const std::string& name, const SplitFiles& files, int batch_size,
                                 const MnistOptions& options) {
-  ASSIGN_OR_RETURN(const Tensor images, ReadIdxImages(files.images));  // (N, 28, 28) uint8
-  ASSIGN_OR_RETURN(const Tensor labels, ReadIdxLabels(files.labels));  // (N,) uint8
+  FLOWRT_ASSIGN_OR_RETURN(const Tensor images, ReadIdxImages(files.images));  // (N, 28, 28) uint8
+  FLOWRT_ASSIGN_OR_RETURN(const Tensor labels, ReadIdxLabels(files.labels));  // (N,) uint8
   if (images.shape()[0] != labels.shape()[0]) {
     return absl::InvalidArgumentError(absl::StrCat(
         "MNIST ", name, " split: count mismatch: ", files.images, " has ", images.shape()[0],
@@ -169,7 +169,7 @@ void Split::SetEpoch(int64_t epoch) {
 }
 
 Tensor Split::images(int batch) const {
-  CHECK(batch >= 0 && batch < num_batches_)
+  FLOWRT_CHECK(batch >= 0 && batch < num_batches_)
       << name_ << " split: batch " << batch << " out of range [0, " << num_batches_ << ")";
   // Wrap takes a mutable pointer; the view is documented read-only.
   float* base = const_cast<float*>(images_.data<float>());
@@ -178,7 +178,7 @@ Tensor Split::images(int batch) const {
 }
 
 Tensor Split::labels(int batch) const {
-  CHECK(batch >= 0 && batch < num_batches_)
+  FLOWRT_CHECK(batch >= 0 && batch < num_batches_)
       << name_ << " split: batch " << batch << " out of range [0, " << num_batches_ << ")";
   int32_t* base = const_cast<int32_t*>(labels_.data<int32_t>());
   return Tensor::Wrap(base + int64_t{batch} * batch_size_, Shape({batch_size_}), kInt32);
@@ -192,12 +192,12 @@ absl::StatusOr<Mnist> load_mnist(int train_batch_size, int test_batch_size, cons
                                             " does not exist or is not a directory; ", kFetchHint));
   }
   // Resolve all four names first, so a missing file is reported before a long read.
-  ASSIGN_OR_RETURN(const SplitFiles train_files, FindSplitFiles(dir, "train"));
-  ASSIGN_OR_RETURN(const SplitFiles test_files, FindSplitFiles(dir, "t10k"));
-  ASSIGN_OR_RETURN(Split train, LoadSplit("train", train_files, train_batch_size, options));
+  FLOWRT_ASSIGN_OR_RETURN(const SplitFiles train_files, FindSplitFiles(dir, "train"));
+  FLOWRT_ASSIGN_OR_RETURN(const SplitFiles test_files, FindSplitFiles(dir, "t10k"));
+  FLOWRT_ASSIGN_OR_RETURN(Split train, LoadSplit("train", train_files, train_batch_size, options));
   MnistOptions test_options = options;
   test_options.shuffle = false;  // evaluation does not depend on order
-  ASSIGN_OR_RETURN(Split test, LoadSplit("test", test_files, test_batch_size, test_options));
+  FLOWRT_ASSIGN_OR_RETURN(Split test, LoadSplit("test", test_files, test_batch_size, test_options));
   return Mnist{std::move(train), std::move(test)};
 }
 

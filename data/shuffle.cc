@@ -23,7 +23,7 @@ uint64_t SplitMix64::Next() {
 }
 
 uint64_t SplitMix64::Below(uint64_t bound) {
-  CHECK_GT(bound, uint64_t{0});
+  FLOWRT_CHECK_GT(bound, uint64_t{0});
   // Lemire, "Fast Random Integer Generation in an Interval" (2019): reject the few low products
   // that would make some results one draw more likely than others.
   unsigned __int128 product = static_cast<unsigned __int128>(Next()) * bound;
@@ -39,7 +39,7 @@ uint64_t SplitMix64::Below(uint64_t bound) {
 }
 
 std::vector<int64_t> EpochPermutation(int64_t n, uint64_t seed, int64_t epoch) {
-  CHECK_GE(n, int64_t{0});
+  FLOWRT_CHECK_GE(n, int64_t{0});
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), int64_t{0});
   SplitMix64 rng(Mix64(seed) ^ Mix64(static_cast<uint64_t>(epoch) + 0x632BE59BD9B4E019ULL));

@@ -13,7 +13,7 @@ Blob GradContext::input(int i) const { return builder_->GetBlob(op_.input(i)); }
 Blob GradContext::output(int i) const { return builder_->GetBlob(op_.output(i)); }
 
 void GradContext::SetInputGrad(int i, const Blob& grad) {
-  CHECK(i >= 0 && i < static_cast<int>(input_grads_.size())) << op_.name() << " input " << i;
+  FLOWRT_CHECK(i >= 0 && i < static_cast<int>(input_grads_.size())) << op_.name() << " input " << i;
   input_grads_[i] = grad;
 }
 
@@ -80,7 +80,7 @@ class AutodiffPass {
       ctx.needs_input_grad_ = needed;
       ctx.input_grads_.resize(op.input_size());
       schema->grad_fn(ctx);
-      RETURN_IF_ERROR(builder_->status());
+      FLOWRT_RETURN_IF_ERROR(builder_->status());
       for (int k = 0; k < op.input_size(); ++k) {
         if (needed[k] && ctx.input_grads_[k].ok()) Accumulate(op.input(k), ctx.input_grads_[k]);
       }
@@ -89,7 +89,7 @@ class AutodiffPass {
     std::vector<Blob> result;
     for (const Blob& x : xs)
       result.push_back(grads_.contains(x.name()) ? TakeSum(x.name()) : Blob());
-    RETURN_IF_ERROR(builder_->status());
+    FLOWRT_RETURN_IF_ERROR(builder_->status());
     return result;
   }
 
@@ -114,7 +114,7 @@ class AutodiffPass {
 absl::StatusOr<std::vector<Blob>> Gradients(const std::vector<Blob>& ys,
                                             const std::vector<Blob>& xs,
                                             const std::vector<Blob>& grad_ys) {
-  CHECK(!ys.empty());
+  FLOWRT_CHECK(!ys.empty());
   JobBuilder* builder = ys[0].builder();
   for (const Blob& y : ys) {
     if (!y.ok()) {

@@ -2,7 +2,7 @@
 // and the executor running it. Internal (not installed, since both are protobuf- and
 // oneDNN-facing): for the graph view, the op profile, benchmarks and tests.
 //
-//   RETURN_IF_ERROR(job.Compile());
+//   FLOWRT_RETURN_IF_ERROR(job.Compile());
 //   for (const flowrt::OpConf& op : CompiledJob::Job(job).op()) ...;
 //   int64_t bytes = CompiledJob::GetExecutor(job).arena_bytes();
 #pragma once

@@ -79,12 +79,12 @@ const std::string& JobFunction::name() const { return state_->name; }
 Session& JobFunction::session() const { return *state_->session; }
 
 const flowrt::JobConf& CompiledJob::Job(const JobFunction& function) {
-  CHECK(function.compiled()) << "job '" << function.name() << "' is not compiled";
+  FLOWRT_CHECK(function.compiled()) << "job '" << function.name() << "' is not compiled";
   return function.state_->job;
 }
 
 Executor& CompiledJob::GetExecutor(const JobFunction& function) {
-  CHECK(function.compiled()) << "job '" << function.name() << "' is not compiled";
+  FLOWRT_CHECK(function.compiled()) << "job '" << function.name() << "' is not compiled";
   return *function.state_->executor;
 }
 
@@ -102,9 +102,19 @@ absl::Status JobFunction::Compile(State& s) {
                                               p.shape, p.dtype));
     }
     std::vector<Blob> outputs = s.body(inputs);
-    RETURN_IF_ERROR(builder.status());
-    for (const Blob& out : outputs) {
-      CHECK(out.ok());
+    FLOWRT_RETURN_IF_ERROR(builder.status());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Blob& out = outputs[i];
+      if (!out.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "job '", s.name, "': output ", i, " of the body is a failed blob: ",
+            out.error().ok() ? "no error recorded" : out.error().ToString()));
+      }
+      if (!builder.Owns(out)) {
+        return absl::InvalidArgumentError(absl::StrCat("job '", s.name, "': output ", i,
+                                                       " of the body, blob '", out.name(),
+                                                       "', belongs to another job"));
+      }
       builder.mutable_job()->add_fetch(out.name());
     }
   }
@@ -117,11 +127,11 @@ absl::Status JobFunction::Compile(State& s) {
     return absl::AlreadyExistsError(
         absl::StrCat("a job named '", s.name, "' already exists in this session"));
   }
-  ASSIGN_OR_RETURN(auto new_variables, NewVariables(*session, builder.job()));
+  FLOWRT_ASSIGN_OR_RETURN(auto new_variables, NewVariables(*session, builder.job()));
   session->AddJob(s.name, std::move(new_variables));
   ExecutorOptions options{session->options().reuse_memory, session->options().threads,
                           session->options().seed};
-  ASSIGN_OR_RETURN(
+  FLOWRT_ASSIGN_OR_RETURN(
       s.executor,
       Executor::Create(
           builder.job(), [session](const std::string& name) { return session->FindVariable(name); },
@@ -131,14 +141,14 @@ absl::Status JobFunction::Compile(State& s) {
 }
 
 absl::Status JobFunction::RunInPlace(absl::Span<const Tensor> feeds) {
-  RETURN_IF_ERROR(Compile());
+  FLOWRT_RETURN_IF_ERROR(Compile());
   return state_->executor->Run(feeds);
 }
 
 const Tensor& JobFunction::fetch(int i) const { return CompiledJob::GetExecutor(*this).fetch(i); }
 
 absl::StatusOr<std::vector<Tensor>> JobFunction::Run(absl::Span<const Tensor> feeds) {
-  RETURN_IF_ERROR(RunInPlace(feeds));
+  FLOWRT_RETURN_IF_ERROR(RunInPlace(feeds));
   std::vector<Tensor> results;
   for (int i = 0; i < state_->executor->num_fetches(); ++i) {
     results.push_back(state_->executor->fetch(i).Clone());

@@ -101,8 +101,8 @@ absl::string_view ConfName(const InitializerConf& conf) {
 
 absl::StatusOr<double> FanFor(const Shape& shape, oneflow::VarianceNorm mode,
                               absl::string_view data_format) {
-  ASSIGN_OR_RETURN(const int64_t fan_in, FanIn(shape));
-  ASSIGN_OR_RETURN(const int64_t fan_out, FanOut(shape, data_format));
+  FLOWRT_ASSIGN_OR_RETURN(const int64_t fan_in, FanIn(shape));
+  FLOWRT_ASSIGN_OR_RETURN(const int64_t fan_out, FanOut(shape, data_format));
   switch (mode) {
     case oneflow::kFanIn:
       return static_cast<double>(fan_in);
@@ -161,7 +161,7 @@ absl::StatusOr<VarianceScalingParams> ResolveVarianceScaling(
     return absl::InvalidArgumentError(
         absl::StrCat("variance_scaling_initializer: unknown variance_norm ", vs.variance_norm()));
   }
-  ASSIGN_OR_RETURN(const double fan, FanFor(shape, vs.variance_norm(), vs.data_format()));
+  FLOWRT_ASSIGN_OR_RETURN(const double fan, FanFor(shape, vs.variance_norm(), vs.data_format()));
   VarianceScalingParams params{vs.distribution(), 0, 0};
   const double s = scale / fan;  // fan may be 0 for an empty tensor; nothing is drawn then
   switch (vs.distribution()) {
@@ -239,7 +239,7 @@ absl::Status FillFloat(const InitializerConf& conf, uint64_t seed, Tensor* tenso
                              conf.truncated_normal_conf().std(), &rng, tensor);
       break;
     case InitializerConf::kVarianceScalingConf: {
-      ASSIGN_OR_RETURN(const VarianceScalingParams p,
+      FLOWRT_ASSIGN_OR_RETURN(const VarianceScalingParams p,
                        ResolveVarianceScaling(conf.variance_scaling_conf(), tensor->shape()));
       if (p.distribution == oneflow::kTruncatedNormal) {
         FillTruncatedNormal<T>(0.0, p.stddev, &rng, tensor);
@@ -252,7 +252,7 @@ absl::Status FillFloat(const InitializerConf& conf, uint64_t seed, Tensor* tenso
       break;
     }
     default:
-      CHECK(false) << "unvalidated conf " << ConfName(conf);
+      FLOWRT_CHECK(false) << "unvalidated conf " << ConfName(conf);
   }
   return absl::OkStatus();
 }
@@ -283,7 +283,7 @@ absl::Status FillInt(const InitializerConf& conf, uint64_t seed, Tensor* tensor)
       break;
     }
     default:
-      CHECK(false) << "unvalidated conf " << ConfName(conf);
+      FLOWRT_CHECK(false) << "unvalidated conf " << ConfName(conf);
   }
   return absl::OkStatus();
 }
@@ -393,7 +393,7 @@ absl::StatusOr<Initializer> variance_scaling_initializer(double scale, absl::str
     return absl::InvalidArgumentError(
         absl::StrCat(kName, ": scale must be finite and > 0, got ", scale));
   }
-  ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode(kName, mode));
+  FLOWRT_ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode(kName, mode));
   oneflow::RandomDistribution dist;
   if (distribution == "truncated_normal") {
     dist = oneflow::kTruncatedNormal;
@@ -454,7 +454,7 @@ absl::StatusOr<Initializer> kaiming_initializer(const Shape& shape, absl::string
         kName, ": distribution must be \"random_normal\" or \"random_uniform\", got \"",
         distribution, "\""));
   }
-  ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode(kName, mode));
+  FLOWRT_ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode(kName, mode));
   auto format = NormalizeDataFormat(data_format);
   if (!format.ok() || format->empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -464,7 +464,7 @@ absl::StatusOr<Initializer> kaiming_initializer(const Shape& shape, absl::string
   if (!gain.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(kName, ": ", gain.status().message()));
   }
-  ASSIGN_OR_RETURN(const double fan, FanFor(shape, norm, *format));
+  FLOWRT_ASSIGN_OR_RETURN(const double fan, FanFor(shape, norm, *format));
   const double stddev = *gain / std::sqrt(fan);
   InitializerConf conf;
   if (distribution == "random_normal") {
@@ -508,11 +508,11 @@ absl::StatusOr<int64_t> FanOut(const Shape& shape, absl::string_view data_format
     return absl::InvalidArgumentError(
         absl::StrCat("fans need a shape of rank >= 1, got ", shape.ToString()));
   }
-  ASSIGN_OR_RETURN(const std::string format, NormalizeDataFormat(data_format));
+  FLOWRT_ASSIGN_OR_RETURN(const std::string format, NormalizeDataFormat(data_format));
   absl::StatusOr<int64_t> receptive = format == "channels_first"
                                           ? DimProduct(shape, 2, shape.rank())
                                           : DimProduct(shape, 1, std::max(shape.rank() - 1, 1));
-  RETURN_IF_ERROR(receptive.status());
+  FLOWRT_RETURN_IF_ERROR(receptive.status());
   int64_t fan_out;
   if (shape[0] < 0 || __builtin_mul_overflow(shape[0], *receptive, &fan_out)) {
     return absl::InvalidArgumentError(
@@ -523,7 +523,7 @@ absl::StatusOr<int64_t> FanOut(const Shape& shape, absl::string_view data_format
 
 absl::StatusOr<double> ComputeFan(const Shape& shape, absl::string_view mode,
                                   absl::string_view data_format) {
-  ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode("ComputeFan", mode));
+  FLOWRT_ASSIGN_OR_RETURN(const oneflow::VarianceNorm norm, ParseMode("ComputeFan", mode));
   return FanFor(shape, norm, data_format);
 }
 
@@ -638,8 +638,8 @@ absl::Status ValidateInitializer(const Initializer& initializer, const Shape& sh
 }
 
 absl::Status InitializeTensor(const Initializer& initializer, uint64_t seed, Tensor* tensor) {
-  CHECK(tensor != nullptr && tensor->defined());
-  RETURN_IF_ERROR(ValidateInitializer(initializer, tensor->shape(), tensor->dtype()));
+  FLOWRT_CHECK(tensor != nullptr && tensor->defined());
+  FLOWRT_RETURN_IF_ERROR(ValidateInitializer(initializer, tensor->shape(), tensor->dtype()));
   const InitializerConf& conf = InitializerProto::Get(initializer);
   switch (tensor->dtype()) {
     case DataType::kFloat:
@@ -655,7 +655,7 @@ absl::Status InitializeTensor(const Initializer& initializer, uint64_t seed, Ten
     default:
       break;
   }
-  CHECK(false) << "ValidateInitializer let " << DataTypeName(tensor->dtype()) << " through";
+  FLOWRT_CHECK(false) << "ValidateInitializer let " << DataTypeName(tensor->dtype()) << " through";
   return absl::InternalError("unreachable");
 }
 

@@ -2,9 +2,9 @@
 // flow::Initializer, and InitializeTensor, which fills a tensor from one and a seed.
 //
 //   flow::Initializer init = flow::truncated_normal(0.1);                 // doc scripts' kernels
-//   ASSIGN_OR_RETURN(flow::Initializer conv_init, flow::xavier_uniform_initializer("NCHW"));
+//   FLOWRT_ASSIGN_OR_RETURN(flow::Initializer conv_init, flow::xavier_uniform_initializer("NCHW"));
 //   flow::Tensor w(flow::Shape({512, 784}), flow::kFloat);
-//   RETURN_IF_ERROR(flow::InitializeTensor(init, seed, &w));
+//   FLOWRT_RETURN_IF_ERROR(flow::InitializeTensor(init, seed, &w));
 //
 // Names and defaults follow OneFlow's Python (users port scripts); maths follows OneFlow
 // (initializer_util.py / kernel_util.cpp, see ONEFLOW_REFERENCE.md §3), with two deliberate fixes:

@@ -1,5 +1,7 @@
 #include "graph/job_builder.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ops/attr.h"
@@ -17,6 +19,8 @@ Shape ShapeFromProto(const oneflow::ShapeProto& proto) {
 }  // namespace
 
 JobBuilder::JobBuilder(std::string job_name, flowrt::JobType job_type) {
+  static std::atomic<uint64_t> last_id{0};
+  id_ = ++last_id;
   job_.set_name(std::move(job_name));
   job_.set_job_type(job_type);
 }
@@ -29,7 +33,7 @@ JobBuilder::Activation::Activation(JobBuilder* builder) : previous_(current_buil
 JobBuilder::Activation::~Activation() { current_builder = previous_; }
 
 Blob JobBuilder::Fail(absl::Status error) {
-  CHECK(!error.ok());
+  FLOWRT_CHECK(!error.ok());
   if (status_.ok()) {
     status_ =
         absl::Status(error.code(), absl::StrCat("job '", job_.name(), "': ", error.message()));
@@ -56,8 +60,8 @@ const BlobDesc* JobBuilder::FindBlob(const std::string& name) const {
 
 Blob JobBuilder::GetBlob(const std::string& name) {
   const BlobDesc* desc = FindBlob(name);
-  CHECK(desc != nullptr) << "no blob " << name;
-  return Blob(this, name, desc->shape, desc->dtype);
+  FLOWRT_CHECK(desc != nullptr) << "no blob " << name;
+  return Blob(this, id_, name, desc->shape, desc->dtype);
 }
 
 std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
@@ -85,7 +89,7 @@ std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
   ShapeContext ctx{op, {}};
   for (const std::string& input : op.input()) {
     const BlobDesc* desc = FindBlob(input);
-    CHECK(desc != nullptr) << "op " << op.name() << " reads unknown blob " << input;
+    FLOWRT_CHECK(desc != nullptr) << "op " << op.name() << " reads unknown blob " << input;
     ctx.inputs.push_back(*desc);
   }
   absl::StatusOr<std::vector<BlobDesc>> outputs = schema->shape_fn(ctx);
@@ -93,14 +97,14 @@ std::vector<Blob> JobBuilder::AddOp(flowrt::OpConf op) {
     Fail(outputs.status());
     return failed;
   }
-  CHECK_EQ(outputs->size(), schema->outputs.size()) << op.type();
+  FLOWRT_CHECK_EQ(outputs->size(), schema->outputs.size()) << op.type();
   std::vector<Blob> blobs;
   op.clear_output();
   for (size_t i = 0; i < outputs->size(); ++i) {
     std::string name = absl::StrCat(op.name(), "/", schema->outputs[i]);
     op.add_output(name);
     blobs_[name] = (*outputs)[i];
-    blobs.push_back(Blob(this, name, (*outputs)[i].shape, (*outputs)[i].dtype));
+    blobs.push_back(Blob(this, id_, name, (*outputs)[i].shape, (*outputs)[i].dtype));
   }
   op_names_.insert(op.name());
   *job_.add_op() = std::move(op);
@@ -192,11 +196,19 @@ OpBuilder& OpBuilder::ExactName(absl::string_view name) {
 OpBuilder& OpBuilder::Input(const Blob& blob) {
   if (!blob.ok()) {
     failed_input_ = true;
-  } else {
-    if (builder_ == nullptr) builder_ = blob.builder();
-    CHECK(blob.builder() == builder_) << "blob " << blob.name() << " belongs to another job";
-    op_.add_input(blob.name());
+    if (input_error_.ok()) input_error_ = blob.error();
+    return *this;
   }
+  // Outside a body (no builder) Build fails anyway; the blob's own builder may be gone.
+  if (builder_ != nullptr && !builder_->Owns(blob) && input_error_.ok()) {
+    // The blob's job may be gone: name only what is certain to be alive.
+    input_error_ = absl::InvalidArgumentError(
+        absl::StrCat("op '", name_, "' (", op_.type(), ") in job '", builder_->job_name(),
+                     "': input blob '", blob.name(),
+                     "' belongs to another job (a blob is valid only in the global_function "
+                     "body that made it)"));
+  }
+  op_.add_input(blob.name());
   return *this;
 }
 
@@ -216,19 +228,25 @@ FLOWRT_OP_BUILDER_ATTR(DataType)
 
 std::vector<Blob> OpBuilder::Build() {
   const OpSchema* schema = FindOp(op_.type());
-  if (failed_input_) return std::vector<Blob>(schema ? schema->outputs.size() : 1);
-  CHECK(builder_ != nullptr) << "flow op '" << op_.type()
-                             << "' used outside a global_function body";
-  if (!builder_->status().ok()) {
-    return std::vector<Blob>(schema ? schema->outputs.size() : 1);
+  const size_t num_outputs = schema ? schema->outputs.size() : 1;
+  if (builder_ == nullptr) {
+    // No job to keep the error: the failed blobs carry it, and the job they are fed to records it.
+    absl::Status error = !input_error_.ok()
+                             ? input_error_
+                             : absl::FailedPreconditionError(absl::StrCat(
+                                   "op '", name_, "' (", op_.type(),
+                                   ") used outside a global_function body"));
+    return std::vector<Blob>(num_outputs, Blob(error));
   }
+  if (!input_error_.ok()) builder_->Fail(input_error_);
+  if (failed_input_ || !builder_->status().ok()) return std::vector<Blob>(num_outputs);
   op_.set_name(exact_name_ ? name_ : builder_->UniqueOpName(name_));
   return builder_->AddOp(std::move(op_));
 }
 
 Blob OpBuilder::Build1() {
   std::vector<Blob> outputs = Build();
-  CHECK_EQ(outputs.size(), 1u) << op_.type();
+  FLOWRT_CHECK_EQ(outputs.size(), 1u) << op_.type();
   return outputs[0];
 }
 

@@ -8,7 +8,7 @@
 //   JobBuilder::Activation active(&builder);
 //   Blob x = builder.AddPlaceholder("x", Shape({2, 3}), kFloat);
 //   Blob y = flow::nn::relu(x);
-//   RETURN_IF_ERROR(builder.status());
+//   FLOWRT_RETURN_IF_ERROR(builder.status());
 #pragma once
 
 #include <map>
@@ -46,6 +46,9 @@ class JobBuilder {
   const flowrt::JobConf& job() const { return job_; }
   flowrt::JobConf* mutable_job() { return &job_; }
 
+  // Whether `blob` was made by this recording (not by another job, or an earlier builder).
+  bool Owns(const Blob& blob) const { return blob.ok() && blob.job_id_ == id_; }
+
   // The first error recorded while building, OK otherwise.
   const absl::Status& status() const { return status_; }
   // Keeps `error` if it is the first. Returns a failed blob for convenience.
@@ -72,8 +75,6 @@ class JobBuilder {
   std::string NamespacePrefix() const;
   // `base` with the namespace prefix, made unique among the job's ops ("relu", "relu_1", ...).
   std::string UniqueOpName(absl::string_view base);
-  // True if an op of that exact name exists.
-  bool HasOp(const std::string& name) const { return op_names_.contains(name); }
 
   // The desc of a blob by logical name, or null.
   const BlobDesc* FindBlob(const std::string& name) const;
@@ -83,6 +84,7 @@ class JobBuilder {
   bool minimized() const { return !job_.loss().empty(); }
 
  private:
+  uint64_t id_;  // unique in the process
   flowrt::JobConf job_;
   absl::Status status_;
   std::vector<std::string> namespaces_;
@@ -122,6 +124,9 @@ class OpBuilder {
  private:
   JobBuilder* builder_ = nullptr;
   bool failed_input_ = false;
+  // The first input error this op must record: a blob of another job, or the error a failed
+  // blob built outside any job carries.
+  absl::Status input_error_;
   bool exact_name_ = false;
   std::string name_;
   flowrt::OpConf op_;

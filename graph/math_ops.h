@@ -19,7 +19,6 @@ Blob add(const Blob& a, const Blob& b);
 // A float32 blob of x's shape filled with value.
 Blob fill_like(const Blob& x, float value);
 inline Blob ones_like(const Blob& x) { return fill_like(x, 1.f); }
-inline Blob zeros_like(const Blob& x) { return fill_like(x, 0.f); }
 
 // Inputs joined along `axis` (negative counts from the end): every input has the rank and dims
 // of the first but along axis. (N, 3, H, W) and (N, 5, H, W) on axis 1 → (N, 8, H, W).

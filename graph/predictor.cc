@@ -53,7 +53,7 @@ struct Predictor::Impl {
         session, absl::StrCat(options.name, "_b", n, "_", copy_index), JobType::kPredict,
         [body_ptr](Blob input) { return (*body_ptr)(input); },
         Placeholder(InputShape(n), example.dtype, example.name));
-    RETURN_IF_ERROR(job.Compile());
+    FLOWRT_RETURN_IF_ERROR(job.Compile());
     absl::MutexLock lock(&mu);
     pool->copies.push_back(std::move(job));
     pool->free.reserve(pool->copies.size());
@@ -118,10 +118,10 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& sn
                                                            PredictorOptions options) {
   auto impl = std::make_unique<Impl>(std::move(body), std::move(example), std::move(options));
   // Batch 1 first: its compile creates the variables the snapshot is loaded into.
-  ASSIGN_OR_RETURN(JobFunction * first, impl->CompileCopy(1));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction * first, impl->CompileCopy(1));
   impl->Return(1, first);
-  ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(snapshot_dir));
-  ASSIGN_OR_RETURN(LoadReport report, load_variables(snapshot, true, impl->session));
+  FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(snapshot_dir));
+  FLOWRT_ASSIGN_OR_RETURN(LoadReport report, load_variables(snapshot, true, impl->session));
   if (!report.missing.empty()) {
     return absl::NotFoundError(absl::StrCat("snapshot ", snapshot_dir,
                                             " does not fit the predict job: it lacks ",
@@ -134,9 +134,9 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Create(
     const std::map<std::string, Tensor>& variables, Body body, Placeholder example,
     PredictorOptions options) {
   auto impl = std::make_unique<Impl>(std::move(body), std::move(example), std::move(options));
-  ASSIGN_OR_RETURN(JobFunction * first, impl->CompileCopy(1));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction * first, impl->CompileCopy(1));
   impl->Return(1, first);
-  ASSIGN_OR_RETURN(LoadReport report, impl->session.load_variables(variables, true));
+  FLOWRT_ASSIGN_OR_RETURN(LoadReport report, impl->session.load_variables(variables, true));
   if (!report.missing.empty()) {
     return absl::NotFoundError(absl::StrCat("the given variables do not fit the predict job: ",
                                             "they lack ", absl::StrJoin(report.missing, ", ")));
@@ -145,9 +145,9 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Create(
 }
 
 absl::Status Predictor::Predict(const Tensor& input, Tensor* output) {
-  RETURN_IF_ERROR(impl_->CheckInput(input));
+  FLOWRT_RETURN_IF_ERROR(impl_->CheckInput(input));
   const int64_t n = input.shape()[0];
-  ASSIGN_OR_RETURN(JobFunction * job, impl_->CheckOut(n));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction * job, impl_->CheckOut(n));
   absl::Status status = job->RunInPlace(absl::MakeConstSpan(&input, 1));
   if (status.ok()) {
     const Tensor& result = job->fetch(0);
@@ -164,10 +164,10 @@ absl::Status Predictor::Predict(const Tensor& input, Tensor* output) {
 }
 
 absl::StatusOr<Tensor> Predictor::Predict(const Tensor& input) {
-  RETURN_IF_ERROR(impl_->CheckInput(input));
-  ASSIGN_OR_RETURN(Shape shape, OutputShape(input.shape()[0]));
+  FLOWRT_RETURN_IF_ERROR(impl_->CheckInput(input));
+  FLOWRT_ASSIGN_OR_RETURN(Shape shape, OutputShape(input.shape()[0]));
   Tensor output(std::move(shape), output_dtype());
-  RETURN_IF_ERROR(Predict(input, &output));
+  FLOWRT_RETURN_IF_ERROR(Predict(input, &output));
   return output;
 }
 
@@ -178,7 +178,7 @@ absl::StatusOr<Shape> Predictor::OutputShape(int64_t n) {
     auto it = impl_->pools.find(n);
     if (it != impl_->pools.end() && !it->second->copies.empty()) return it->second->output_shape;
   }
-  ASSIGN_OR_RETURN(JobFunction * job, impl_->CompileCopy(n));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction * job, impl_->CompileCopy(n));
   impl_->Return(n, job);
   absl::MutexLock lock(&impl_->mu);
   return impl_->pools.find(n)->second->output_shape;

@@ -4,10 +4,11 @@
 //   auto body = [](flow::Blob images /*(N, 1, 28, 28)*/) {
 //     return flow::nn::softmax(flow::jobs::LenetLogits(images, {}));   // (N, 10)
 //   };
-//   ASSIGN_OR_RETURN(std::unique_ptr<flow::Predictor> predictor,
+//   FLOWRT_ASSIGN_OR_RETURN(std::unique_ptr<flow::Predictor> predictor,
 //                    flow::Predictor::Load("./lenet_models_1", body,
 //                                          flow::Placeholder({1, 28, 28}, flow::kFloat)));
-//   ASSIGN_OR_RETURN(flow::Tensor probs, predictor->Predict(images));   // images (7, 1, 28, 28)
+//   FLOWRT_ASSIGN_OR_RETURN(flow::Tensor probs, predictor->Predict(images));   // images (7, 1, 28,
+//   28)
 //
 // How it works. The body is an ordinary predict job function of one input whose first dimension
 // is the batch. Load records it for batch 1 in a private session (creating its variables) and

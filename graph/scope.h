@@ -3,9 +3,16 @@
 //
 //   { flow::scope::Namespace ns("block1");  // variables become "block1-<name>"
 //     flow::scope::Placement cpu("cpu", "0:0"); ... }
+//
+// Outside a global_function body a scope does nothing: there is no job to record an error in,
+// and every op built there already fails with "used outside a global_function body".
 #pragma once
 
 #include <string>
+
+namespace flow {
+class JobBuilder;
+}  // namespace flow
 
 namespace flow::scope {
 
@@ -15,6 +22,9 @@ class Namespace {
   ~Namespace();
   Namespace(const Namespace&) = delete;
   Namespace& operator=(const Namespace&) = delete;
+
+ private:
+  JobBuilder* builder_;  // the job it pushed a name onto (popped from the same one), or null
 };
 
 // flowrt runs on one CPU: device "cpu" with machine:device "0:0" (or "0:0-N") is accepted;

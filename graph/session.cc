@@ -14,7 +14,7 @@ Session& Session::Default() {
 
 absl::Status Session::CompileDefinedJobs() {
   while (!defined_jobs_.empty()) {
-    RETURN_IF_ERROR(defined_jobs_.front()());
+    FLOWRT_RETURN_IF_ERROR(defined_jobs_.front()());
     defined_jobs_.erase(defined_jobs_.begin());
   }
   return absl::OkStatus();
@@ -38,15 +38,15 @@ std::vector<std::string> Session::VariableNames() const {
 }
 
 void Session::AddJob(const std::string& job_name, std::map<std::string, Tensor> new_variables) {
-  CHECK(job_names_.insert(job_name).second) << "job '" << job_name << "' added twice";
+  FLOWRT_CHECK(job_names_.insert(job_name).second) << "job '" << job_name << "' added twice";
   for (auto& [name, value] : new_variables) {
-    CHECK(variables_.emplace(name, std::move(value)).second) << "variable '" << name << "' exists";
+    FLOWRT_CHECK(variables_.emplace(name, std::move(value)).second) << "variable '" << name << "' exists";
   }
 }
 
 absl::StatusOr<LoadReport> Session::load_variables(const std::map<std::string, Tensor>& values,
                                                    bool ignore_mismatch) {
-  RETURN_IF_ERROR(CompileDefinedJobs());
+  FLOWRT_RETURN_IF_ERROR(CompileDefinedJobs());
   LoadReport report;
   for (const auto& [name, value] : values) {
     auto it = variables_.find(name);

@@ -1,7 +1,7 @@
 // A compiled job as a Graphviz DOT graph, for `flowrt graph`:
 //
 //   flow::Session session;
-//   ASSIGN_OR_RETURN(flow::JobFunction job,
+//   FLOWRT_ASSIGN_OR_RETURN(flow::JobFunction job,
 //                    flow::jobs::BuildModelJob(session, "lenet", {.train = true}));
 //   std::string dot = flow::jobs::JobToDot(job);   // `dot -Tpng` renders it
 //

@@ -13,7 +13,7 @@
 namespace flow::jobs {
 
 absl::StatusOr<MetricsWriter> MetricsWriter::Open(const std::string& path, bool append) {
-  RETURN_IF_ERROR(checkpoint::EnsureParentDirectory(path));
+  FLOWRT_RETURN_IF_ERROR(checkpoint::EnsureParentDirectory(path));
   std::error_code ec;
   const bool continue_file = append && std::filesystem::file_size(path, ec) > 0 && !ec;
   std::FILE* file = std::fopen(path.c_str(), continue_file ? "a" : "w");

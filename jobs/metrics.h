@@ -1,7 +1,7 @@
 // metrics.csv: one row per logged training step, for `flowrt plot` and spreadsheets.
 //
-//   ASSIGN_OR_RETURN(MetricsWriter metrics, MetricsWriter::Open("run.metrics.csv", false));
-//   RETURN_IF_ERROR(metrics.Row({.step = 20, .epoch = 1, .loss = 0.52, .lr = 0.1,
+//   FLOWRT_ASSIGN_OR_RETURN(MetricsWriter metrics, MetricsWriter::Open("run.metrics.csv", false));
+//   FLOWRT_RETURN_IF_ERROR(metrics.Row({.step = 20, .epoch = 1, .loss = 0.52, .lr = 0.1,
 //                                .images_per_second = 3900}));
 //
 // Columns: step,epoch,loss,lr,images_per_second,test_accuracy. test_accuracy is empty unless the

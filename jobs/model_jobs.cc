@@ -30,7 +30,7 @@ absl::StatusOr<JobFunction> BuildModelJob(Session& session, absl::string_view mo
   if (options.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
   const Placeholder images({options.batch_size, 1, 28, 28}, kFloat, "images");
   if (options.train) {
-    RETURN_IF_ERROR(DefaultLearningRate(options.optimizer).status());
+    FLOWRT_RETURN_IF_ERROR(DefaultLearningRate(options.optimizer).status());
     const bool adam = options.optimizer == "adam";
     if (adam && options.momentum != 0) {
       return absl::InvalidArgumentError(
@@ -54,13 +54,13 @@ absl::StatusOr<JobFunction> BuildModelJob(Session& session, absl::string_view mo
           return loss;
         },
         images, Placeholder({options.batch_size}, kInt32, "labels"));
-    RETURN_IF_ERROR(train_job.Compile());
+    FLOWRT_RETURN_IF_ERROR(train_job.Compile());
     return train_job;
   }
   JobFunction eval_job = global_function(
       session, "eval_job", JobType::kPredict,
       [model](Blob images) { return model->logits(images, {.train = false}); }, images);
-  RETURN_IF_ERROR(eval_job.Compile());
+  FLOWRT_RETURN_IF_ERROR(eval_job.Compile());
   return eval_job;
 }
 

@@ -2,7 +2,7 @@
 // definition, so they never drift apart.
 //
 //   flow::Session session;
-//   ASSIGN_OR_RETURN(flow::JobFunction train_job,
+//   FLOWRT_ASSIGN_OR_RETURN(flow::JobFunction train_job,
 //                    flow::jobs::BuildModelJob(session, "lenet", {.train = true}));
 #pragma once
 

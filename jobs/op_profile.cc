@@ -66,14 +66,14 @@ absl::StatusOr<JobProfile> ProfileJob(JobFunction& job, absl::Span<const Tensor>
         absl::StrCat("ProfileJob: iterations must be >= 1 and warmup >= 0, got ",
                      options.iterations, " and ", options.warmup));
   }
-  if (!job.compiled()) RETURN_IF_ERROR(job.Compile());
-  for (int i = 0; i < options.warmup; ++i) RETURN_IF_ERROR(job.RunInPlace(feeds));
+  if (!job.compiled()) FLOWRT_RETURN_IF_ERROR(job.Compile());
+  for (int i = 0; i < options.warmup; ++i) FLOWRT_RETURN_IF_ERROR(job.RunInPlace(feeds));
 
   std::vector<double> step_ms;
   step_ms.reserve(options.iterations);
   for (int i = 0; i < options.iterations; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(job.RunInPlace(feeds));
+    FLOWRT_RETURN_IF_ERROR(job.RunInPlace(feeds));
     step_ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
             .count());
@@ -84,7 +84,7 @@ absl::StatusOr<JobProfile> ProfileJob(JobFunction& job, absl::Span<const Tensor>
   std::vector<bool> ran(executor.num_ops(), false);
   for (int i = 0; i < options.iterations; ++i) {
     std::vector<double> before = op_ms;
-    RETURN_IF_ERROR(executor.RunProfiled(feeds, &op_ms));
+    FLOWRT_RETURN_IF_ERROR(executor.RunProfiled(feeds, &op_ms));
     for (size_t k = 0; k < op_ms.size(); ++k) ran[k] = ran[k] || op_ms[k] != before[k];
   }
 

@@ -1,7 +1,7 @@
 // Per-op timing of a compiled job, like `caffe time`: forward, backward and update ms per op and
 // per layer, so a slow op is visible. Behind `flowrt time` and tools/bench/train_step_bench.
 //
-//   ASSIGN_OR_RETURN(flow::jobs::JobProfile profile,
+//   FLOWRT_ASSIGN_OR_RETURN(flow::jobs::JobProfile profile,
 //                    flow::jobs::ProfileJob(train_job, {images, labels}, {.iterations = 50}));
 //   std::cout << flow::jobs::FormatProfile(profile);
 //

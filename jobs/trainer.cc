@@ -39,7 +39,7 @@ absl::StatusOr<double> TestAccuracy(JobFunction& eval_job, const data::Split& te
   int64_t correct = 0, total = 0;
   for (int b = 0; b < test.num_batches(); ++b) {
     const Tensor images = test.images(b);
-    RETURN_IF_ERROR(eval_job.RunInPlace({&images, 1}));
+    FLOWRT_RETURN_IF_ERROR(eval_job.RunInPlace({&images, 1}));
     const Tensor& logits = eval_job.fetch(0);  // (N, 10)
     correct += CountCorrect(logits, test.labels(b));
     total += logits.shape()[0];
@@ -67,10 +67,10 @@ absl::Status CheckSaveTarget(const std::string& path) {
 // steps are all done finds its --save written by the run it finishes.
 absl::StatusOr<bool> HoldsCompleteSnapshotAt(const std::string& path, int64_t step) {
   if (!std::filesystem::exists(std::filesystem::path(path) / "snapshot_done")) return false;
-  ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(path));
+  FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(path));
   const auto it = snapshot.find(optimizer::TrainStepVariableName(kTrainJobName));
   if (it == snapshot.end()) return false;
-  ASSIGN_OR_RETURN(Tensor saved_step, it->second.Read());
+  FLOWRT_ASSIGN_OR_RETURN(Tensor saved_step, it->second.Read());
   return saved_step.num_elements() == 1 && saved_step.dtype() == kInt64 &&
          saved_step.data<int64_t>()[0] == step;
 }
@@ -100,10 +100,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     return absl::InvalidArgumentError("--resume and --snapshot_every need --snapshot_root");
   }
   // Checked before any training; a --resume run checks once it knows whether it is already done.
-  if (!config.save.empty() && !config.resume) RETURN_IF_ERROR(CheckSaveTarget(config.save));
-  ASSIGN_OR_RETURN(data::Mnist mnist,
-                   data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
-                                    {.shuffle = config.shuffle, .seed = config.seed}));
+  if (!config.save.empty() && !config.resume) FLOWRT_RETURN_IF_ERROR(CheckSaveTarget(config.save));
+  FLOWRT_ASSIGN_OR_RETURN(data::Mnist mnist,
+                          data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
+                                           {.shuffle = config.shuffle, .seed = config.seed}));
   Session session({.seed = config.seed, .threads = config.threads});
   const ModelJobOptions job_options{.batch_size = config.batch_size,
                                     .optimizer = config.optimizer,
@@ -113,8 +113,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
                                     .dropout = config.dropout};
   ModelJobOptions train_options = job_options;
   train_options.train = true;
-  ASSIGN_OR_RETURN(JobFunction train_job, BuildModelJob(session, config.model, train_options));
-  ASSIGN_OR_RETURN(JobFunction eval_job, BuildModelJob(session, config.model, job_options));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction train_job,
+                          BuildModelJob(session, config.model, train_options));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction eval_job, BuildModelJob(session, config.model, job_options));
 
   TrainResult result;
   const int batches = mnist.train.num_batches();
@@ -127,10 +128,10 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::optional<checkpoint::SnapshotManager> manager;
   std::string load = config.load;
   if (!config.snapshot_root.empty()) {
-    ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
-                                                                {.keep_last = config.keep}));
+    FLOWRT_ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
+                                                                       {.keep_last = config.keep}));
     if (config.resume) {
-      ASSIGN_OR_RETURN(std::optional<checkpoint::SnapshotInfo> latest, manager->Latest());
+      FLOWRT_ASSIGN_OR_RETURN(std::optional<checkpoint::SnapshotInfo> latest, manager->Latest());
       if (latest.has_value()) {
         load = latest->path;
       } else {
@@ -140,8 +141,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     }
   }
   if (!load.empty()) {
-    ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
-    ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
+    FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
+    FLOWRT_ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
     std::string line =
         absl::StrCat("loaded ", result.load_report.loaded.size(), " variables from ", load);
     if (!result.load_report.missing.empty()) {
@@ -156,7 +157,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   }
   std::optional<MetricsWriter> metrics;
   if (!config.metrics.empty()) {
-    ASSIGN_OR_RETURN(metrics, MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
+    FLOWRT_ASSIGN_OR_RETURN(metrics,
+                            MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
   }
 
   const int64_t* train_step =
@@ -175,9 +177,9 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   bool save_done = false;  // a finished run's --save, found by the same command re-run
   if (config.resume && !config.save.empty()) {
     if (steps == 0) {
-      ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
+      FLOWRT_ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
     }
-    if (!save_done) RETURN_IF_ERROR(CheckSaveTarget(config.save));
+    if (!save_done) FLOWRT_RETURN_IF_ERROR(CheckSaveTarget(config.save));
   }
   int64_t snapshot_at = config.resume && !load.empty() ? *train_step : -1;  // in the root
   const auto start = std::chrono::steady_clock::now();
@@ -190,11 +192,11 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     mnist.train.SetEpoch(step / batches);
     const Tensor feeds[] = {mnist.train.images(static_cast<int>(step % batches)),
                             mnist.train.labels(static_cast<int>(step % batches))};
-    RETURN_IF_ERROR(train_job.RunInPlace(feeds));
+    FLOWRT_RETURN_IF_ERROR(train_job.RunInPlace(feeds));
     ++result.steps_run;
     if (manager.has_value() && config.snapshot_every > 0 &&
         *train_step % config.snapshot_every == 0) {
-      ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+      FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
       snapshot_at = *train_step;
       progress.Note(absl::StrCat("snapshot ", path));
     }
@@ -212,14 +214,14 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     const auto logged_at = std::chrono::steady_clock::now();  // before evaluating
     double accuracy = -1;
     if ((epoch_end || last) && config.evaluate) {
-      ASSIGN_OR_RETURN(accuracy, TestAccuracy(eval_job, mnist.test));
+      FLOWRT_ASSIGN_OR_RETURN(accuracy, TestAccuracy(eval_job, mnist.test));
       result.test_accuracy = accuracy;
       evaluated_at = now_step;
     }
     if (metrics_due) {
       const double seconds =
           std::chrono::duration<double>(logged_at - metrics_window_start).count();
-      RETURN_IF_ERROR(metrics->Row(
+      FLOWRT_RETURN_IF_ERROR(metrics->Row(
           {.step = now_step,
            .epoch = (now_step - 1) / batches + 1,
            .loss = result.last_loss,
@@ -239,18 +241,18 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
 
   if (config.evaluate) {
     if (evaluated_at != *train_step) {
-      ASSIGN_OR_RETURN(result.test_accuracy, TestAccuracy(eval_job, mnist.test));
+      FLOWRT_ASSIGN_OR_RETURN(result.test_accuracy, TestAccuracy(eval_job, mnist.test));
     }
     log << absl::StrFormat("accuracy: %.4f\n", result.test_accuracy);
   }
   if (manager.has_value() && snapshot_at != *train_step) {
-    ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+    FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
     progress.Note(absl::StrCat("snapshot ", path));
   }
   if (save_done) {
     progress.Note(absl::StrCat("--save=", config.save, " already holds step ", *train_step));
   } else if (!config.save.empty()) {
-    RETURN_IF_ERROR(checkpoint::save(config.save, session));
+    FLOWRT_RETURN_IF_ERROR(checkpoint::save(config.save, session));
     progress.Note(
         absl::StrCat("saved ", session.VariableNames().size(), " variables to ", config.save));
   }
@@ -267,17 +269,17 @@ absl::StatusOr<double> Evaluate(const EvalConfig& config) {
     return BuildModelJob(scratch, config.model, {}).status();
   }
   if (config.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
-  ASSIGN_OR_RETURN(data::Mnist mnist,
-                   data::load_mnist(config.batch_size, config.batch_size, config.data_dir));
+  FLOWRT_ASSIGN_OR_RETURN(data::Mnist mnist,
+                          data::load_mnist(config.batch_size, config.batch_size, config.data_dir));
   auto logits = [model](const Blob& images) { return model->logits(images, {.train = false}); };
-  ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor,
-                   Predictor::Load(config.load, logits, Placeholder({1, 28, 28}, kFloat),
-                                   {.threads = config.threads, .name = "eval_job"}));
-  ASSIGN_OR_RETURN(const Shape logits_shape, predictor->OutputShape(config.batch_size));
+  FLOWRT_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor,
+                          Predictor::Load(config.load, logits, Placeholder({1, 28, 28}, kFloat),
+                                          {.threads = config.threads, .name = "eval_job"}));
+  FLOWRT_ASSIGN_OR_RETURN(const Shape logits_shape, predictor->OutputShape(config.batch_size));
   Tensor batch_logits(logits_shape, predictor->output_dtype());  // (N, 10)
   int64_t correct = 0, total = 0;
   for (int b = 0; b < mnist.test.num_batches(); ++b) {
-    RETURN_IF_ERROR(predictor->Predict(mnist.test.images(b), &batch_logits));
+    FLOWRT_RETURN_IF_ERROR(predictor->Predict(mnist.test.images(b), &batch_logits));
     correct += CountCorrect(batch_logits, mnist.test.labels(b));
     total += logits_shape[0];
   }

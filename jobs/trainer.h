@@ -1,7 +1,7 @@
 // The training and evaluation loops behind `flowrt train` / `flowrt eval` and the examples:
 // MNIST in, a model from models.h, SGD with OneFlow's semantics, snapshots out.
 //
-//   ASSIGN_OR_RETURN(flow::jobs::TrainResult r,
+//   FLOWRT_ASSIGN_OR_RETURN(flow::jobs::TrainResult r,
 //                    flow::jobs::Train({.model = "lenet", .data_dir = "data/mnist", .epochs = 1,
 //                                       .save = "lenet_models_1"}));
 //

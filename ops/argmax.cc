@@ -13,7 +13,7 @@ namespace flow {
 namespace {
 
 absl::StatusOr<std::vector<BlobDesc>> ArgmaxShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
   const Shape& x = ctx.inputs[0].shape;
   if (x.rank() == 0 || x[x.rank() - 1] == 0) {
     return absl::InvalidArgumentError(

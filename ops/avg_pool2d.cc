@@ -26,8 +26,8 @@ using tag = dnnl::memory::format_tag;
 constexpr algorithm kAlgorithm = algorithm::pooling_avg_exclude_padding;
 
 absl::StatusOr<std::vector<BlobDesc>> AvgPoolShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));
   return std::vector<BlobDesc>{{g.y_shape(), DataType::kFloat}};
 }
 
@@ -58,8 +58,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeAvgPoolKernel(const KernelContext& c
 // avg_pool2d_grad: dy (N, C, OH, OW) f32; attrs: the forward's ksize/strides/pad_before/
 //   pad_after, x_shape [N, C, H, W] → dx (N, C, H, W) f32.
 absl::StatusOr<std::vector<BlobDesc>> AvgPoolGradShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, Shape(AttrInts(ctx.op, "x_shape"))));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, Shape(AttrInts(ctx.op, "x_shape"))));
   if (ctx.inputs[0].shape != g.y_shape()) {
     return absl::InvalidArgumentError(absl::StrCat(ctx.Where(), "input 'dy' has shape ",
                                                    ctx.inputs[0].shape.ToString(), ", expected ",

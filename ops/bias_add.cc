@@ -28,9 +28,9 @@ int NormalizedAxis(const flowrt::OpConf& op, int rank) {
 }
 
 absl::StatusOr<std::vector<BlobDesc>> BiasAddShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  RETURN_IF_ERROR(ExpectFloat(ctx, 1));
-  ASSIGN_OR_RETURN(const int axis, BiasAxis(ctx));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 1));
+  FLOWRT_ASSIGN_OR_RETURN(const int axis, BiasAxis(ctx));
   const Shape& x = ctx.inputs[0].shape;
   const Shape& b = ctx.inputs[1].shape;
   if (b != Shape({x[axis]})) {

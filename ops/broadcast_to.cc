@@ -14,10 +14,10 @@ namespace flow {
 namespace {
 
 absl::StatusOr<std::vector<BlobDesc>> BroadcastShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
   const Shape& x = ctx.inputs[0].shape;
   const Shape target(AttrInts(ctx.op, "shape"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> axes, NormalizeAxes(ctx, target, AttrInts(ctx.op, "axes")));
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, NormalizeAxes(ctx, target, AttrInts(ctx.op, "axes")));
   std::vector<int64_t> dropped, ones;
   for (int i = 0; i < target.rank(); ++i) {
     const bool marked = std::find(axes.begin(), axes.end(), i) != axes.end();

@@ -18,7 +18,7 @@ Im2colGradWeight::Im2colGradWeight(const Im2colConv& g, int block, bool dy_block
       cells_(g.oh * g.ow),
       col_(threads_ * cells_ * taps_),
       slabs_(dy_blocked ? 0 : threads_ * cells_ * block) {
-  CHECK(block > 0 && g.o % block == 0);
+  FLOWRT_CHECK(block > 0 && g.o % block == 0);
   if (threads_ > 1) partial_.resize(threads_ * (g.o * taps_ + g.o));
 }
 
@@ -54,8 +54,8 @@ void Im2colGradWeight::Image(int64_t n, const float* x, const float* dy, float* 
       }
       slab = slab_buffer;
     }
-    CHECK(dnnl_sgemm('T', 'N', b, taps_, cells_, 1.f, slab, b, col, taps_, beta,
-                     dw + cb * b * taps_, taps_) == dnnl_success);
+    FLOWRT_CHECK(dnnl_sgemm('T', 'N', b, taps_, cells_, 1.f, slab, b, col, taps_, beta,
+                            dw + cb * b * taps_, taps_) == dnnl_success);
     float* bias = db + cb * b;
     if (first) std::fill(bias, bias + b, 0.f);
     for (int64_t p = 0; p < cells_; ++p) {

@@ -80,7 +80,7 @@ void Gemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float
   if (m == 0 || n == 0) return;
   const dnnl_status_t status =
       dnnl_sgemm(transa, transb, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
-  CHECK(status == dnnl_success) << "dnnl_sgemm failed: " << static_cast<int>(status);
+  FLOWRT_CHECK(status == dnnl_success) << "dnnl_sgemm failed: " << static_cast<int>(status);
 }
 
 // y (N, units) = relu?(x (N, in) · Wᵀ + b), split over units (columns of y): each thread reads

@@ -11,9 +11,9 @@ dnnl::memory::desc DnnlDesc(const Shape& shape, dnnl::memory::format_tag tag) {
 }
 
 dnnl::memory::desc DnnlDesc(const Shape& shape, Layout layout) {
-  CHECK_EQ(shape.rank(), 4) << shape.ToString();
+  FLOWRT_CHECK_EQ(shape.rank(), 4) << shape.ToString();
   if (layout == Layout::kPlain) return DnnlDesc(shape, dnnl::memory::format_tag::nchw);
-  CHECK(CanBlock(shape)) << shape.ToString();
+  FLOWRT_CHECK(CanBlock(shape)) << shape.ToString();
   return DnnlDesc(shape, BlockedChannels() == 16 ? dnnl::memory::format_tag::nChw16c
                                                  : dnnl::memory::format_tag::nChw8c);
 }
@@ -34,7 +34,7 @@ DnnlStep::DnnlStep(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::m
 void DnnlStep::Execute() const {
   const dnnl_status_t status = dnnl_primitive_execute(primitive_.get(), CpuStream().get(),
                                                       static_cast<int>(args_.size()), args_.data());
-  CHECK(status == dnnl_success) << "oneDNN execute failed: " << static_cast<int>(status);
+  FLOWRT_CHECK(status == dnnl_success) << "oneDNN execute failed: " << static_cast<int>(status);
 }
 
 dnnl::memory DnnlKernel::Input(const Tensor& tensor, const dnnl::memory::desc& stored,

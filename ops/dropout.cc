@@ -37,8 +37,8 @@ absl::Status CheckRate(const ShapeContext& ctx) {
 }
 
 absl::StatusOr<std::vector<BlobDesc>> DropoutShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  RETURN_IF_ERROR(CheckRate(ctx));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_RETURN_IF_ERROR(CheckRate(ctx));
   return std::vector<BlobDesc>{ctx.inputs[0], {ctx.inputs[0].shape, DataType::kUInt8}};
 }
 
@@ -110,8 +110,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeDropoutKernel(const KernelContext& c
 
 // dropout_grad: dy (any) f32, mask (same shape) u8; attr rate → dx = dy · mask / (1 − rate).
 absl::StatusOr<std::vector<BlobDesc>> DropoutGradShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  RETURN_IF_ERROR(CheckRate(ctx));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_RETURN_IF_ERROR(CheckRate(ctx));
   const BlobDesc mask{ctx.inputs[0].shape, DataType::kUInt8};
   if (!(ctx.inputs[1] == mask)) {
     return absl::InvalidArgumentError(

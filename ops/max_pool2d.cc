@@ -43,9 +43,9 @@ absl::StatusOr<int64_t> WorkspaceBytes(const ShapeContext& ctx, const PoolGeomet
 }
 
 absl::StatusOr<std::vector<BlobDesc>> MaxPoolShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));
-  ASSIGN_OR_RETURN(int64_t workspace, WorkspaceBytes(ctx, g));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));
+  FLOWRT_ASSIGN_OR_RETURN(int64_t workspace, WorkspaceBytes(ctx, g));
   return std::vector<BlobDesc>{{g.y_shape(), DataType::kFloat},
                                {Shape({workspace}), DataType::kUInt8}};
 }
@@ -65,7 +65,7 @@ void MaxPoolGrad(GradContext& ctx) {
 }
 
 dnnl::memory WorkspaceMemory(const dnnl::memory::desc& desc, const Tensor& tensor) {
-  CHECK(static_cast<int64_t>(desc.get_size()) == tensor.num_bytes())
+  FLOWRT_CHECK(static_cast<int64_t>(desc.get_size()) == tensor.num_bytes())
       << "oneDNN workspace " << desc.get_size() << " bytes, blob " << tensor.num_bytes();
   return dnnl::memory(desc, CpuEngine(), const_cast<void*>(tensor.raw_data()));
 }
@@ -141,14 +141,14 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
 //   attrs: the forward's ksize/strides/pad_before/pad_after, x_shape [N, C, H, W]
 //   → dx (N, C, H, W) f32.
 absl::StatusOr<std::vector<BlobDesc>> MaxPoolGradShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
-  ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, Shape(AttrInts(ctx.op, "x_shape"))));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, Shape(AttrInts(ctx.op, "x_shape"))));
   if (ctx.inputs[0].shape != g.y_shape()) {
     return absl::InvalidArgumentError(absl::StrCat(ctx.Where(), "input 'dy' has shape ",
                                                    ctx.inputs[0].shape.ToString(), ", expected ",
                                                    g.y_shape().ToString()));
   }
-  ASSIGN_OR_RETURN(int64_t workspace, WorkspaceBytes(ctx, g));
+  FLOWRT_ASSIGN_OR_RETURN(int64_t workspace, WorkspaceBytes(ctx, g));
   const BlobDesc expected{Shape({workspace}), DataType::kUInt8};
   if (!(ctx.inputs[1] == expected)) {
     return absl::InvalidArgumentError(

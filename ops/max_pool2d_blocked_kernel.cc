@@ -182,7 +182,7 @@ bool BlockedMaxPoolSupports(const PoolGeometry& g) {
 
 void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
                            uint8_t* workspace) {
-  CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
+  FLOWRT_CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
   const Plane p(g);
   const int64_t planes = g.x[0] * (g.x[1] / block);
   const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
@@ -202,7 +202,7 @@ void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, flo
 
 void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
                             const uint8_t* workspace, float* dx) {
-  CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
+  FLOWRT_CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
   const Plane p(g);
   const int64_t planes = g.x[0] * (g.x[1] / block);
   const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;

@@ -17,7 +17,7 @@ std::map<std::string, std::unique_ptr<OpSchema>, std::less<>>& Registry() {
 }  // namespace
 
 const std::string& OpSchema::InputName(int i) const {
-  CHECK(!inputs.empty()) << type << " has no inputs";
+  FLOWRT_CHECK(!inputs.empty()) << type << " has no inputs";
   return inputs[std::min<size_t>(static_cast<size_t>(i), inputs.size() - 1)];
 }
 
@@ -27,26 +27,26 @@ std::string ShapeContext::Where() const {
 
 OpRegistration::OpRegistration(absl::string_view type) {
   auto& slot = Registry()[std::string(type)];
-  CHECK(slot == nullptr) << "op registered twice: " << std::string(type);
+  FLOWRT_CHECK(slot == nullptr) << "op registered twice: " << std::string(type);
   slot = std::make_unique<OpSchema>();
   schema_ = slot.get();
   schema_->type = std::string(type);
 }
 OpRegistration& OpRegistration::Input(absl::string_view name) {
-  CHECK_EQ(schema_->optional_inputs, 0) << "required input after an optional one";
-  CHECK(!schema_->variadic_input) << "input after the variadic one";
+  FLOWRT_CHECK_EQ(schema_->optional_inputs, 0) << "required input after an optional one";
+  FLOWRT_CHECK(!schema_->variadic_input) << "input after the variadic one";
   schema_->inputs.emplace_back(name);
   return *this;
 }
 OpRegistration& OpRegistration::OptionalInput(absl::string_view name) {
-  CHECK(!schema_->variadic_input) << "input after the variadic one";
+  FLOWRT_CHECK(!schema_->variadic_input) << "input after the variadic one";
   schema_->inputs.emplace_back(name);
   ++schema_->optional_inputs;
   return *this;
 }
 OpRegistration& OpRegistration::VariadicInput(absl::string_view name) {
-  CHECK_EQ(schema_->optional_inputs, 0) << "a variadic input and optional ones";
-  CHECK(!schema_->variadic_input) << "two variadic inputs";
+  FLOWRT_CHECK_EQ(schema_->optional_inputs, 0) << "a variadic input and optional ones";
+  FLOWRT_CHECK(!schema_->variadic_input) << "two variadic inputs";
   schema_->inputs.emplace_back(name);
   schema_->variadic_input = true;
   return *this;
@@ -103,12 +103,6 @@ std::vector<const OpSchema*> AllOps() {
   std::vector<const OpSchema*> ops;
   for (const auto& [type, schema] : Registry()) ops.push_back(schema.get());
   return ops;
-}
-
-flow::ShapeFn SameAsInput(int i) {
-  return [i](const ShapeContext& ctx) -> absl::StatusOr<std::vector<BlobDesc>> {
-    return std::vector<BlobDesc>{ctx.inputs[i]};
-  };
 }
 
 absl::Status ExpectFloat(const ShapeContext& ctx, int i) {

@@ -2,10 +2,11 @@
 // function, a gradient rule (or an explicit "none") and a CPU kernel factory. The job builder,
 // autodiff and the executor look ops up here, so a new op edits no central switch.
 //
-//   REGISTER_OP("relu")
+//   REGISTER_OP("relu")                  // ops/relu.cc
 //       .Input("x")
 //       .Output("y")
-//       .ShapeFn(SameShapeAsInput(0))
+//       .ShapeFn(SameShapeFloatInputs)    // ops/elementwise.h
+//       .LayoutAgnostic()
 //       .GradFn(ReluGrad)
 //       .KernelFn(MakeReluKernel);
 #pragma once
@@ -103,9 +104,6 @@ const OpSchema* FindOp(absl::string_view type);
 // Every registered op, sorted by type (for the registry sweep test and `flowrt graph`).
 std::vector<const OpSchema*> AllOps();
 
-// Common shape functions.
-// Output 0 has input i's shape and dtype.
-flow::ShapeFn SameAsInput(int i);
 // Checks input i has dtype kFloat (the only compute dtype of the CPU kernels).
 absl::Status ExpectFloat(const ShapeContext& ctx, int i);
 

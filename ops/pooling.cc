@@ -48,10 +48,10 @@ absl::StatusOr<PoolGeometry> PoolGeometryOf(const ShapeContext& ctx, const Shape
   const std::vector<int64_t> strides = AttrInts(ctx.op, "strides");
   const std::vector<int64_t> pad_before = AttrInts(ctx.op, "pad_before");
   const std::vector<int64_t> pad_after = AttrInts(ctx.op, "pad_after");
-  RETURN_IF_ERROR(CheckPair(ctx, "ksize", ksize, 1));
-  RETURN_IF_ERROR(CheckPair(ctx, "strides", strides, 1));
-  RETURN_IF_ERROR(CheckPair(ctx, "pad_before", pad_before, 0));
-  RETURN_IF_ERROR(CheckPair(ctx, "pad_after", pad_after, 0));
+  FLOWRT_RETURN_IF_ERROR(CheckPair(ctx, "ksize", ksize, 1));
+  FLOWRT_RETURN_IF_ERROR(CheckPair(ctx, "strides", strides, 1));
+  FLOWRT_RETURN_IF_ERROR(CheckPair(ctx, "pad_before", pad_before, 0));
+  FLOWRT_RETURN_IF_ERROR(CheckPair(ctx, "pad_after", pad_after, 0));
   PoolGeometry g;
   g.x = x;
   Fill(ksize, g.kernel);
@@ -80,7 +80,7 @@ absl::StatusOr<PoolGeometry> PoolGeometryOf(const ShapeContext& ctx, const Shape
 PoolGeometry PoolGeometryOf(const flowrt::OpConf& op, const Shape& x) {
   ShapeContext ctx{op, {}};
   absl::StatusOr<PoolGeometry> g = PoolGeometryOf(ctx, x);
-  CHECK(g.ok()) << g.status();
+  FLOWRT_CHECK(g.ok()) << g.status();
   return *g;
 }
 

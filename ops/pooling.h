@@ -4,7 +4,7 @@
 //
 //   // x (N, C, H, W), attrs ksize [kh, kw], strides [sh, sw], pad_before [ph, pw],
 //   // pad_after [ph, pw]:
-//   ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));  // shape fn
+//   FLOWRT_ASSIGN_OR_RETURN(PoolGeometry g, PoolGeometryOf(ctx, ctx.inputs[0].shape));  // shape fn
 //   g.y_shape();                                                                // (N, C, OH, OW)
 //   auto pd = PoolForwardDesc(g, dnnl::algorithm::pooling_max);                 // kernel
 //

@@ -222,9 +222,9 @@ std::vector<int64_t> NormalizedAxes(const std::vector<int64_t>& axes, int rank) 
 }
 
 absl::StatusOr<std::vector<BlobDesc>> ReduceShape(const ShapeContext& ctx) {
-  RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
   const Shape& x = ctx.inputs[0].shape;
-  ASSIGN_OR_RETURN(std::vector<int64_t> axes, NormalizeAxes(ctx, x, AttrInts(ctx.op, "axes")));
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, NormalizeAxes(ctx, x, AttrInts(ctx.op, "axes")));
   const bool keepdims = AttrBool(ctx.op, "keepdims");
   std::vector<int64_t> dims;
   for (int i = 0; i < x.rank(); ++i) {

@@ -2,10 +2,10 @@
 // the pooling ops so "SAME" means the same thing everywhere (OneFlow's SAME_LOWER).
 //
 //   // LeNet conv1: 28 wide, 5x5 kernel, stride 1, SAME → out 28, pads 2 / 2.
-//   ASSIGN_OR_RETURN(WindowDim w, ComputeWindow(28, /*kernel=*/5, /*stride=*/1,
+//   FLOWRT_ASSIGN_OR_RETURN(WindowDim w, ComputeWindow(28, /*kernel=*/5, /*stride=*/1,
 //                                               /*dilation=*/1, "SAME"));
 //   // Explicit pads (the op attrs pad_before/pad_after): only the output size is derived.
-//   ASSIGN_OR_RETURN(int64_t out, WindowOutputSize(14, 5, 1, 1, /*pad_before=*/2,
+//   FLOWRT_ASSIGN_OR_RETURN(int64_t out, WindowOutputSize(14, 5, 1, 1, /*pad_before=*/2,
 //                                                  /*pad_after=*/2));
 //
 // With the effective kernel size ek = (kernel − 1)·dilation + 1:

@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
       }
       ctx.inputs.push_back(it->second);
     }
-    ASSIGN_OR_RETURN(std::vector<BlobDesc> outs, schema->shape_fn(ctx));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<BlobDesc> outs, schema->shape_fn(ctx));
     for (int i = 0; i < op.output_size(); ++i) ex->descs_[op.output(i)] = outs[i];
   }
 
@@ -146,7 +146,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
     if (op.type() == "variable") continue;
     for (const std::string& out : op.output()) tensor_of(out);  // records arena offsets
     if (schema->aliases_input) continue;
-    CHECK(schema->kernel_fn) << "op type " << op.type() << " has no kernel";
+    FLOWRT_CHECK(schema->kernel_fn) << "op type " << op.type() << " has no kernel";
     KernelContext ctx{op, {}, {}, ex->env_};
     for (const std::string& in : op.input()) {
       ctx.inputs.push_back(tensor_of(in));
@@ -188,21 +188,21 @@ absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
 }
 
 absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
-  RETURN_IF_ERROR(CheckFeeds(feeds));
+  FLOWRT_RETURN_IF_ERROR(CheckFeeds(feeds));
   SetThreads(options_.threads);
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
-  for (const std::unique_ptr<Kernel>& kernel : kernels_) RETURN_IF_ERROR(kernel->Run());
+  for (const std::unique_ptr<Kernel>& kernel : kernels_) FLOWRT_RETURN_IF_ERROR(kernel->Run());
   return absl::OkStatus();
 }
 
 absl::Status Executor::RunProfiled(absl::Span<const Tensor> feeds, std::vector<double>* op_ms) {
-  RETURN_IF_ERROR(CheckFeeds(feeds));
+  FLOWRT_RETURN_IF_ERROR(CheckFeeds(feeds));
   SetThreads(options_.threads);
   op_ms->resize(num_ops(), 0.0);
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
   for (size_t k = 0; k < kernels_.size(); ++k) {
     const auto start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(kernels_[k]->Run());
+    FLOWRT_RETURN_IF_ERROR(kernels_[k]->Run());
     const auto end = std::chrono::steady_clock::now();
     (*op_ms)[kernel_op_index_[k]] += std::chrono::duration<double, std::milli>(end - start).count();
   }

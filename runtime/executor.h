@@ -1,8 +1,8 @@
 // Compiles a recorded job once — shape checks, memory plan, every kernel with its primitives and
 // bound tensors — and then runs it: a training step is "copy feeds, run kernels in order".
 //
-//   ASSIGN_OR_RETURN(auto executor, Executor::Create(job, resolve_variable, {}));
-//   RETURN_IF_ERROR(executor->Run({images, labels}));
+//   FLOWRT_ASSIGN_OR_RETURN(auto executor, Executor::Create(job, resolve_variable, {}));
+//   FLOWRT_RETURN_IF_ERROR(executor->Run({images, labels}));
 //   const Tensor& loss = executor->fetch(0);   // valid until the next Run
 #pragma once
 

@@ -26,7 +26,7 @@ std::set<std::string> BlockedBlobs(const flowrt::JobConf& job,
   std::set<std::string> blocked;
   for (const flowrt::OpConf& op : job.op()) {
     const OpSchema* schema = FindOp(op.type());
-    CHECK(schema != nullptr) << op.type();
+    FLOWRT_CHECK(schema != nullptr) << op.type();
     for (int k = 0; k < op.output_size(); ++k) {
       if ((schema->layout_agnostic || Contains(schema->blocked_outputs, k)) &&
           blockable(op.output(k))) {

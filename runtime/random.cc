@@ -118,7 +118,7 @@ double RandomStream::Normal() {
 }
 
 float RandomStream::UniformFloat(float lo, float hi) {
-  CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi)
+  FLOWRT_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi)
       << "UniformFloat(" << lo << ", " << hi << ")";
   const double x =
       static_cast<double>(lo) + (static_cast<double>(hi) - static_cast<double>(lo)) * Uniform01();
@@ -129,7 +129,7 @@ float RandomStream::UniformFloat(float lo, float hi) {
 }
 
 uint64_t RandomStream::UniformInt(uint64_t n) {
-  CHECK(n > 0) << "UniformInt(0)";
+  FLOWRT_CHECK(n > 0) << "UniformInt(0)";
   // Lemire, "Fast random integer generation in an interval" (2019): the high word of x * n is
   // uniform in [0, n) once the low word is outside the biased zone [0, 2^64 mod n).
   unsigned __int128 m = static_cast<unsigned __int128>(NextU64()) * n;

@@ -25,7 +25,7 @@ class Shape {
   int rank() const { return static_cast<int>(dims_.size()); }
   // REQUIRES: 0 <= i < rank() (checked: shapes are indexed at build time, not in a step).
   int64_t dim(int i) const {
-    CHECK(i >= 0 && i < rank()) << "dim " << i << " of shape " << ToString();
+    FLOWRT_CHECK(i >= 0 && i < rank()) << "dim " << i << " of shape " << ToString();
     return dims_[i];
   }
   int64_t operator[](int i) const { return dim(i); }

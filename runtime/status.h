@@ -1,10 +1,11 @@
 // Status helpers: Abseil 20220623 has no ASSIGN_OR_RETURN and no absl/log, so flowrt keeps its
-// own small set here — the one Status macro set of the project.
+// own small set here — the one Status macro set of the project. Every macro is FLOWRT_-prefixed:
+// this header reaches every user's program through graph/flow.h, next to glog's or absl's CHECK.
 //
 //   absl::StatusOr<Tensor> Load(...);
-//   ASSIGN_OR_RETURN(Tensor t, Load(...));
-//   RETURN_IF_ERROR(Save(t));
-//   CHECK(index < size) << "index " << index;   // internal invariants only
+//   FLOWRT_ASSIGN_OR_RETURN(Tensor t, Load(...));
+//   FLOWRT_RETURN_IF_ERROR(Save(t));
+//   FLOWRT_CHECK(index < size) << "index " << index;   // internal invariants only
 #pragma once
 
 #include <cstdlib>
@@ -18,13 +19,13 @@
 #define FLOWRT_CONCAT_INNER(a, b) a##b
 #define FLOWRT_CONCAT(a, b) FLOWRT_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                                   \
+#define FLOWRT_RETURN_IF_ERROR(expr)                                   \
   do {                                                          \
     ::absl::Status flowrt_status_ = (expr);                     \
     if (!flowrt_status_.ok()) return flowrt_status_;            \
   } while (0)
 
-#define ASSIGN_OR_RETURN(lhs, expr) \
+#define FLOWRT_ASSIGN_OR_RETURN(lhs, expr) \
   FLOWRT_ASSIGN_OR_RETURN_IMPL(FLOWRT_CONCAT(flowrt_statusor_, __LINE__), lhs, expr)
 #define FLOWRT_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
@@ -33,7 +34,7 @@
 
 namespace flow::internal {
 
-// Streams a message and aborts when destroyed: the tail of a failed CHECK.
+// Streams a message and aborts when destroyed: the tail of a failed FLOWRT_CHECK.
 class CheckFailure {
  public:
   CheckFailure(const char* file, int line, const char* condition) {
@@ -49,25 +50,25 @@ class CheckFailure {
   std::ostringstream stream_;
 };
 
-// Lets `CHECK(x) << ...` be a single expression of type void.
+// Lets `FLOWRT_CHECK(x) << ...` be a single expression of type void.
 struct Voidify {
   void operator&(std::ostream&) {}
 };
 
 }  // namespace flow::internal
 
-#define CHECK(condition)                      \
+#define FLOWRT_CHECK(condition)                      \
   (condition) ? (void)0                       \
               : ::flow::internal::Voidify() & \
                     ::flow::internal::CheckFailure(__FILE__, __LINE__, #condition).stream()
-#define CHECK_OK(expr)                                          \
+#define FLOWRT_CHECK_OK(expr)                                          \
   do {                                                          \
     ::absl::Status flowrt_check_status_ = (expr);               \
-    CHECK(flowrt_check_status_.ok()) << flowrt_check_status_;   \
+    FLOWRT_CHECK(flowrt_check_status_.ok()) << flowrt_check_status_;   \
   } while (0)
-#define CHECK_EQ(a, b) CHECK((a) == (b)) << "(" << (a) << " vs " << (b) << ") "
-#define CHECK_NE(a, b) CHECK((a) != (b))
-#define CHECK_LT(a, b) CHECK((a) < (b)) << "(" << (a) << " vs " << (b) << ") "
-#define CHECK_LE(a, b) CHECK((a) <= (b)) << "(" << (a) << " vs " << (b) << ") "
-#define CHECK_GE(a, b) CHECK((a) >= (b)) << "(" << (a) << " vs " << (b) << ") "
-#define CHECK_GT(a, b) CHECK((a) > (b)) << "(" << (a) << " vs " << (b) << ") "
+#define FLOWRT_CHECK_EQ(a, b) FLOWRT_CHECK((a) == (b)) << "(" << (a) << " vs " << (b) << ") "
+#define FLOWRT_CHECK_NE(a, b) FLOWRT_CHECK((a) != (b))
+#define FLOWRT_CHECK_LT(a, b) FLOWRT_CHECK((a) < (b)) << "(" << (a) << " vs " << (b) << ") "
+#define FLOWRT_CHECK_LE(a, b) FLOWRT_CHECK((a) <= (b)) << "(" << (a) << " vs " << (b) << ") "
+#define FLOWRT_CHECK_GE(a, b) FLOWRT_CHECK((a) >= (b)) << "(" << (a) << " vs " << (b) << ") "
+#define FLOWRT_CHECK_GT(a, b) FLOWRT_CHECK((a) > (b)) << "(" << (a) << " vs " << (b) << ") "

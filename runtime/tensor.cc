@@ -10,7 +10,7 @@
 namespace flow {
 
 std::shared_ptr<void> AllocateAligned(int64_t bytes) {
-  CHECK_GE(bytes, 0);
+  FLOWRT_CHECK_GE(bytes, 0);
   // Buffers of 2 MiB and more are 2 MiB-aligned and asked to be backed by transparent huge pages
   // before their first touch: the zero fill then faults once per 2 MiB instead of once per
   // 4 KiB, which halves snapshot load time on this kind of VM (tools/bench/RESULTS.md, "Checkpoint
@@ -20,14 +20,14 @@ std::shared_ptr<void> AllocateAligned(int64_t bytes) {
   const size_t align = n >= kHugePage ? kHugePage : 64;
   const size_t rounded = (n + align - 1) / align * align;
   void* p = std::aligned_alloc(align, rounded);
-  CHECK(p != nullptr) << "out of memory allocating " << bytes << " bytes";
+  FLOWRT_CHECK(p != nullptr) << "out of memory allocating " << bytes << " bytes";
   if (align == kHugePage) ::madvise(p, rounded, MADV_HUGEPAGE);  // advisory: errors are harmless
   std::memset(p, 0, rounded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
 Tensor::Tensor(Shape shape, DataType dtype) : shape_(std::move(shape)), dtype_(dtype) {
-  CHECK(ItemSize(dtype) > 0) << "invalid dtype";
+  FLOWRT_CHECK(ItemSize(dtype) > 0) << "invalid dtype";
   storage_ = AllocateAligned(shape_.NumElements() * ItemSize(dtype));
   data_ = storage_.get();
 }
@@ -53,7 +53,7 @@ double Tensor::ElementAsDouble(int64_t i) const {
     case DataType::kUInt8:
       return static_cast<const uint8_t*>(data_)[i];
     default:
-      CHECK(false) << "ElementAsDouble on " << DataTypeName(dtype_);
+      FLOWRT_CHECK(false) << "ElementAsDouble on " << DataTypeName(dtype_);
   }
   return 0;
 }
@@ -73,14 +73,9 @@ Tensor Tensor::Clone() const {
 }
 
 void Tensor::CopyFrom(const Tensor& src) {
-  CHECK(src.shape_ == shape_ && src.dtype_ == dtype_)
+  FLOWRT_CHECK(src.shape_ == shape_ && src.dtype_ == dtype_)
       << src.DebugString() << " into " << DebugString();
   if (num_bytes() > 0 && src.data_ != data_) std::memcpy(data_, src.data_, num_bytes());
-}
-
-Tensor Tensor::Reshaped(Shape shape) const {
-  CHECK_EQ(shape.NumElements(), num_elements());
-  return Tensor(storage_, data_, std::move(shape), dtype_);
 }
 
 bool Tensor::BitwiseEqual(const Tensor& other) const {

@@ -29,7 +29,7 @@ class Tensor {
   template <typename T>
   static Tensor FromVector(Shape shape, const std::vector<T>& values) {
     Tensor t(std::move(shape), DataTypeOf<T>());
-    CHECK_EQ(static_cast<int64_t>(values.size()), t.num_elements());
+    FLOWRT_CHECK_EQ(static_cast<int64_t>(values.size()), t.num_elements());
     std::copy(values.begin(), values.end(), t.data<T>());
     return t;
   }
@@ -45,12 +45,12 @@ class Tensor {
 
   template <typename T>
   T* data() {
-    CHECK(dtype_ == DataTypeOf<T>()) << "tensor holds " << DataTypeName(dtype_);
+    FLOWRT_CHECK(dtype_ == DataTypeOf<T>()) << "tensor holds " << DataTypeName(dtype_);
     return static_cast<T*>(data_);
   }
   template <typename T>
   const T* data() const {
-    CHECK(dtype_ == DataTypeOf<T>()) << "tensor holds " << DataTypeName(dtype_);
+    FLOWRT_CHECK(dtype_ == DataTypeOf<T>()) << "tensor holds " << DataTypeName(dtype_);
     return static_cast<const T*>(data_);
   }
 
@@ -63,8 +63,6 @@ class Tensor {
   Tensor Clone() const;
   // Copies the bytes of `src` into this tensor's buffer; shapes and dtypes must match.
   void CopyFrom(const Tensor& src);
-  // Same buffer, new shape with the same number of elements.
-  Tensor Reshaped(Shape shape) const;
 
   // Same shape, dtype and bytes.
   bool BitwiseEqual(const Tensor& other) const;

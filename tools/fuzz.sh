@@ -6,7 +6,6 @@
 # New inputs found go to build-fuzz/corpus-snapshot/ (not committed; merge interesting ones into
 # tests/fuzz/corpus/ with `snapshot_fuzzer -merge=1 tests/fuzz/corpus build-fuzz/corpus-snapshot`).
 # A crash leaves its input as build-fuzz/crash-* and makes this script exit non-zero.
-# Needs the top-level CMakeLists.txt to include tests/fuzz (add_subdirectory(tests/fuzz)).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_TO_RUN="${1:-60}"

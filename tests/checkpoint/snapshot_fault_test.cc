@@ -250,9 +250,9 @@ TEST_F(SnapshotFaultTest, ParentFsyncFailureAfterRenameKeepsTheCompleteSnapshot)
 // Runs `body` in a forked child and returns what it wrote to the pipe and its wait status.
 std::pair<std::string, int> RunInChild(const std::function<std::string()>& body) {
   int fds[2];
-  CHECK(::pipe(fds) == 0);
+  FLOWRT_CHECK(::pipe(fds) == 0);
   const pid_t pid = ::fork();
-  CHECK(pid >= 0);
+  FLOWRT_CHECK(pid >= 0);
   if (pid == 0) {
     ::close(fds[0]);
     const std::string message = body();
@@ -267,7 +267,7 @@ std::pair<std::string, int> RunInChild(const std::function<std::string()>& body)
   while ((n = ::read(fds[0], buffer, sizeof(buffer))) > 0) message.append(buffer, n);
   ::close(fds[0]);
   int wait_status = 0;
-  CHECK(::waitpid(pid, &wait_status, 0) == pid);
+  FLOWRT_CHECK(::waitpid(pid, &wait_status, 0) == pid);
   return {message, wait_status};
 }
 

@@ -22,6 +22,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "checkpoint/file_io.h"
+#include "checkpoint/file_io.h"
 #include "checkpoint/snapshot_reader.h"
 #include "checkpoint/snapshot_writer.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
@@ -78,9 +80,9 @@ std::vector<std::pair<std::string, std::string>> Contents(const std::string& roo
 // Runs `body` in a forked child; returns what it wrote to the pipe and its wait status.
 std::pair<std::string, int> RunInChild(const std::function<std::string()>& body) {
   int fds[2];
-  CHECK(::pipe(fds) == 0);
+  FLOWRT_CHECK(::pipe(fds) == 0);
   const pid_t pid = ::fork();
-  CHECK(pid >= 0);
+  FLOWRT_CHECK(pid >= 0);
   if (pid == 0) {
     ::close(fds[0]);
     const std::string message = body();
@@ -95,7 +97,7 @@ std::pair<std::string, int> RunInChild(const std::function<std::string()>& body)
   while ((n = ::read(fds[0], buffer, sizeof(buffer))) > 0) message.append(buffer, n);
   ::close(fds[0]);
   int wait_status = 0;
-  CHECK(::waitpid(pid, &wait_status, 0) == pid);
+  FLOWRT_CHECK(::waitpid(pid, &wait_status, 0) == pid);
   return {message, wait_status};
 }
 
@@ -115,10 +117,10 @@ bool KilledBySigkill(int wait_status) {
 // A pid that is certainly not running: a child that has exited and been reaped.
 pid_t DeadPid() {
   const pid_t pid = ::fork();
-  CHECK(pid >= 0);
+  FLOWRT_CHECK(pid >= 0);
   if (pid == 0) ::_exit(0);
   int wait_status = 0;
-  CHECK(::waitpid(pid, &wait_status, 0) == pid);
+  FLOWRT_CHECK(::waitpid(pid, &wait_status, 0) == pid);
   return pid;
 }
 

@@ -21,7 +21,7 @@ class ScratchDir {
  public:
   ScratchDir() {
     std::string pattern = (std::filesystem::temp_directory_path() / "flowrt_data_XXXXXX").string();
-    CHECK(mkdtemp(pattern.data()) != nullptr) << pattern;
+    FLOWRT_CHECK(mkdtemp(pattern.data()) != nullptr) << pattern;
     path_ = pattern;
   }
   ~ScratchDir() {

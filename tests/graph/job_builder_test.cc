@@ -228,5 +228,61 @@ TEST(JobFunctionTest, UnsupportedDtypeIsAnErrorNamingTheOp) {
   EXPECT_TRUE(Contains(status, "kInt32")) << status;
 }
 
+TEST(JobBuilderTest, BlobOfAnotherJobIsAnErrorNamingTheOpTheBlobAndTheJob) {
+  Session session;
+  Blob leaked;
+  JobFunction first = global_function(
+      session, "first", JobType::kPredict,
+      [&](Blob x) {
+        leaked = nn::relu(x, "first_relu");
+        return leaked;
+      },
+      Placeholder({3}));
+  ASSERT_TRUE(first.Compile().ok());
+  JobFunction second = global_function(
+      session, "second", JobType::kPredict, [&](Blob x) { return add(x, leaked); },
+      Placeholder({3}));
+  absl::Status status = second.Compile();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(Contains(status, "op 'add' (add) in job 'second'")) << status;
+  EXPECT_TRUE(Contains(status, "input blob 'first_relu/y' belongs to another job")) << status;
+}
+
+TEST(JobBuilderTest, OpOutsideABodyFailsAndTheJobUsingItRecordsWhy) {
+  Blob orphan = nn::relu(Blob(), "orphan");
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_EQ(orphan.error().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(orphan.error(), "op 'orphan' (relu) used outside a global_function body"))
+      << orphan.error();
+  Session session;
+  JobFunction job = global_function(
+      session, "job", JobType::kPredict, [&](Blob x) { return add(x, orphan); }, Placeholder({3}));
+  absl::Status status = job.Compile();
+  EXPECT_TRUE(Contains(status, "op 'orphan' (relu) used outside a global_function body"))
+      << status;
+}
+
+TEST(JobFunctionTest, BodyReturningAFailedBlobIsAnErrorNamingTheJobAndOutput) {
+  Session session;
+  JobFunction job = global_function(
+      session, "job", JobType::kPredict,
+      [](Blob x) { return std::vector<Blob>{nn::relu(x), Blob()}; }, Placeholder({3}));
+  absl::Status status = job.Compile();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_TRUE(Contains(status, "job 'job': output 1 of the body is a failed blob")) << status;
+}
+
+TEST(JobBuilderTest, ScopesOutsideABodyDoNothing) {
+  scope::Namespace outside("outside");
+  scope::Placement gpu("gpu", "0:0");  // no job to refuse it in; ops built here fail themselves
+  Session session;
+  JobFunction job = global_function(
+      session, "job", JobType::kPredict,
+      [](Blob x) { return add(x, get_variable("w", {3}, {.initializer = ones_initializer()})); },
+      Placeholder({3}));
+  ASSERT_TRUE(job.Compile().ok());
+  EXPECT_EQ(session.VariableNames(), std::vector<std::string>{"w"});
+}
+
 }  // namespace
 }  // namespace flow

@@ -6,7 +6,8 @@
 #     program, compile with -nostdinc and a copy of /usr/include that lacks google/ (protobuf),
 #     oneapi/ and dnnl*.h (oneDNN). The script first checks that this include path really cannot
 #     reach those headers, so a leak coming back fails here. The programs of examples/ compile
-#     there too, so they use the installed API only.
+#     there too, so they use the installed API only. A program defining glog- and absl-style
+#     CHECK / RETURN_IF_ERROR macros around the public headers compiles with -Werror.
 #  3. The README's "Writing a job in C++" program — extracted from README.md, not copied — builds
 #     with find_package(flowrt CONFIG) against the prefix (tests/install/app/CMakeLists.txt).
 #     Without data it must fail telling the user to run `bash tools/setup.sh`; with data/mnist
@@ -62,6 +63,34 @@ for example in "$source_dir"/examples/*.cc; do
   "$cxx" "${sandbox[@]}" -I"$prefix/include/flowrt" "$example" ||
     { echo "${example#"$source_dir"/} needs protobuf, oneDNN or an uninstalled header"; exit 1; }
 done
+
+# The public headers define no unprefixed macro: a program that has glog-style CHECK macros
+# before the flowrt headers and absl-log-style ones after them compiles with -Werror (a clash is a
+# "redefined" warning, or worse, flowrt's CHECK silently used in the user's code).
+cat >"$tmp/macro_clash.cc" <<'PROGRAM'
+#include <cstdlib>
+// glog style, defined before the flowrt headers
+#define CHECK(condition) (condition) ? (void)0 : std::abort()
+#define CHECK_EQ(a, b) CHECK((a) == (b))
+#define RETURN_IF_ERROR(expr) if (!(expr).ok()) return (expr)
+#include "graph/flow.h"
+#include "checkpoint/checkpoint.h"
+#include "data/mnist.h"
+// absl/log/check.h style, defined after them
+#define CHECK_OK(status) CHECK((status).ok())
+#define CHECK_NE(a, b) CHECK((a) != (b))
+#define ASSIGN_OR_RETURN(lhs, expr) lhs = *(expr)
+absl::Status UsesTheUsersMacros(int x) {
+  CHECK_EQ(x, 1);
+  CHECK_NE(x, 2);
+  CHECK_OK(absl::OkStatus());
+  RETURN_IF_ERROR(absl::OkStatus());
+  ASSIGN_OR_RETURN(int y, absl::StatusOr<int>(x));
+  return y == 1 ? absl::OkStatus() : absl::InternalError("y");
+}
+PROGRAM
+"$cxx" "${sandbox[@]}" -Werror -I"$prefix/include/flowrt" "$tmp/macro_clash.cc" ||
+  { echo "the public headers define macros that clash with glog's / absl's CHECK"; exit 1; }
 
 # ---- 3. the README's MLP against the installed package ----
 mkdir "$tmp/app"

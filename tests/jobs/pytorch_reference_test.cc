@@ -98,7 +98,7 @@ Tensor InitialTensor(const std::string& name, const Shape& shape) {
   for (size_t j = 0; j < VarOrder().size(); ++j) {
     if (VarOrder()[j] == name) k = static_cast<int>(j);
   }
-  CHECK(k >= 0) << name;
+  FLOWRT_CHECK(k >= 0) << name;
   Tensor t(shape, kFloat);
   const double amplitude = Amplitude(name, shape);
   float* data = t.data<float>();
@@ -160,7 +160,7 @@ std::string CasePrefix(const Case& c) {
 
 JobFunction MakeTrainJob(Session& session, const Case& c) {
   const jobs::Model* model = jobs::FindModel(c.model);
-  CHECK(model != nullptr) << c.model;
+  FLOWRT_CHECK(model != nullptr) << c.model;
   auto logits_fn = model->logits;
   const float momentum = c.momentum, clip_norm = c.clip_norm;
   return global_function(

@@ -46,7 +46,7 @@ Blob ConvOp(const std::vector<Blob>& in, const ConvAttrs& a) {
     if (in[0].shape().rank() != 4 || in[1].shape().rank() != 4) continue;  // op reports the rank
     absl::StatusOr<WindowDim> w = ComputeWindow(in[0].shape()[2 + d], in[1].shape()[2 + d],
                                                 a.strides[d], a.dilations[d], a.padding);
-    CHECK_OK(w.status());
+    FLOWRT_CHECK_OK(w.status());
     before[d] = w->pad_before;
     after[d] = w->pad_after;
   }
@@ -85,7 +85,7 @@ std::vector<ReferenceCase> ReadReferences(const std::string& path) {
       in >> cases.back().name;
       continue;
     }
-    CHECK(!cases.empty()) << path << ": '" << key << "' before any case";
+    FLOWRT_CHECK(!cases.empty()) << path << ": '" << key << "' before any case";
     ReferenceCase& c = cases.back();
     if (key == "strides") {
       in >> c.attrs.strides[0] >> c.attrs.strides[1];
@@ -109,10 +109,10 @@ std::vector<ReferenceCase> ReadReferences(const std::string& path) {
       std::vector<int64_t> dims(rank);
       for (int64_t& d : dims) in >> d;
       Tensor t(Shape(dims), kFloat);
-      CHECK(std::getline(file, line)) << path << ": values of " << name << " missing";
+      FLOWRT_CHECK(std::getline(file, line)) << path << ": values of " << name << " missing";
       std::istringstream values(line);
       for (int64_t i = 0; i < t.num_elements(); ++i) {
-        CHECK(values >> t.data<float>()[i]) << path << ": " << name << " is short";
+        FLOWRT_CHECK(values >> t.data<float>()[i]) << path << ": " << name << " is short";
       }
       c.tensors[name] = t;
     }
@@ -239,7 +239,7 @@ double MinAbsPreActivation(const std::vector<Tensor>& inputs, const ConvAttrs& a
       [&](const std::vector<Blob>& in) { return std::vector<Blob>{ConvOp(in, attrs)}; },
       placeholders);
   absl::StatusOr<std::vector<Tensor>> y = job.Run(inputs);
-  CHECK_OK(y.status());
+  FLOWRT_CHECK_OK(y.status());
   double min_abs = 1e30;
   for (int64_t i = 0; i < (*y)[0].num_elements(); ++i) {
     min_abs = std::min(min_abs, std::abs(static_cast<double>((*y)[0].data<float>()[i])));

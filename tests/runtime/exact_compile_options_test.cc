@@ -22,7 +22,7 @@ std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& opt
   Session session({.seed = 5, .threads = threads});
   absl::StatusOr<JobFunction> job = jobs::BuildModelJob(
       session, "lenet", {.train = true, .batch_size = kBatch, .momentum = 0.9f, .dropout = 0.5f});
-  CHECK(job.ok()) << job.status();
+  FLOWRT_CHECK(job.ok()) << job.status();
   std::map<std::string, Tensor> variables;
   for (const auto& [name, t] : session.get_all_variables()) variables[name] = t.Clone();
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(
@@ -32,13 +32,13 @@ std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& opt
         return it == variables.end() ? nullptr : &it->second;
       },
       options);
-  CHECK(executor.ok()) << executor.status();
+  FLOWRT_CHECK(executor.ok()) << executor.status();
   Tensor labels(Shape({kBatch}), kInt32);
   for (int i = 0; i < kBatch; ++i) labels.data<int32_t>()[i] = (i * 7) % 10;
   for (int step = 0; step < 3; ++step) {
     const Tensor images = testing::RandomTensor({kBatch, 1, 28, 28}, 100 + step);
     const absl::Status status = (*executor)->Run({images, labels});
-    CHECK(status.ok()) << status;
+    FLOWRT_CHECK(status.ok()) << status;
   }
   return variables;
 }

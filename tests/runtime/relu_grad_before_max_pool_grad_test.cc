@@ -15,7 +15,7 @@ flowrt::JobConf LenetTrainJob() {
   Session session({.seed = 1, .threads = 1});
   absl::StatusOr<JobFunction> job =
       jobs::BuildModelJob(session, "lenet", {.train = true, .batch_size = 4});
-  CHECK(job.ok()) << job.status();
+  FLOWRT_CHECK(job.ok()) << job.status();
   return CompiledJob::Job(*job);
 }
 

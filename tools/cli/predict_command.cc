@@ -82,13 +82,13 @@ std::string Line(const std::string& file, int64_t index, bool many, const float*
 
 // Classifies every image of `file`, printing one line each.
 absl::Status PredictFile(Predictor& predictor, const std::string& file, int top_k, bool json) {
-  ASSIGN_OR_RETURN(Tensor images, data::ReadDigitImages(file));  // (N, 1, 28, 28)
+  FLOWRT_ASSIGN_OR_RETURN(Tensor images, data::ReadDigitImages(file));  // (N, 1, 28, 28)
   const int64_t n = images.shape()[0], pixels = 28 * 28;
   for (int64_t begin = 0; begin < n; begin += kBatch) {
     const int64_t size = std::min(kBatch, n - begin);
     const Tensor batch = Tensor::Wrap(images.data<float>() + begin * pixels,
                                       Shape({size, 1, 28, 28}), DataType::kFloat);
-    ASSIGN_OR_RETURN(Tensor logits, predictor.Predict(batch));  // (size, classes)
+    FLOWRT_ASSIGN_OR_RETURN(Tensor logits, predictor.Predict(batch));  // (size, classes)
     const int64_t classes = logits.shape()[1];
     for (int64_t i = 0; i < size; ++i) {
       std::cout << Line(file, begin + i, n > 1, logits.data<float>() + i * classes, classes, top_k,
