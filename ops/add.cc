@@ -12,16 +12,7 @@ void AddGrad(GradContext& ctx) {
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeAddKernel(const KernelContext& ctx) {
-  const float* a = ctx.in<float>(0);
-  const float* b = ctx.in<float>(1);
-  float* out = ctx.out<float>(0);
-  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
-                                              [=](int64_t begin, int64_t end) {
-#pragma omp simd
-                                                for (int64_t i = begin; i < end; ++i) {
-                                                  out[i] = a[i] + b[i];
-                                                }
-                                              });
+  return MakeZipKernel(ctx, [](float a, float b) { return a + b; });
 }
 
 REGISTER_OP("add")

@@ -15,16 +15,8 @@ void ScalarMulGrad(GradContext& ctx) {
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeScalarMulKernel(const KernelContext& ctx) {
-  const float* x = ctx.in<float>(0);
   const float scalar = AttrFloat(ctx.op, "scalar");
-  float* out = ctx.out<float>(0);
-  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
-                                              [=](int64_t begin, int64_t end) {
-#pragma omp simd
-                                                for (int64_t i = begin; i < end; ++i) {
-                                                  out[i] = x[i] * scalar;
-                                                }
-                                              });
+  return MakeMapKernel(ctx, [scalar](float x) { return x * scalar; });
 }
 
 REGISTER_OP("scalar_mul")

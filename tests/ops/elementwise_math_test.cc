@@ -15,12 +15,15 @@
 
 #include "graph/autodiff.h"
 #include "graph/flow.h"
+#include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
 namespace {
 
+using testing::ApplyOp;
 using testing::CheckGradients;
+using testing::CompileOpError;
 using testing::OpFn;
 using testing::RandomTensor;
 
@@ -33,27 +36,6 @@ FLOWRT_GRADIENT_CHECKED(square);
 FLOWRT_GRADIENT_CHECKED(abs);
 FLOWRT_GRADIENT_CHECKED(leaky_relu);
 FLOWRT_GRADIENT_CHECKED(clip_by_value);
-
-// Runs `op` on `inputs` in a predict job.
-absl::StatusOr<std::vector<Tensor>> Apply(const OpFn& op, const std::vector<Tensor>& inputs) {
-  Session session;
-  std::vector<Placeholder> placeholders;
-  for (const Tensor& t : inputs) placeholders.emplace_back(t.shape(), t.dtype());
-  JobFunction job(
-      &session, "job", JobType::kPredict,
-      [&](const std::vector<Blob>& in) { return std::vector<Blob>{op(in)}; }, placeholders);
-  return job.Run(inputs);
-}
-
-absl::Status CompileError(const OpFn& op, const std::vector<Shape>& shapes) {
-  Session session;
-  std::vector<Placeholder> placeholders;
-  for (const Shape& s : shapes) placeholders.emplace_back(s);
-  JobFunction job(
-      &session, "bad", JobType::kPredict,
-      [&](const std::vector<Blob>& in) { return std::vector<Blob>{op(in)}; }, placeholders);
-  return job.Compile();
-}
 
 // One row of the PyTorch reference: `<case> <a...> | <b...> | <out...> | <grad_a...>`, where b
 // is empty for unary ops and each list has the same length (nan, inf and -inf as Python prints).
@@ -128,9 +110,9 @@ TEST(ElementwiseMathTest, ForwardMatchesPyTorchAtTheTrickyPoints) {
     const int64_t n = static_cast<int64_t>(c.a.size());
     std::vector<Tensor> inputs = {Tensor::FromVector<float>({n}, c.a)};
     if (!c.b.empty()) inputs.push_back(Tensor::FromVector<float>({n}, c.b));
-    absl::StatusOr<std::vector<Tensor>> out = Apply(op, inputs);
+    absl::StatusOr<Tensor> out = ApplyOp(op, inputs);
     ASSERT_TRUE(out.ok()) << out.status();
-    ExpectSameValues((*out)[0].data<float>(), c.out, "out");
+    ExpectSameValues(out->data<float>(), c.out, "out");
   }
 }
 
@@ -195,7 +177,7 @@ TEST(ElementwiseMathTest, GradientsMatchNumeric) {
 TEST(ElementwiseMathTest, ShapeMismatchNamesTheOpAndBothShapes) {
   for (const char* name : {"subtract", "divide"}) {
     SCOPED_TRACE(name);
-    const absl::Status status = CompileError(Ops().at(name), {{2, 3}, {3, 2}});
+    const absl::Status status = CompileOpError(Ops().at(name), {{2, 3}, {3, 2}});
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(status.message().find(std::string("(") + name + ")"), std::string::npos) << status;
     EXPECT_NE(status.message().find("(3, 2)"), std::string::npos) << status;
@@ -204,7 +186,7 @@ TEST(ElementwiseMathTest, ShapeMismatchNamesTheOpAndBothShapes) {
 }
 
 TEST(ElementwiseMathTest, ClipWithMinAboveMaxIsRefused) {
-  const absl::Status status = CompileError(
+  const absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) { return math::clip_by_value(in[0], 1.f, -1.f); }, {{4}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("min_value 1 must not be above max_value -1"), std::string::npos)

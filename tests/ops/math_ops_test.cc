@@ -7,12 +7,15 @@
 
 #include "graph/flow.h"
 #include "graph/job_builder.h"
+#include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
 namespace {
 
+using testing::ApplyOp;
 using testing::CheckGradients;
+using testing::CompileOpError;
 using testing::GradCheckOptions;
 using testing::OpFn;
 using testing::RandomTensor;
@@ -24,30 +27,6 @@ FLOWRT_GRADIENT_CHECKED(bias_add);
 FLOWRT_GRADIENT_CHECKED(reduce_sum);
 FLOWRT_GRADIENT_CHECKED(reduce_mean);
 FLOWRT_GRADIENT_CHECKED(broadcast_to);
-
-// Runs `op` on `inputs` in a fresh predict job; returns its single output.
-absl::StatusOr<Tensor> Apply(const OpFn& op, const std::vector<Tensor>& inputs) {
-  Session session;
-  std::vector<Placeholder> placeholders;
-  for (const Tensor& t : inputs) placeholders.emplace_back(t.shape(), t.dtype());
-  JobFunction job(
-      &session, "job", JobType::kPredict,
-      [&](const std::vector<Blob>& in) { return std::vector<Blob>{op(in)}; }, placeholders);
-  absl::StatusOr<std::vector<Tensor>> out = job.Run(inputs);
-  if (!out.ok()) return out.status();
-  return (*out)[0];
-}
-
-// The error compiling `op` over placeholders of these shapes (float32).
-absl::Status CompileError(const OpFn& op, const std::vector<Shape>& shapes) {
-  Session session;
-  std::vector<Placeholder> placeholders;
-  for (const Shape& s : shapes) placeholders.emplace_back(s);
-  JobFunction job(
-      &session, "bad", JobType::kPredict,
-      [&](const std::vector<Blob>& in) { return std::vector<Blob>{op(in)}; }, placeholders);
-  return job.Compile();
-}
 
 #define EXPECT_MESSAGE_HAS(status, text) \
   EXPECT_NE((status).message().find(text), std::string::npos) << (status)
@@ -71,8 +50,8 @@ TEST(MatmulTest, ComputesTheProductForEveryTranspose) {
     for (const bool tb : {false, true}) {
       SCOPED_TRACE(::testing::Message() << "transpose_a=" << ta << " transpose_b=" << tb);
       absl::StatusOr<Tensor> out =
-          Apply([=](const std::vector<Blob>& in) { return math::matmul(in[0], in[1], ta, tb); },
-                {ta ? a_t : a, tb ? b_t : b});
+          ApplyOp([=](const std::vector<Blob>& in) { return math::matmul(in[0], in[1], ta, tb); },
+                  {ta ? a_t : a, tb ? b_t : b});
       ASSERT_TRUE(out.ok()) << out.status();
       ASSERT_EQ(out->shape(), Shape({2, 2}));
       for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(out->data<float>()[i], want[i]) << i;
@@ -94,21 +73,21 @@ TEST(MatmulTest, GradientMatchesNumericForEveryTranspose) {
 }
 
 TEST(MatmulTest, InnerDimensionMismatchNamesOpAndBothShapes) {
-  absl::Status status = CompileError(
+  absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) { return math::matmul(in[0], in[1]); }, {{2, 3}, {4, 5}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_MESSAGE_HAS(status, "(matmul)");
   EXPECT_MESSAGE_HAS(status, "input 'a' (2, 3)");
   EXPECT_MESSAGE_HAS(status, "input 'b' (4, 5)");
   // With transpose_b, b (4, 5) gives K = 5: still a mismatch, and the message says so.
-  status = CompileError(
+  status = CompileOpError(
       [](const std::vector<Blob>& in) { return math::matmul(in[0], in[1], false, true); },
       {{2, 3}, {4, 5}});
   EXPECT_MESSAGE_HAS(status, "transpose_b=true");
 }
 
 TEST(MatmulTest, NonMatrixInputIsAnError) {
-  absl::Status status = CompileError(
+  absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) { return math::matmul(in[0], in[1]); }, {{2, 3, 4}, {4, 5}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_MESSAGE_HAS(status, "(2, 3, 4)");
@@ -119,15 +98,15 @@ TEST(MatmulTest, NonMatrixInputIsAnError) {
 
 TEST(MathMultiplyTest, MultipliesElementwiseAndByAScalar) {
   absl::StatusOr<Tensor> out =
-      Apply([](const std::vector<Blob>& in) { return math::multiply(in[0], in[1]); },
-            {Iota({2, 2}, 1), Tensor::FromVector<float>({2, 2}, {2, -1, 0.5, 0})});
+      ApplyOp([](const std::vector<Blob>& in) { return math::multiply(in[0], in[1]); },
+              {Iota({2, 2}, 1), Tensor::FromVector<float>({2, 2}, {2, -1, 0.5, 0})});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->data<float>()[0], 2);
   EXPECT_EQ(out->data<float>()[1], -2);
   EXPECT_EQ(out->data<float>()[2], 1.5);
   EXPECT_EQ(out->data<float>()[3], 0);
-  out = Apply([](const std::vector<Blob>& in) { return math::multiply(in[0], -0.5f); },
-              {Iota({3}, 1)});
+  out = ApplyOp([](const std::vector<Blob>& in) { return math::multiply(in[0], -0.5f); },
+                {Iota({3}, 1)});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->data<float>()[2], -1.5);
 }
@@ -152,7 +131,7 @@ TEST(MathMultiplyTest, ScalarMulGradientMatchesNumeric) {
 }
 
 TEST(MathMultiplyTest, ShapeMismatchNamesOpAndBothShapes) {
-  absl::Status status = CompileError(
+  absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) { return math::multiply(in[0], in[1]); }, {{2, 3}, {3, 2}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_MESSAGE_HAS(status, "(multiply)");
@@ -165,15 +144,15 @@ TEST(MathMultiplyTest, ShapeMismatchNamesOpAndBothShapes) {
 TEST(MathBiasAddTest, AddsAlongAxis1ForNCHWAndTheLastAxisForNHWC) {
   // x (2, 3, 2) = 0..11; b (3,) along axis 1 → x[n, c, i] + b[c].
   absl::StatusOr<Tensor> out =
-      Apply([](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1]); },
-            {Iota({2, 3, 2}), Tensor::FromVector<float>({3}, {100, 200, 300})});
+      ApplyOp([](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1]); },
+              {Iota({2, 3, 2}), Tensor::FromVector<float>({3}, {100, 200, 300})});
   ASSERT_TRUE(out.ok()) << out.status();
   const std::vector<float> want = {100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311};
   for (int i = 0; i < 12; ++i) EXPECT_EQ(out->data<float>()[i], want[i]) << i;
 
   // x (2, 2, 3) channels-last: x[n, i, c] + b[c].
-  out = Apply([](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1], "NHWC"); },
-              {Iota({2, 2, 3}), Tensor::FromVector<float>({3}, {100, 200, 300})});
+  out = ApplyOp([](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1], "NHWC"); },
+                {Iota({2, 2, 3}), Tensor::FromVector<float>({3}, {100, 200, 300})});
   ASSERT_TRUE(out.ok()) << out.status();
   for (int i = 0; i < 12; ++i) EXPECT_EQ(out->data<float>()[i], i + 100 * (i % 3 + 1)) << i;
 }
@@ -183,7 +162,7 @@ TEST(MathBiasAddTest, LargeInputsAddEveryChannel) {
   const Tensor x = RandomTensor({64, 32, 40}, 1);
   for (const bool channels_last : {false, true}) {
     const Tensor b = RandomTensor({channels_last ? 40 : 32}, 2);
-    absl::StatusOr<Tensor> out = Apply(
+    absl::StatusOr<Tensor> out = ApplyOp(
         [&](const std::vector<Blob>& in) {
           return nn::bias_add(in[0], in[1], channels_last ? "NHWC" : "NCHW");
         },
@@ -211,7 +190,7 @@ TEST(MathBiasAddTest, GradientMatchesNumericForNCAndNHWC) {
 }
 
 TEST(MathBiasAddTest, WrongBiasLengthNamesOpAndBothShapes) {
-  absl::Status status = CompileError(
+  absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1]); }, {{2, 3, 4}, {4}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_MESSAGE_HAS(status, "(bias_add)");
@@ -221,8 +200,8 @@ TEST(MathBiasAddTest, WrongBiasLengthNamesOpAndBothShapes) {
 
 TEST(MathBiasAddTest, UnknownDataFormatIsAnError) {
   absl::Status status =
-      CompileError([](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1], "HWCN"); },
-                   {{2, 3}, {3}});
+      CompileOpError([](const std::vector<Blob>& in) { return nn::bias_add(in[0], in[1], "HWCN"); },
+                     {{2, 3}, {3}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_MESSAGE_HAS(status, "\"HWCN\"");
 }
@@ -232,7 +211,7 @@ TEST(MathBiasAddTest, UnknownDataFormatIsAnError) {
 TEST(MathReduceTest, SumsOverSeveralAxesWithAndWithoutKeepdims) {
   // x (2, 3, 4) = 0..23; Σ over axes {0, 2}: out[c] = Σ_n Σ_i (12n + 4c + i) = 48 + 32c + 12.
   const Tensor x = Iota({2, 3, 4});
-  absl::StatusOr<Tensor> out = Apply(
+  absl::StatusOr<Tensor> out = ApplyOp(
       [](const std::vector<Blob>& in) {
         return math::reduce_sum(in[0], {0, 2});
       },
@@ -241,7 +220,7 @@ TEST(MathReduceTest, SumsOverSeveralAxesWithAndWithoutKeepdims) {
   ASSERT_EQ(out->shape(), Shape({3}));
   for (int c = 0; c < 3; ++c) EXPECT_EQ(out->data<float>()[c], 60 + 32 * c) << c;
 
-  out = Apply(
+  out = ApplyOp(
       [](const std::vector<Blob>& in) {
         return math::reduce_sum(in[0], {-1, 0}, true);
       },
@@ -251,7 +230,7 @@ TEST(MathReduceTest, SumsOverSeveralAxesWithAndWithoutKeepdims) {
   for (int c = 0; c < 3; ++c) EXPECT_EQ(out->data<float>()[c], 60 + 32 * c) << c;
 
   // Over axis 1 only: out[n, i] = Σ_c (12n + 4c + i) = 36n + 12 + 3i.
-  out = Apply([](const std::vector<Blob>& in) { return math::reduce_sum(in[0], {1}); }, {x});
+  out = ApplyOp([](const std::vector<Blob>& in) { return math::reduce_sum(in[0], {1}); }, {x});
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->shape(), Shape({2, 4}));
   for (int n = 0; n < 2; ++n) {
@@ -262,11 +241,12 @@ TEST(MathReduceTest, SumsOverSeveralAxesWithAndWithoutKeepdims) {
 TEST(MathReduceTest, EmptyAxesReduceEverything) {
   const Tensor x = Iota({2, 3, 4});  // Σ = 276
   absl::StatusOr<Tensor> out =
-      Apply([](const std::vector<Blob>& in) { return math::reduce_sum(in[0]); }, {x});
+      ApplyOp([](const std::vector<Blob>& in) { return math::reduce_sum(in[0]); }, {x});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->shape(), Shape());
   EXPECT_EQ(out->data<float>()[0], 276);
-  out = Apply([](const std::vector<Blob>& in) { return math::reduce_mean(in[0], {}, true); }, {x});
+  out =
+      ApplyOp([](const std::vector<Blob>& in) { return math::reduce_mean(in[0], {}, true); }, {x});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->shape(), Shape({1, 1, 1}));
   EXPECT_EQ(out->data<float>()[0], 11.5);
@@ -274,7 +254,7 @@ TEST(MathReduceTest, EmptyAxesReduceEverything) {
 
 TEST(MathReduceTest, MeanDividesByTheReducedCount) {
   // Mean over axes {0, 2} of 0..23 as (2, 3, 4): (60 + 32c) / 8.
-  absl::StatusOr<Tensor> out = Apply(
+  absl::StatusOr<Tensor> out = ApplyOp(
       [](const std::vector<Blob>& in) {
         return math::reduce_mean(in[0], {0, 2});
       },
@@ -299,7 +279,7 @@ TEST(MathReduceTest, LargeTensorsMatchADoubleReference) {
                  << "axes of size " << test.axes.size() << " out " << test.out.ToString());
     const std::vector<int64_t> axes = test.axes;
     absl::StatusOr<Tensor> out =
-        Apply([&](const std::vector<Blob>& in) { return math::reduce_sum(in[0], axes); }, {x});
+        ApplyOp([&](const std::vector<Blob>& in) { return math::reduce_sum(in[0], axes); }, {x});
     ASSERT_TRUE(out.ok()) << out.status();
     ASSERT_EQ(out->shape(), test.out);
     std::vector<double> want(test.out.NumElements(), 0.0);
@@ -344,7 +324,7 @@ TEST(MathReduceTest, MeanGradientMatchesNumericOverSeveralAxes) {
 }
 
 TEST(MathReduceTest, AxisOutOfRangeOrRepeatedNamesOpAxesAndShape) {
-  absl::Status status = CompileError(
+  absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) {
         return math::reduce_sum(in[0], {0, 3});
       },
@@ -353,7 +333,7 @@ TEST(MathReduceTest, AxisOutOfRangeOrRepeatedNamesOpAxesAndShape) {
   EXPECT_MESSAGE_HAS(status, "(reduce_sum)");
   EXPECT_MESSAGE_HAS(status, "axis 3 of axes [0, 3]");
   EXPECT_MESSAGE_HAS(status, "(2, 3, 4)");
-  status = CompileError(
+  status = CompileOpError(
       [](const std::vector<Blob>& in) {
         return math::reduce_mean(in[0], {1, -2});
       },
@@ -371,7 +351,7 @@ Blob BroadcastTo(const Blob& x, const std::vector<int64_t>& shape,
 TEST(MathBroadcastTest, RepeatsAlongTheGivenAxes) {
   // x (3,) to (2, 3, 2) along {0, 2}: out[n, c, i] = x[c]; x (1, 3, 1) gives the same.
   for (const Shape& x_shape : {Shape({3}), Shape({1, 3, 1})}) {
-    absl::StatusOr<Tensor> out = Apply(
+    absl::StatusOr<Tensor> out = ApplyOp(
         [](const std::vector<Blob>& in) {
           return BroadcastTo(in[0], {2, 3, 2}, {0, 2});
         },
@@ -385,7 +365,7 @@ TEST(MathBroadcastTest, RepeatsAlongTheGivenAxes) {
 TEST(MathBroadcastTest, LargeOutputIsFilledEverywhere) {
   // 64·32·40 = 81920 outputs: the multi-threaded path.
   const Tensor x = Iota({32});
-  absl::StatusOr<Tensor> out = Apply(
+  absl::StatusOr<Tensor> out = ApplyOp(
       [](const std::vector<Blob>& in) {
         return BroadcastTo(in[0], {64, 32, 40}, {0, 2});
       },
@@ -410,7 +390,7 @@ TEST(MathBroadcastTest, GradientMatchesNumeric) {
 }
 
 TEST(MathBroadcastTest, MisfitInputNamesBothShapes) {
-  absl::Status status = CompileError(
+  absl::Status status = CompileOpError(
       [](const std::vector<Blob>& in) {
         return BroadcastTo(in[0], {2, 3}, {1});
       },
@@ -423,8 +403,8 @@ TEST(MathBroadcastTest, MisfitInputNamesBothShapes) {
 
 TEST(MathArgmaxTest, PicksTheLargestAndTheFirstIndexOnTies) {
   absl::StatusOr<Tensor> out =
-      Apply([](const std::vector<Blob>& in) { return math::argmax(in[0]); },
-            {Tensor::FromVector<float>({4, 3}, {1, 3, 3, 5, 5, 5, -1, -2, -0.5, 0, 7, -7})});
+      ApplyOp([](const std::vector<Blob>& in) { return math::argmax(in[0]); },
+              {Tensor::FromVector<float>({4, 3}, {1, 3, 3, 5, 5, 5, -1, -2, -0.5, 0, 7, -7})});
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->dtype(), kInt32);
   ASSERT_EQ(out->shape(), Shape({4}));
@@ -434,8 +414,8 @@ TEST(MathArgmaxTest, PicksTheLargestAndTheFirstIndexOnTies) {
 
 TEST(MathArgmaxTest, RunsOverTheLastAxisOfRank3) {
   absl::StatusOr<Tensor> out =
-      Apply([](const std::vector<Blob>& in) { return math::argmax(in[0]); },
-            {Tensor::FromVector<float>({2, 1, 2}, {0, 1, 1, 0})});
+      ApplyOp([](const std::vector<Blob>& in) { return math::argmax(in[0]); },
+              {Tensor::FromVector<float>({2, 1, 2}, {0, 1, 1, 0})});
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ(out->shape(), Shape({2, 1}));
   EXPECT_EQ(out->data<int32_t>()[0], 1);
@@ -450,7 +430,7 @@ TEST(MathArgmaxTest, IsNotDifferentiable) {
 
 TEST(MathArgmaxTest, ScalarInputIsAnError) {
   absl::Status status =
-      CompileError([](const std::vector<Blob>& in) { return math::argmax(in[0]); }, {Shape()});
+      CompileOpError([](const std::vector<Blob>& in) { return math::argmax(in[0]); }, {Shape()});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_MESSAGE_HAS(status, "(argmax)");
 }

@@ -128,7 +128,9 @@ Tensor SpreadValues(const Shape& shape) {
 
 TEST(ReduceMaxTest, GradientMatchesNumericAwayFromTies) {
   EXPECT_TRUE(CheckGradients(
-      [](const std::vector<Blob>& in) { return math::reduce_max(in[0], {1, 3}); },
+      [](const std::vector<Blob>& in) {
+        return math::reduce_max(in[0], {1, 3});
+      },
       {SpreadValues({2, 3, 4, 5})}));
   EXPECT_TRUE(CheckGradients(
       [](const std::vector<Blob>& in) { return math::reduce_max(in[0], {-1}, true); },

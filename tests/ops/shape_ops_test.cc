@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "graph/flow.h"
+#include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
 namespace {
 
+using testing::ApplyOp;
 using testing::CheckGradients;
+using testing::CompileOpError;
 using testing::OpFn;
 using testing::RandomTensor;
 
@@ -25,35 +28,13 @@ Tensor Iota(const Shape& shape, float start) {
   return Tensor::FromVector<float>(shape, v);
 }
 
-absl::StatusOr<Tensor> Apply(const OpFn& op, const std::vector<Tensor>& inputs) {
-  Session session;
-  std::vector<Placeholder> placeholders;
-  for (const Tensor& t : inputs) placeholders.emplace_back(t.shape());
-  JobFunction job(
-      &session, "job", JobType::kPredict,
-      [&](const std::vector<Blob>& in) { return std::vector<Blob>{op(in)}; }, placeholders);
-  absl::StatusOr<std::vector<Tensor>> out = job.Run(inputs);
-  if (!out.ok()) return out.status();
-  return (*out)[0];
-}
-
-absl::Status CompileError(const OpFn& op, const std::vector<Shape>& shapes) {
-  Session session;
-  std::vector<Placeholder> placeholders;
-  for (const Shape& s : shapes) placeholders.emplace_back(s);
-  JobFunction job(
-      &session, "bad", JobType::kPredict,
-      [&](const std::vector<Blob>& in) { return std::vector<Blob>{op(in)}; }, placeholders);
-  return job.Compile();
-}
-
 TEST(ConcatTest, JoinsAlongAnyAxisIncludingNegative) {
   // a (2, 1, 3) = 0..5, b (2, 2, 3) = 100..111 on axis 1 (and −2) → (2, 3, 3).
   const Tensor a = Iota({2, 1, 3}, 0), b = Iota({2, 2, 3}, 100);
   for (int64_t axis : {1, -2}) {
     SCOPED_TRACE(axis);
     absl::StatusOr<Tensor> out =
-        Apply([axis](const std::vector<Blob>& in) { return concat(in, axis); }, {a, b});
+        ApplyOp([axis](const std::vector<Blob>& in) { return concat(in, axis); }, {a, b});
     ASSERT_TRUE(out.ok()) << out.status();
     ASSERT_EQ(out->shape(), Shape({2, 3, 3}));
     for (int n = 0; n < 2; ++n) {
@@ -67,8 +48,8 @@ TEST(ConcatTest, JoinsAlongAnyAxisIncludingNegative) {
     }
   }
   // Three inputs on the last axis.
-  absl::StatusOr<Tensor> out = Apply([](const std::vector<Blob>& in) { return concat(in, -1); },
-                                     {Iota({2, 1}, 0), Iota({2, 2}, 10), Iota({2, 1}, 20)});
+  absl::StatusOr<Tensor> out = ApplyOp([](const std::vector<Blob>& in) { return concat(in, -1); },
+                                       {Iota({2, 1}, 0), Iota({2, 2}, 10), Iota({2, 1}, 20)});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->shape(), Shape({2, 4}));
   const std::vector<float> want = {0, 10, 11, 20, 1, 12, 13, 21};
@@ -84,23 +65,23 @@ TEST(ConcatTest, GradientMatchesNumeric) {
 }
 
 TEST(ConcatTest, MismatchedShapesAndBadAxesAreRefused) {
-  absl::Status status = CompileError([](const std::vector<Blob>& in) { return concat(in, 1); },
-                                     {{2, 3, 4}, {2, 3, 5}});
+  absl::Status status = CompileOpError([](const std::vector<Blob>& in) { return concat(in, 1); },
+                                       {{2, 3, 4}, {2, 3, 5}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("input 1 has shape (2, 3, 5) but input 0 has shape (2, 3, 4)"),
             std::string::npos)
       << status;
-  status = CompileError([](const std::vector<Blob>& in) { return concat(in, 3); }, {{2, 3, 4}});
+  status = CompileOpError([](const std::vector<Blob>& in) { return concat(in, 3); }, {{2, 3, 4}});
   EXPECT_NE(status.message().find("axis 3 is out of range for rank 3"), std::string::npos)
       << status;
-  status = CompileError([](const std::vector<Blob>& in) { return concat(in, 0); }, {{2, 3}, {2}});
+  status = CompileOpError([](const std::vector<Blob>& in) { return concat(in, 0); }, {{2, 3}, {2}});
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
 }
 
 TEST(TransposeTest, PermutesAxes) {
   // x (2, 3, 4) = 0..23, perm {2, 0, 1} → out (4, 2, 3), out[k][i][j] = x[i][j][k].
   const Tensor x = Iota({2, 3, 4}, 0);
-  absl::StatusOr<Tensor> out = Apply(
+  absl::StatusOr<Tensor> out = ApplyOp(
       [](const std::vector<Blob>& in) {
         return transpose(in[0], {2, 0, 1});
       },
@@ -132,7 +113,7 @@ TEST(TransposeTest, GradientMatchesNumeric) {
 TEST(TransposeTest, APermThatIsNotOneIsRefused) {
   for (const std::vector<int64_t>& perm :
        std::vector<std::vector<int64_t>>{{0, 0, 1}, {0, 1}, {0, 1, 3}}) {
-    const absl::Status status = CompileError(
+    const absl::Status status = CompileOpError(
         [&perm](const std::vector<Blob>& in) { return transpose(in[0], perm); }, {{2, 3, 4}});
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(status.message().find("is not a permutation of the 3 axes of input (2, 3, 4)"),
