@@ -32,4 +32,5 @@
 #include "graph/predictor.h"
 #include "graph/scope.h"
 #include "graph/session.h"
+#include "graph/watch.h"
 #include "runtime/tensor.h"

@@ -4,6 +4,7 @@
 #include "graph/compiled_job.h"
 #include "graph/initializer_proto.h"
 #include "graph/job_builder.h"
+#include "graph/watch.h"
 #include "runtime/executor.h"
 #include "runtime/random.h"
 #include "runtime/status.h"
@@ -54,6 +55,9 @@ struct JobFunction::State {
   std::vector<Placeholder> placeholders;
   flowrt::JobConf job;
   std::unique_ptr<Executor> executor;
+  // The body's outputs are fetches [0, num_outputs); watched blobs follow, one per callback.
+  int num_outputs = 0;
+  std::vector<WatchCallback> watch_callbacks;
 };
 
 JobFunction::JobFunction(Session* session, std::string name, JobType type, Body body,
@@ -106,9 +110,9 @@ absl::Status JobFunction::Compile(State& s) {
     for (size_t i = 0; i < outputs.size(); ++i) {
       const Blob& out = outputs[i];
       if (!out.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "job '", s.name, "': output ", i, " of the body is a failed blob: ",
-            out.error().ok() ? "no error recorded" : out.error().ToString()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("job '", s.name, "': output ", i, " of the body is a failed blob: ",
+                         out.error().ok() ? "no error recorded" : out.error().ToString()));
       }
       if (!builder.Owns(out)) {
         return absl::InvalidArgumentError(absl::StrCat("job '", s.name, "': output ", i,
@@ -116,6 +120,16 @@ absl::Status JobFunction::Compile(State& s) {
                                                        "', belongs to another job"));
       }
       builder.mutable_job()->add_fetch(out.name());
+    }
+    s.num_outputs = static_cast<int>(outputs.size());
+    for (JobBuilder::Watch& w : builder.watches()) {
+      if (w.fetched.empty()) {  // watch_diff in a job that never ran minimize
+        return absl::FailedPreconditionError(
+            absl::StrCat("job '", s.name, "': watch_diff(blob '", w.blob.name(),
+                         "') needs a train job whose body calls minimize(loss) after it"));
+      }
+      builder.mutable_job()->add_fetch(w.fetched);
+      s.watch_callbacks.push_back(std::move(w.callback));
     }
   }
   if (s.type == JobType::kTrain && !builder.minimized()) {
@@ -142,7 +156,11 @@ absl::Status JobFunction::Compile(State& s) {
 
 absl::Status JobFunction::RunInPlace(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(Compile());
-  return state_->executor->Run(feeds);
+  FLOWRT_RETURN_IF_ERROR(state_->executor->Run(feeds));
+  for (size_t i = 0; i < state_->watch_callbacks.size(); ++i) {
+    state_->watch_callbacks[i](state_->executor->fetch(state_->num_outputs + static_cast<int>(i)));
+  }
+  return absl::OkStatus();
 }
 
 const Tensor& JobFunction::fetch(int i) const { return CompiledJob::GetExecutor(*this).fetch(i); }
@@ -150,7 +168,7 @@ const Tensor& JobFunction::fetch(int i) const { return CompiledJob::GetExecutor(
 absl::StatusOr<std::vector<Tensor>> JobFunction::Run(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(RunInPlace(feeds));
   std::vector<Tensor> results;
-  for (int i = 0; i < state_->executor->num_fetches(); ++i) {
+  for (int i = 0; i < state_->num_outputs; ++i) {
     results.push_back(state_->executor->fetch(i).Clone());
   }
   return results;

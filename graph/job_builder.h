@@ -11,6 +11,7 @@
 //   FLOWRT_RETURN_IF_ERROR(builder.status());
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -83,6 +84,17 @@ class JobBuilder {
   // Set by optimizer.minimize(); the autodiff/optimizer ops are already in the job by then.
   bool minimized() const { return !job_.loss().empty(); }
 
+  // flow::watch / watch_diff (graph/watch.h): a blob whose value, or gradient, a callback gets
+  // after every run. The compiled job fetches `fetched` for it: the blob itself, or the gradient
+  // blob minimize() emitted for it (empty until then).
+  struct Watch {
+    Blob blob;
+    bool diff = false;
+    std::string fetched;
+    std::function<void(const Tensor&)> callback;
+  };
+  std::vector<Watch>& watches() { return watches_; }
+
  private:
   uint64_t id_;  // unique in the process
   flowrt::JobConf job_;
@@ -91,6 +103,7 @@ class JobBuilder {
   std::set<std::string> op_names_;
   std::map<std::string, BlobDesc> blobs_;
   std::map<std::string, Blob> variables_;
+  std::vector<Watch> watches_;
 };
 
 // Builds one op into the current job (or the job of its first input):

@@ -75,9 +75,22 @@ void Optimizer::minimize(const Blob& loss) {
       confs.push_back(conf);
     }
   }
+  // watch_diff blobs ride along: their gradients come out of the same backward pass.
+  std::vector<Blob> xs = vars;
+  for (const JobBuilder::Watch& w : builder->watches()) {
+    if (w.diff) xs.push_back(w.blob);
+  }
   const float seed = loss_scale_factor_ / static_cast<float>(loss.shape().NumElements());
-  absl::StatusOr<std::vector<Blob>> grads = Gradients({loss}, vars, {fill_like(loss, seed)});
+  absl::StatusOr<std::vector<Blob>> grads = Gradients({loss}, xs, {fill_like(loss, seed)});
   if (!grads.ok()) return;  // recorded in the job
+  size_t next_watched = vars.size();
+  for (JobBuilder::Watch& w : builder->watches()) {
+    if (!w.diff) continue;
+    const Blob& grad = (*grads)[next_watched++];
+    // The loss does not depend on it: its gradient is zero, as OneFlow reports.
+    w.fetched = grad.ok() ? grad.name() : fill_like(w.blob, 0.f).name();
+  }
+  grads->resize(vars.size());
 
   Blob step = get_variable(TrainStepVariableName(builder->job_name()), {1},
                            {.dtype = DataType::kInt64,
