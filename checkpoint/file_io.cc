@@ -185,7 +185,9 @@ absl::Status StartWriteback(int fd, int64_t offset, int64_t bytes, absl::string_
   return ErrnoError(error, what, "start writeback");
 }
 
-FsyncPool::FsyncPool(int max_threads) : max_threads_(max_threads) { FLOWRT_CHECK_GE(max_threads, 1); }
+FsyncPool::FsyncPool(int max_threads) : max_threads_(max_threads) {
+  FLOWRT_CHECK_GE(max_threads, 1);
+}
 
 FsyncPool::~FsyncPool() {
   {

@@ -1,7 +1,8 @@
 // NumPy's .npy / .npz formats, so a snapshot moves to and from Python without OneFlow:
 //
 //   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::WriteNpz("weights.npz", {{"dense1-weight", w}, ...}));
-//   FLOWRT_ASSIGN_OR_RETURN(auto arrays, flow::checkpoint::ReadNpz("weights.npz"));   // name -> Tensor
+//   FLOWRT_ASSIGN_OR_RETURN(auto arrays, flow::checkpoint::ReadNpz("weights.npz"));   // name ->
+//   Tensor
 //
 // Writing produces what `np.savez` does: a ZIP of `<name>.npy` entries, stored (uncompressed),
 // each a .npy v1.0 file (`{'descr': '<f4', 'fortran_order': False, 'shape': (10, 512), }`, header

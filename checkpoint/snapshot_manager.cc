@@ -153,7 +153,8 @@ absl::StatusOr<std::vector<SnapshotInfo>> SnapshotManager::List() const {
     if (!step.has_value()) continue;
     const std::string path = JoinPath(root_, name);
     const std::string entry_what = absl::StrCat(what, ": snapshot ", path);
-    FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> st, StatAtNoFollow(dir.get(), name, entry_what));
+    FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> st,
+                            StatAtNoFollow(dir.get(), name, entry_what));
     if (!st.has_value() || !S_ISDIR(st->st_mode)) continue;  // vanished, a file or a link
     absl::StatusOr<UniqueFd> snapshot_dir = OpenDirectoryAt(dir.get(), name, entry_what);
     if (!snapshot_dir.ok()) {
@@ -161,8 +162,8 @@ absl::StatusOr<std::vector<SnapshotInfo>> SnapshotManager::List() const {
       return snapshot_dir.status();
     }
     FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> done,
-                     StatAtNoFollow(snapshot_dir->get(), std::string(kSnapshotDoneFile),
-                                    JoinPath(path, kSnapshotDoneFile)));
+                            StatAtNoFollow(snapshot_dir->get(), std::string(kSnapshotDoneFile),
+                                           JoinPath(path, kSnapshotDoneFile)));
     if (!done.has_value() || !S_ISREG(done->st_mode)) continue;  // incomplete
     snapshots.push_back({.step = *step, .name = name, .path = path});
   }
@@ -242,10 +243,12 @@ absl::Status SnapshotManager::RemoveSnapshot(int dirfd, const SnapshotInfo& vict
   Hook(RemovalPhase::kRootSynced, victim.name, 0);
   {
     FLOWRT_ASSIGN_OR_RETURN(UniqueFd hidden_dir, OpenDirectoryAt(dirfd, hidden, what));
-    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirectory(hidden_dir.get(), what));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> children,
+                            ListDirectory(hidden_dir.get(), what));
     int removed = 0;
     for (const std::string& child : children) {
-      FLOWRT_RETURN_IF_ERROR(Prefixed(RemoveTreeAt(hidden_dir.get(), child), absl::StrCat(what, ": ")));
+      FLOWRT_RETURN_IF_ERROR(
+          Prefixed(RemoveTreeAt(hidden_dir.get(), child), absl::StrCat(what, ": ")));
       if (child != kSnapshotDoneFile) Hook(RemovalPhase::kVariableRemoved, victim.name, ++removed);
     }
   }

@@ -4,9 +4,10 @@
 //   flow::checkpoint::SnapshotManagerOptions options;
 //   options.keep_last = 3;         // the 3 newest
 //   options.keep_every = 10000;    // and steps 10000, 20000, ... forever
-//   FLOWRT_ASSIGN_OR_RETURN(auto manager, flow::checkpoint::SnapshotManager::Open("./run1", options));
-//   FLOWRT_ASSIGN_OR_RETURN(std::optional<flow::checkpoint::SnapshotInfo> latest, manager.Latest());
-//   if (latest) { FLOWRT_ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::get(latest->path)); ... }
+//   FLOWRT_ASSIGN_OR_RETURN(auto manager, flow::checkpoint::SnapshotManager::Open("./run1",
+//   options)); FLOWRT_ASSIGN_OR_RETURN(std::optional<flow::checkpoint::SnapshotInfo> latest,
+//   manager.Latest()); if (latest) { FLOWRT_ASSIGN_OR_RETURN(auto snapshot,
+//   flow::checkpoint::get(latest->path)); ... }
 //   ...
 //   FLOWRT_ASSIGN_OR_RETURN(std::string path, manager.Save(step, variables));
 //   // path == "./run1/snapshot_0000001000" for step 1000

@@ -97,15 +97,17 @@ class SnapshotWriter {
     parent_fd_ = UniqueFd(fd);
 
     FLOWRT_ASSIGN_OR_RETURN(std::optional<struct stat> st,
-                     StatAtNoFollow(parent_fd_.get(), base_, final_path_));
+                            StatAtNoFollow(parent_fd_.get(), base_, final_path_));
     if (!st.has_value()) return absl::OkStatus();
     if (!S_ISDIR(st->st_mode)) {
       return absl::FailedPreconditionError(absl::StrCat("cannot save snapshot: ", final_path_,
                                                         " is a ", FileTypeName(st->st_mode),
                                                         "; save needs a new or empty directory"));
     }
-    FLOWRT_ASSIGN_OR_RETURN(UniqueFd existing, OpenDirectoryAt(parent_fd_.get(), base_, final_path_));
-    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> entries, ListDirectory(existing.get(), final_path_));
+    FLOWRT_ASSIGN_OR_RETURN(UniqueFd existing,
+                            OpenDirectoryAt(parent_fd_.get(), base_, final_path_));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<std::string> entries,
+                            ListDirectory(existing.get(), final_path_));
     if (!entries.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot save snapshot: ", final_path_, " is a non-empty directory (it holds \"",
@@ -177,22 +179,22 @@ class SnapshotWriter {
       return ErrnoError(errno, absl::StrCat(var_what, dir_path), "mkdir");
     }
     FLOWRT_ASSIGN_OR_RETURN(UniqueFd dir,
-                     OpenDirectoryAt(tmp_fd_.get(), name, absl::StrCat(var_what, dir_path)));
+                            OpenDirectoryAt(tmp_fd_.get(), name, absl::StrCat(var_what, dir_path)));
 
     uint32_t crc = 0;
     const int64_t size = tensor.num_bytes();
     FLOWRT_RETURN_IF_ERROR(WriteFile(dir.get(), "out", JoinPath(dir_path, "out"), var_what,
-                              tensor.raw_data(), static_cast<size_t>(size), &crc));
+                                     tensor.raw_data(), static_cast<size_t>(size), &crc));
     if (!options_.legacy_layout) {
       const std::string meta = FormatMetaFile(tensor.shape(), tensor.dtype());
       FLOWRT_RETURN_IF_ERROR(WriteFile(dir.get(), "meta", JoinPath(dir_path, "meta"), var_what,
-                                meta.data(), meta.size(), nullptr));
+                                       meta.data(), meta.size(), nullptr));
     }
     if (options_.write_checksums) {
       const std::string sidecar = FormatChecksumFile({.crc32c = crc, .size = size});
       FLOWRT_RETURN_IF_ERROR(WriteFile(dir.get(), std::string(kChecksumFile),
-                                JoinPath(dir_path, kChecksumFile), var_what, sidecar.data(),
-                                sidecar.size(), nullptr));
+                                       JoinPath(dir_path, kChecksumFile), var_what, sidecar.data(),
+                                       sidecar.size(), nullptr));
     }
     // Every entry exists, so the directory's fsync can run alongside its files'.
     FLOWRT_RETURN_IF_ERROR(QueueSync(std::move(dir), dir_path, absl::StrCat(var_what, dir_path)));

@@ -3,7 +3,8 @@
 // on any file system flowrt or OneFlow users put snapshots on.
 //
 //   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::CheckVariableName(name));           // one name
-//   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::CheckDistinctVariableNames(names));  // a whole snapshot
+//   FLOWRT_RETURN_IF_ERROR(flow::checkpoint::CheckDistinctVariableNames(names));  // a whole
+//   snapshot
 #pragma once
 
 #include <string>

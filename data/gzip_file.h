@@ -2,7 +2,8 @@
 //
 //   FLOWRT_ASSIGN_OR_RETURN(std::string bytes,
 //   flow::data::ReadMaybeGzipFile("t10k-labels-idx1-ubyte.gz"));
-//   FLOWRT_RETURN_IF_ERROR(flow::data::WriteMaybeGzipFile("/tmp/x.gz", bytes));  // gzips: name ends ".gz"
+//   FLOWRT_RETURN_IF_ERROR(flow::data::WriteMaybeGzipFile("/tmp/x.gz", bytes));  // gzips: name
+//   ends ".gz"
 //
 // Reading decides by content (the gzip magic 1f 8b), not by name, so a renamed file still reads;
 // writing decides by name. Not for snapshots: no fsync, no atomic rename (see checkpoint/).

@@ -127,7 +127,8 @@ absl::StatusOr<Tensor> ReadIdxLabels(const std::string& path) { return ReadIdx(p
 
 std::string EncodeIdx(const Tensor& tensor) {
   FLOWRT_CHECK(tensor.dtype() == kUInt8) << tensor.DebugString();
-  FLOWRT_CHECK(tensor.shape().rank() >= 1 && tensor.shape().rank() <= kMaxRank) << tensor.DebugString();
+  FLOWRT_CHECK(tensor.shape().rank() >= 1 && tensor.shape().rank() <= kMaxRank)
+      << tensor.DebugString();
   std::string out;
   AppendBigEndian32((uint32_t{kUnsignedByteType} << 8) | tensor.shape().rank(), &out);
   for (int64_t d : tensor.shape().dims()) AppendBigEndian32(static_cast<uint32_t>(d), &out);

@@ -1,8 +1,10 @@
 // IDX files (LeCun's MNIST format, also Fashion-MNIST), plain or gzip-compressed.
 //
-//   FLOWRT_ASSIGN_OR_RETURN(flow::Tensor images, flow::data::ReadIdxImages("t10k-images-idx3-ubyte.gz"));
+//   FLOWRT_ASSIGN_OR_RETURN(flow::Tensor images,
+//   flow::data::ReadIdxImages("t10k-images-idx3-ubyte.gz"));
 //   // images: (10000, 28, 28) uint8
-//   FLOWRT_ASSIGN_OR_RETURN(flow::Tensor labels, flow::data::ReadIdxLabels("t10k-labels-idx1-ubyte"));
+//   FLOWRT_ASSIGN_OR_RETURN(flow::Tensor labels,
+//   flow::data::ReadIdxLabels("t10k-labels-idx1-ubyte"));
 //   // labels: (10000,) uint8
 //
 // Layout: a big-endian uint32 magic 0x0000TTRR (TT element type, 0x08 = unsigned byte; RR rank),

@@ -1,8 +1,8 @@
 // MNIST-family datasets (MNIST, Fashion-MNIST) in memory, batched for job functions; the C++ form
 // of OneFlow's `flow.data.load_mnist(train_batch_size, test_batch_size)`.
 //
-//   FLOWRT_ASSIGN_OR_RETURN(flow::data::Mnist mnist, flow::data::load_mnist(100, 100, "data/mnist"));
-//   for (int i = 0; i < mnist.train.num_batches(); ++i) {
+//   FLOWRT_ASSIGN_OR_RETURN(flow::data::Mnist mnist, flow::data::load_mnist(100, 100,
+//   "data/mnist")); for (int i = 0; i < mnist.train.num_batches(); ++i) {
 //     flow::Tensor images = mnist.train.images(i);  // (100, 1, 28, 28) float32 in [0, 1]
 //     flow::Tensor labels = mnist.train.labels(i);  // (100,) int32 in [0, 10)
 //     ...

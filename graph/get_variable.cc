@@ -9,8 +9,8 @@ namespace flow {
 
 Blob get_variable(const std::string& name, const Shape& shape, const GetVariableOptions& options) {
   JobBuilder* builder = JobBuilder::Current();
-  FLOWRT_CHECK(builder != nullptr) << "flow::get_variable(\"" << name
-                            << "\") called outside a global_function body";
+  FLOWRT_CHECK(builder != nullptr)
+      << "flow::get_variable(\"" << name << "\") called outside a global_function body";
   const std::string full_name = builder->NamespacePrefix() + name;
   if (name.empty()) {
     return builder->Fail(absl::InvalidArgumentError("get_variable: empty variable name"));

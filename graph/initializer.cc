@@ -239,8 +239,9 @@ absl::Status FillFloat(const InitializerConf& conf, uint64_t seed, Tensor* tenso
                              conf.truncated_normal_conf().std(), &rng, tensor);
       break;
     case InitializerConf::kVarianceScalingConf: {
-      FLOWRT_ASSIGN_OR_RETURN(const VarianceScalingParams p,
-                       ResolveVarianceScaling(conf.variance_scaling_conf(), tensor->shape()));
+      FLOWRT_ASSIGN_OR_RETURN(
+          const VarianceScalingParams p,
+          ResolveVarianceScaling(conf.variance_scaling_conf(), tensor->shape()));
       if (p.distribution == oneflow::kTruncatedNormal) {
         FillTruncatedNormal<T>(0.0, p.stddev, &rng, tensor);
       } else if (p.distribution == oneflow::kRandomNormal) {

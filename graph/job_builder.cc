@@ -231,11 +231,11 @@ std::vector<Blob> OpBuilder::Build() {
   const size_t num_outputs = schema ? schema->outputs.size() : 1;
   if (builder_ == nullptr) {
     // No job to keep the error: the failed blobs carry it, and the job they are fed to records it.
-    absl::Status error = !input_error_.ok()
-                             ? input_error_
-                             : absl::FailedPreconditionError(absl::StrCat(
-                                   "op '", name_, "' (", op_.type(),
-                                   ") used outside a global_function body"));
+    absl::Status error =
+        !input_error_.ok()
+            ? input_error_
+            : absl::FailedPreconditionError(absl::StrCat("op '", name_, "' (", op_.type(),
+                                                         ") used outside a global_function body"));
     return std::vector<Blob>(num_outputs, Blob(error));
   }
   if (!input_error_.ok()) builder_->Fail(input_error_);

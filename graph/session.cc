@@ -40,7 +40,8 @@ std::vector<std::string> Session::VariableNames() const {
 void Session::AddJob(const std::string& job_name, std::map<std::string, Tensor> new_variables) {
   FLOWRT_CHECK(job_names_.insert(job_name).second) << "job '" << job_name << "' added twice";
   for (auto& [name, value] : new_variables) {
-    FLOWRT_CHECK(variables_.emplace(name, std::move(value)).second) << "variable '" << name << "' exists";
+    FLOWRT_CHECK(variables_.emplace(name, std::move(value)).second)
+        << "variable '" << name << "' exists";
   }
 }
 

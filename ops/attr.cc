@@ -12,8 +12,8 @@ namespace {
 const flowrt::AttrValue& Get(const flowrt::OpConf& op, absl::string_view name,
                              flowrt::AttrValue::ValueCase expected) {
   auto it = op.attr().find(std::string(name));
-  FLOWRT_CHECK(it != op.attr().end()) << "op '" << op.name() << "' (" << op.type() << ") has no attr '"
-                               << std::string(name) << "'";
+  FLOWRT_CHECK(it != op.attr().end())
+      << "op '" << op.name() << "' (" << op.type() << ") has no attr '" << std::string(name) << "'";
   FLOWRT_CHECK(it->second.value_case() == expected)
       << "op '" << op.name() << "' attr '" << std::string(name) << "' has another type";
   return it->second;
