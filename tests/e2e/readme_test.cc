@@ -6,7 +6,8 @@
 // which InstallTest.OutOfTreeBuild runs with the README's C++ program, and the build/examples/
 // programs, which tests/e2e/examples_test.cc runs. Named RealMnist: trains on data/mnist, so it
 // skips without it and the sanitizer stage leaves it out. The README's C++ program is checked
-// here too: it must be examples/mlp_mnist_origin.cc, byte for byte.
+// here too: it must be examples/mlp_mnist_origin.cc, byte for byte, and so is "Serving a
+// snapshot from C++": examples/mlp_predict.cc.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -48,14 +49,15 @@ std::vector<std::string> ReadmeCommands() {
 
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
 
-// The first ```cpp block under "## Writing a job in C++", as install_test.sh extracts it.
-std::string ReadmeProgram() {
+// The first ```cpp block under the heading that starts with `section` (install_test.sh extracts
+// "## Writing a job in C++" the same way).
+std::string ReadmeCppBlock(const std::string& section) {
   std::istringstream readme(ReadFile(kSource + "/README.md"));
   std::string program;
   bool in_section = false, in_cpp = false;
   for (std::string line; std::getline(readme, line);) {
     if (!in_section) {
-      in_section = absl::StartsWith(line, "## Writing a job in C++");
+      in_section = absl::StartsWith(line, section);
     } else if (!in_cpp) {
       in_cpp = line == "```cpp";
     } else if (absl::StartsWith(line, "```")) {
@@ -69,11 +71,18 @@ std::string ReadmeProgram() {
 
 // One text in two places: the README shows the program, examples/ builds it.
 TEST(ReadmeTest, CppProgramIsExamplesMlpMnistOrigin) {
-  const std::string program = ReadmeProgram();
+  const std::string program = ReadmeCppBlock("## Writing a job in C++");
   ASSERT_TRUE(absl::StrContains(program, "int main()")) << "no C++ program in README.md";
   EXPECT_EQ(program, ReadFile(kSource + "/examples/mlp_mnist_origin.cc"))
       << "README.md's \"Writing a job in C++\" and examples/mlp_mnist_origin.cc differ: make "
          "them the same text again";
+}
+
+TEST(ReadmeTest, PredictorProgramIsExamplesMlpPredict) {
+  const std::string program = ReadmeCppBlock("## Serving a snapshot from C++");
+  ASSERT_TRUE(absl::StrContains(program, "flow::Predictor::Load")) << "no predictor in README.md";
+  EXPECT_EQ(program, ReadFile(kSource + "/examples/mlp_predict.cc"))
+      << "README.md's \"Serving a snapshot from C++\" and examples/mlp_predict.cc differ";
 }
 
 std::string FileStart(const std::string& path, size_t n) {
