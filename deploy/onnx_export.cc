@@ -111,28 +111,29 @@ absl::StatusOr<onnx::ModelProto> BuildModel(JobFunction& job, const OnnxExportOp
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name(job.name());
 
+  const std::string where = absl::StrCat("job '", job.name(), "': ");
   std::set<std::string> batched;  // blobs that depend on a placeholder: dimension 0 is the batch
   for (const flowrt::OpConf& op : conf.op()) {
-    const auto in_job = [&](absl::Status s) {
-      return absl::Status(s.code(), absl::StrCat("job '", job.name(), "': ", s.message()));
-    };
     if (op.type() == "input") {  // named as the Placeholder; its blob is "<name>/out"
       batched.insert(op.output(0));
-      FLOWRT_RETURN_IF_ERROR(in_job(AddValueInfo(op.name(), desc(op.output(0)),
-                                                 options.dynamic_batch, graph->mutable_input())));
+      FLOWRT_RETURN_IF_ERROR(
+          checkpoint::Prefixed(AddValueInfo(op.name(), desc(op.output(0)), options.dynamic_batch,
+                                            graph->mutable_input()),
+                               where));
       AddIdentity(op.name(), op.output(0), graph);
       continue;
     }
     if (op.type() == "variable") {
       const Tensor* value = job.session().FindVariable(op.name());
       FLOWRT_CHECK(value != nullptr) << "variable '" << op.name() << "' has no storage";
-      FLOWRT_RETURN_IF_ERROR(in_job(AddInitializer(op.output(0), *value, graph)));
+      FLOWRT_RETURN_IF_ERROR(
+          checkpoint::Prefixed(AddInitializer(op.output(0), *value, graph), where));
       continue;
     }
     const onnx_export::OnnxConverter convert = onnx_export::FindOnnxConverter(op.type());
     if (convert == nullptr) {
-      return absl::UnimplementedError(absl::StrCat("job '", job.name(), "': op '", op.name(),
-                                                   "' of type ", op.type(),
+      return absl::UnimplementedError(absl::StrCat(where, "op '", op.name(), "' of type ",
+                                                   op.type(),
                                                    " has no ONNX mapping (deploy/onnx_ops.cc)"));
     }
     std::vector<BlobDesc> inputs, outputs;
@@ -146,7 +147,7 @@ absl::StatusOr<onnx::ModelProto> BuildModel(JobFunction& job, const OnnxExportOp
     for (const std::string& out : op.output()) outputs.push_back(desc(out));
     OnnxOpContext ctx(op, std::move(inputs), std::move(outputs), std::move(input_batched),
                       options.dynamic_batch, graph);
-    FLOWRT_RETURN_IF_ERROR(in_job(convert(ctx)));
+    FLOWRT_RETURN_IF_ERROR(checkpoint::Prefixed(convert(ctx), where));
     if (any_batched) batched.insert(op.output().begin(), op.output().end());
   }
   for (int i = 0; i < conf.fetch_size(); ++i) {

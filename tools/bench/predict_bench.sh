@@ -2,7 +2,8 @@
 # Inference side by side in one run, LeNet and MLP (logits, initial weights, 1 thread):
 #   flowrt's Predictor (predict_bench), onnxruntime on the model flowrt exports
 #   (predict_bench_ort.js), PyTorch eager under torch.inference_mode() (predict_bench.py):
-#   batch-1 p50/p99 over --calls after warm-up, batch-100 images/s, then the batch-1 p50 ratios;
+#   batch-1 p50/p99 over --calls after warm-up (wall, and the p50 of each call's CPU time, which a
+#   loaded machine does not inflate), batch-100 images/s, then the batch-1 p50 ratios;
 #   and 4 threads on one predictor/model against 4 separate single-caller processes.
 # Each engine runs ROUNDS times (default 3), interleaved, so a loaded machine hits all alike.
 # Usage: bash tools/bench/predict_bench.sh [BUILD_DIR]
@@ -47,13 +48,17 @@ for model in lenet mlp; do
     rm -rf "$tmp"
   done
 done
-# Median over the rounds of each engine's batch-1 p50, and flowrt's ratio to the others; also
-# onnxruntime less node's no-op call (its engine alone, an estimate) and flowrt's ratio to that.
+# Medians over the rounds of each engine's batch-1 p50, wall and CPU time (the thread's, or node's
+# process's), and flowrt's ratios to the others; also onnxruntime less node's no-op call (its
+# engine alone, an estimate) and flowrt's ratio to that.
 awk '/^RESULT/ && /b1_p50_us/ {
   for (i = 2; i <= NF; ++i) { split($i, kv, "="); f[kv[1]] = kv[2] }
-  key = f["model"] " " f["engine"]; n[key]++; v[key, n[key]] = f["b1_p50_us"]
-  if (f["engine"] == "onnxruntime") { key = f["model"] " noop"; n[key]++; v[key, n[key]] = f["noop_p50_us"] }
+  e = f["engine"]; add(f["model"] " wall " e, f["b1_p50_us"]); add(f["model"] " cpu " e, f["b1_cpu_p50_us"])
+  if (e == "onnxruntime") {
+    add(f["model"] " wall noop", f["noop_p50_us"]); add(f["model"] " cpu noop", f["noop_cpu_p50_us"])
+  }
 }
+function add(key, value) { n[key]++; v[key, n[key]] = value }
 function median(key,   i, j, t, m) {
   m = n[key]
   for (i = 1; i <= m; ++i) for (j = i + 1; j <= m; ++j)
@@ -61,12 +66,12 @@ function median(key,   i, j, t, m) {
   return v[key, int((m + 1) / 2)]
 }
 END {
-  split("lenet mlp", models, " ")
-  for (k = 1; k <= 2; ++k) {
-    m = models[k]; f = median(m " flowrt"); o = median(m " onnxruntime"); p = median(m " pytorch")
-    z = median(m " noop")
+  split("lenet mlp", models, " "); split("wall cpu", clocks, " ")
+  for (k = 1; k <= 2; ++k) for (c = 1; c <= 2; ++c) {
+    m = models[k] " " clocks[c]
+    a = median(m " flowrt"); o = median(m " onnxruntime"); p = median(m " pytorch"); z = median(m " noop")
     printf "SUMMARY model=%s b1_p50_us flowrt=%.1f onnxruntime=%.1f pytorch=%.1f " \
            "flowrt/onnxruntime=%.2f flowrt/pytorch=%.2f node_noop=%.1f " \
-           "flowrt/(onnxruntime-noop)=%.2f\n", m, f, o, p, f / o, f / p, z, f / (o - z)
+           "flowrt/(onnxruntime-noop)=%.2f\n", m, a, o, p, a / o, a / p, z, a / (o - z)
   }
 }' "$out/results"

@@ -41,16 +41,19 @@ const kFastest = {
   enableMemPattern: true,
 };
 
-// Sorted µs of `calls` runs of `session` on `feeds` after 200 warm-up runs.
+// Sorted wall µs and CPU µs (the process's user + system: node's thread and the intra-op one) of
+// `calls` runs of `session` on `feeds` after 200 warm-up runs.
 async function sortedTimes(session, feeds, calls) {
   for (let i = 0; i < 200; ++i) await session.run(feeds);
-  const us = [];
+  const us = [], cpu = [];
   for (let i = 0; i < calls; ++i) {
-    const t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
     await session.run(feeds);
+    const c = process.cpuUsage(c0);
+    cpu.push(c.user + c.system);
     us.push(Number(process.hrtime.bigint() - t0) / 1e3);
   }
-  return us.sort((a, b) => a - b);
+  return {us: us.sort((a, b) => a - b), cpu: cpu.sort((a, b) => a - b)};
 }
 
 const percentile = (sorted, q) => sorted[Math.floor(q * (sorted.length - 1))];
@@ -61,21 +64,24 @@ async function main() {
   const session = await ort.InferenceSession.create(onnx, kFastest);
   const input = session.inputNames[0];
   const one = {[input]: images(1)}, hundred = {[input]: images(100)};
-  const us = await sortedTimes(session, one, calls);
+  const {us, cpu} = await sortedTimes(session, one, calls);
   for (let i = 0; i < 5; ++i) await session.run(hundred);
   const b0 = process.hrtime.bigint();
   for (let i = 0; i < batchIters; ++i) await session.run(hundred);
   const b100 = (100 * batchIters) / (Number(process.hrtime.bigint() - b0) / 1e9);
-  let noop = NaN;
+  let noop = NaN, noopCpu = NaN;
   if (flag('noop', '') !== '') {
     const empty = await ort.InferenceSession.create(flag('noop', ''), kFastest);
     const feeds = {[empty.inputNames[0]]: new ort.Tensor('float32', new Float32Array(10), [1, 10])};
-    noop = percentile(await sortedTimes(empty, feeds, calls), 0.5);
+    const times = await sortedTimes(empty, feeds, calls);
+    noop = percentile(times.us, 0.5);
+    noopCpu = percentile(times.cpu, 0.5);
   }
   const pct = (q) => percentile(us, q);
   console.log(`RESULT engine=onnxruntime model=${model} b1_p50_us=${pct(0.5).toFixed(1)} ` +
-              `b1_p99_us=${pct(0.99).toFixed(1)} b100_img_per_s=${b100.toFixed(0)} ` +
-              `noop_p50_us=${noop.toFixed(1)} ` +
+              `b1_p99_us=${pct(0.99).toFixed(1)} b1_cpu_p50_us=${percentile(cpu, 0.5).toFixed(1)} ` +
+              `b100_img_per_s=${b100.toFixed(0)} noop_p50_us=${noop.toFixed(1)} ` +
+              `noop_cpu_p50_us=${noopCpu.toFixed(1)} ` +
               `version=${ort.env.versions.common}`);
 }
 
