@@ -2,11 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -341,6 +343,34 @@ absl::Status EnsureDirectory(const std::string& path) {
 absl::Status EnsureParentDirectory(const std::string& file_path) {
   return Prefixed(EnsureDirectory(Dirname(file_path)),
                   absl::StrCat("cannot write ", file_path, ": "));
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": exists and is a ", FileTypeName(st.st_mode), ", not a file"));
+  }
+  FLOWRT_RETURN_IF_ERROR(EnsureParentDirectory(path));
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::random_device random;
+  const std::string temp =
+      absl::StrCat(dir == "." ? "" : dir, ".", base, ".tmp-", ::getpid(), "-", random());
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoError(errno, temp, "create");
+  absl::Status status = WriteAll(fd.get(), bytes.data(), bytes.size(), temp);
+  if (status.ok()) status = Fsync(fd.get(), temp);
+  if (status.ok()) status = Close(fd, temp);
+  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    status = ErrnoError(errno, path, "rename");
+  }
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status;
+  }
+  return FsyncDirectory(dir, dir);
 }
 
 absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {

@@ -167,6 +167,11 @@ absl::Status EnsureDirectory(const std::string& path);
 //   "cannot write a/b/m.csv: a is a regular file, not a directory"
 absl::Status EnsureParentDirectory(const std::string& file_path);
 
+// Writes `bytes` to `path` as a whole or not at all: a temp file beside it, fsynced, renamed over
+// `path`, the directory fsynced; missing parents are made (EnsureParentDirectory). Refuses a
+// `path` that exists and is not a regular file (a directory, a FIFO, a link). .npz, .onnx.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
+
 // `status` with `prefix` before its message (OK stays OK).
 absl::Status Prefixed(const absl::Status& status, absl::string_view prefix);
 

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <random>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -594,31 +593,7 @@ absl::StatusOr<NamedTensors> DecodeNpz(absl::string_view bytes, absl::string_vie
 
 absl::Status WriteNpz(const std::string& path, const NamedTensors& arrays) {
   FLOWRT_ASSIGN_OR_RETURN(std::string bytes, EncodeNpz(arrays));
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": exists and is a ", FileTypeName(st.st_mode), ", not a file"));
-  }
-  FLOWRT_RETURN_IF_ERROR(EnsureParentDirectory(path));
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::random_device random;
-  const std::string temp =
-      absl::StrCat(dir == "." ? "" : dir, ".", base, ".tmp-", ::getpid(), "-", random());
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoError(errno, temp, "create");
-  absl::Status status = WriteAll(fd.get(), bytes.data(), bytes.size(), temp);
-  if (status.ok()) status = Fsync(fd.get(), temp);
-  if (status.ok()) status = Close(fd, temp);
-  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    status = ErrnoError(errno, path, "rename");
-  }
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return status;
-  }
-  return FsyncDirectory(dir, dir);
+  return WriteFileAtomically(path, bytes);
 }
 
 absl::StatusOr<NamedTensors> ReadNpz(const std::string& path) {

@@ -19,9 +19,10 @@ set(FLOWRT_PUBLIC_HEADERS
     runtime/dtype.h runtime/shape.h runtime/status.h runtime/tensor.h
     checkpoint/checkpoint.h checkpoint/snapshot_reader.h checkpoint/checksum_file.h
     checkpoint/meta_file.h
-    data/mnist.h)
+    data/mnist.h
+    deploy/onnx_export.h)
 
-install(TARGETS flowrt EXPORT flowrtTargets
+install(TARGETS flowrt flowrt_onnx EXPORT flowrtTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${FLOWRT_INSTALL_INCLUDEDIR})
 foreach(header ${FLOWRT_PUBLIC_HEADERS})

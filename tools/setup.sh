@@ -68,6 +68,9 @@ PACKAGES=(
   graphviz                           # `flowrt graph --png` (Graphviz's dot)
   python3-numpy                      # tests read .npz exports back with numpy
   libspng-dev                        # `flowrt predict`: PNG decoding (no hand-written decoder)
+  libonnx-dev                        # `ckpt export --onnx`: ONNX's own schema (onnx-ml.pb.h and
+                                     # libonnx_proto, built with the same protobuf 3.21)
+  python3-onnx                       # tests: onnx.checker.check_model on the exported models
   clang libclang-rt-14-dev libomp-dev  # tools/fuzz.sh: libFuzzer and its runtime, OpenMP for clang
 )
 

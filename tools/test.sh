@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (as root) to a verdict:
 #   1. tools/setup.sh: packages, real MNIST, Release build in build/
-#   2. ctest over build/ (unit, gradient checks, golden, end-to-end on real MNIST)
-#   3. a short libFuzzer run (clang, ASan+UBSan) over the snapshot reader and its seed corpus
-#   4. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/,
+#   2. onnxruntime-node (npm, test-only) for the ONNX export tests: tools/onnxruntime/install.sh
+#   3. ctest over build/ (unit, gradient checks, golden, end-to-end on real MNIST)
+#   4. a short libFuzzer run (clang, ASan+UBSan) over the snapshot reader and its seed corpus
+#   5. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/,
 #      minus the long real-data trainings (FLOWRT_SKIP_SANITIZER=1 skips this stage)
 # Exits non-zero if any stage fails. `.ci/run` calls exactly this.
 set -euo pipefail
@@ -22,6 +23,7 @@ stage() {
 }
 
 stage setup bash tools/setup.sh
+stage onnxruntime bash tools/onnxruntime/install.sh
 stage ctest ctest --test-dir build --output-on-failure -j "$JOBS"
 stage fuzz bash tools/fuzz.sh "${FLOWRT_FUZZ_SECONDS:-30}"
 

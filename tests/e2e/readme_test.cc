@@ -1,6 +1,6 @@
 // README.md's shell examples, run as written, in order, in a scratch directory (data/ linked to
-// the repo's): the fine-tuning pair, the plot of their metrics, the NumPy round trip, the graph
-// view, the restartable run. Lines starting with `build/tools/flowrt` or `python3` inside ```sh
+// the repo's): the fine-tuning pair, the plot of their metrics, the NumPy round trip, the ONNX
+// export and its check, the graph view, the restartable run. Lines starting with `build/tools/flowrt` or `python3` inside ```sh
 // blocks are the examples; `build/tools/flowrt` becomes this build's binary. Not run here:
 // tools/setup.sh and tools/test.sh (they are the setup and the suite itself), `cmake --install`,
 // which InstallTest.OutOfTreeBuild runs with the README's C++ program, and the build/examples/
@@ -164,6 +164,7 @@ TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
   EXPECT_EQ(FileStart(dir + "/curves.png", 4), "\x89PNG");
   EXPECT_EQ(FileStart(dir + "/mlp.npz", 4), std::string("PK\x03\x04", 4));
   EXPECT_TRUE(Exists(dir + "/imported_snapshot/dense1-weight/meta"));
+  EXPECT_GT(std::filesystem::file_size(dir + "/mlp.onnx"), 784 * 512 * 4);
   EXPECT_TRUE(absl::StrContains(FileStart(dir + "/lenet_train.dot", 1 << 20), "sgd_update"));
   EXPECT_EQ(FileStart(dir + "/lenet_train.png", 4), "\x89PNG");
   EXPECT_TRUE(Exists(dir + "/runs/mlp/snapshot_0000000060/snapshot_done"));

@@ -4,6 +4,7 @@
 #     files and the public headers only (no generated *.pb.h, no internal headers).
 #  2. The public headers leak neither protobuf nor oneDNN: all installed headers, and the README
 #     program, compile with -nostdinc and a copy of /usr/include that lacks google/ (protobuf),
+#     onnx/ (ONNX's schema, private to libflowrt_onnx.so),
 #     oneapi/ and dnnl*.h (oneDNN). The script first checks that this include path really cannot
 #     reach those headers, so a leak coming back fails here. The programs of examples/ compile
 #     there too, so they use the installed API only. A program defining glog- and absl-style
@@ -28,6 +29,8 @@ test -f "$prefix/lib/cmake/flowrt/flowrtConfig.cmake"
 test -f "$prefix/lib/cmake/flowrt/flowrtConfigVersion.cmake"
 test -f "$prefix/include/flowrt/graph/flow.h"
 test -x "$prefix/bin/flowrt"
+test -f "$prefix/include/flowrt/deploy/onnx_export.h"
+test -f "$prefix/lib/libflowrt_onnx.so"  # flow::export_onnx; ONNX's schema stays inside it
 if find "$prefix/include" -name '*.pb.h' | grep -q .; then
   echo "generated protobuf headers were installed:"; find "$prefix/include" -name '*.pb.h'; exit 1
 fi
@@ -36,7 +39,7 @@ fi
 sysinclude=$tmp/usr-include
 mkdir "$sysinclude"
 for entry in /usr/include/*; do
-  case ${entry##*/} in google | oneapi | dnnl*) continue ;; esac
+  case ${entry##*/} in google | oneapi | dnnl* | onnx) continue ;; esac
   ln -s "$entry" "$sysinclude/"
 done
 # The compiler's own search path, with /usr/include swapped for the filtered copy.
@@ -49,7 +52,8 @@ while read -r dir; do
   esac
 done < <(echo | "$cxx" -x c++ -E -v - 2>&1 | sed -n '/<...> search starts here:/,/End of search/p' |
   grep '^ ')
-for leak in '<google/protobuf/message.h>' '"oneapi/dnnl/dnnl.hpp"' '<dnnl.hpp>'; do
+for leak in '<google/protobuf/message.h>' '"oneapi/dnnl/dnnl.hpp"' '<dnnl.hpp>' \
+  '<onnx/onnx_pb.h>'; do
   if echo "#include $leak" | "$cxx" "${sandbox[@]}" -x c++ - 2>/dev/null; then
     echo "the sandbox include path still reaches $leak: this check would prove nothing"; exit 1
   fi

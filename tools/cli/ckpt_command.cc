@@ -192,11 +192,15 @@ int Diff(const std::string& a_path, const std::string& b_path) {
 int RunCkpt(const std::vector<std::string>& args) {
   const std::string usage =
       "usage: flowrt ckpt inspect SNAPSHOT [--stats] [--json] | verify SNAPSHOT | diff A B | "
-      "export SNAPSHOT --npz=FILE | import FILE.npz SNAPSHOT";
+      "export SNAPSHOT --npz=FILE | export SNAPSHOT --job=... --onnx=FILE | "
+      "import FILE.npz SNAPSHOT";
   if (args.empty()) return Fail("ckpt", absl::InvalidArgumentError(usage));
   if (args[0] == "inspect" && args.size() == 2) return Inspect(args[1]);
   if (args[0] == "verify" && args.size() == 2) return Verify(args[1]);
   if (args[0] == "diff" && args.size() == 3) return Diff(args[1], args[2]);
+  if (args[0] == "export" && OnnxExportRequested()) {
+    return RunCkptExportOnnx({args.begin() + 1, args.end()});
+  }
   if (args[0] == "export") return RunCkptExport({args.begin() + 1, args.end()});
   if (args[0] == "import") return RunCkptImport({args.begin() + 1, args.end()});
   return Fail("ckpt", absl::InvalidArgumentError(usage));

@@ -18,6 +18,9 @@ int RunPlot(const std::vector<std::string>& args);
 // exclude the verb.
 int RunCkptExport(const std::vector<std::string>& args);
 int RunCkptImport(const std::vector<std::string>& args);
+// `ckpt export SNAPSHOT --job=... --onnx=FILE` (onnx_command.cc), chosen when --onnx is given.
+bool OnnxExportRequested();
+int RunCkptExportOnnx(const std::vector<std::string>& args);
 // `graph --job=... [--train] --dot=FILE [--png=FILE]` (graph_command.cc).
 int RunGraph(const std::vector<std::string>& args);
 // `predict --job=... --load=SNAPSHOT FILE...` (predict_command.cc): top-k classes per image.

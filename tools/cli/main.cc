@@ -28,6 +28,7 @@ constexpr char kUsage[] =
     "  predict --job=... --load=SNAPSHOT [--top_k=3] [--json] FILE.png|FILE.pgm|IDX...\n"
     "  ckpt    inspect SNAPSHOT [--stats] [--json] | verify SNAPSHOT | diff A B\n"
     "          export SNAPSHOT --npz=FILE | import FILE.npz SNAPSHOT\n"
+    "          export SNAPSHOT --job=lenet|mlp|mlp_finetune --onnx=FILE\n"
     "  graph   --job=lenet|mlp|mlp_finetune [--train] --dot=FILE [--png=FILE]\n"
     "  plot    metrics.csv [more.csv ...] -o curves.png\n"
     "  time    --job=lenet|mlp|mlp_finetune [--iterations=50] [--threads=T]: per-op ms\n"
