@@ -109,6 +109,37 @@ TEST_F(RealMnistExamplesTest, LenetTrainOneEpochThenEvalReachesNinetySevenPercen
   EXPECT_EQ(again.output, "./lenet_models_1 exists: remove it first\n");
 }
 
+// Fashion-MNIST (Debian's dataset-fashion-mnist) with batch normalization: a short run (300
+// steps, not the 5 epochs of tools/bench/RESULTS.md) that must learn, save, and evaluate the same
+// after loading its snapshot into a fresh session.
+TEST(FashionExamplesTest, FashionBnCnnLearnsSavesAndLoads) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")) {
+    GTEST_SKIP() << "no Fashion-MNIST (apt-get install dataset-fashion-mnist)";
+  }
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          absl::StrCat("flowrt_FashionExamplesTest_", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const CommandResult run = RunExample(dir, "fashion_bn_cnn", "1 300");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.output, "epoch 0  step 200  loss ")) << run.output;
+  const std::string key = "loaded into a new session: test accuracy ";
+  const size_t at = run.output.find(key);
+  ASSERT_NE(at, std::string::npos) << run.output;
+  double accuracy = 0;
+  ASSERT_TRUE(absl::SimpleAtod(run.output.substr(at + key.size(), 6), &accuracy)) << run.output;
+  EXPECT_GE(accuracy, 0.80) << run.output;  // chance is 0.10
+  EXPECT_TRUE(absl::StrContains(run.output, "(same as trained)")) << run.output;
+  for (const char* var : {"conv1_bn-gamma", "conv1_bn-beta", "conv1_bn-moving_mean",
+                          "conv1_bn-moving_variance", "fc1_bn-moving_variance"}) {
+    EXPECT_TRUE(std::filesystem::exists(absl::StrCat(dir, "/fashion_bn_cnn_models/", var, "/out")))
+        << var;
+  }
+  EXPECT_EQ(TrainStep(dir + "/fashion_bn_cnn_models"), 300);
+  std::cout << "fashion_bn_cnn, 300 steps: " << run.output.substr(at);
+  std::filesystem::remove_all(dir);
+}
+
 // A scratch directory of its own for the tests that need no data.
 class ExamplesTest : public ::testing::Test {
  protected:
