@@ -68,6 +68,8 @@ PACKAGES=(
   graphviz                           # `flowrt graph --png` (Graphviz's dot)
   python3-numpy                      # tests read .npz exports back with numpy
   libspng-dev                        # `flowrt predict`: PNG decoding (no hand-written decoder)
+  libopenmpi-dev                     # data-parallel training: MPI's C API (runtime/communicator.cc)
+  openmpi-bin                        # mpirun: launches `flowrt train` on N ranks (the mpi tests)
   clang libclang-rt-14-dev libomp-dev  # tools/fuzz.sh: libFuzzer and its runtime, OpenMP for clang
 )
 
