@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "checkpoint/file_io.h"
 #include "checkpoint/snapshot_writer.h"
+#include "runtime/communicator.h"
 #include "runtime/status.h"
 
 namespace flow {
@@ -22,7 +23,14 @@ namespace checkpoint {
 
 absl::Status save(const std::string& path, Session& session) {
   FLOWRT_RETURN_IF_ERROR(session.CompileDefinedJobs());  // OneFlow's session init, as for loading
-  return save(path, session.get_all_variables());
+  Communicator& world = Communicator::World();
+  if (!session.options().data_parallel || !world.distributed()) {
+    return save(path, session.get_all_variables());
+  }
+  // Data-parallel: the variables are replicated, so rank 0 alone writes (the same atomic
+  // commit); every rank returns its outcome, so a failed save fails every rank alike.
+  return world.Agree(world.rank() == 0 ? save(path, session.get_all_variables())
+                                       : absl::OkStatus());
 }
 
 absl::Status save(const std::string& path, const std::map<std::string, Tensor>& var_dict) {

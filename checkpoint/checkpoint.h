@@ -28,7 +28,8 @@ namespace checkpoint {
 using Snapshot = std::map<std::string, SnapshotVariable>;
 
 // Saves every variable of `session` (weights, optimizer slots, train steps) at `path`, after
-// compiling every job defined in it (as OneFlow's session init does).
+// compiling every job defined in it (as OneFlow's session init does). Under mpirun (a
+// data-parallel session) every rank calls it: rank 0 writes, and every rank returns the outcome.
 absl::Status save(const std::string& path, Session& session = Session::Default());
 // Saves the given name → tensor dict (OneFlow's var_dict argument).
 absl::Status save(const std::string& path, const std::map<std::string, Tensor>& var_dict);

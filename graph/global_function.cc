@@ -2,9 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "graph/compiled_job.h"
+#include "graph/data_parallel.h"
 #include "graph/initializer_proto.h"
 #include "graph/job_builder.h"
 #include "graph/watch.h"
+#include "runtime/communicator.h"
 #include "runtime/executor.h"
 #include "runtime/random.h"
 #include "runtime/status.h"
@@ -58,7 +60,35 @@ struct JobFunction::State {
   // The body's outputs are fetches [0, num_outputs); watched blobs follow, one per callback.
   int num_outputs = 0;
   std::vector<WatchCallback> watch_callbacks;
+  // Data-parallel (graph/data_parallel.h): the job is compiled for 1/ranks of every placeholder's
+  // axis 0; `global_shapes` are the placeholders as declared, `local_feeds` this rank's rows of
+  // them, and each split fetch is all-gathered into `gathered` (else empty).
+  int ranks = 1;
+  std::vector<Shape> global_shapes;
+  std::vector<Tensor> local_feeds;
+  std::vector<bool> split_fetches;
+  std::vector<std::string> created_variables;  // by this job's compilation
+  std::vector<Tensor> gathered;
 };
+
+namespace {
+
+// The placeholder as this rank compiles it: 1/ranks of axis 0 (a scalar is fed whole).
+absl::StatusOr<Shape> LocalShape(const std::string& job, const std::string& placeholder,
+                                 const Shape& global, int ranks) {
+  if (ranks == 1 || global.rank() == 0) return global;
+  if (global[0] % ranks != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job '", job, "': placeholder '", placeholder, "' has global batch ",
+                     global[0], " (shape ", global.ToString(), "), which ", ranks,
+                     " ranks cannot split evenly; use a batch divisible by the number of ranks"));
+  }
+  std::vector<int64_t> dims = global.dims();
+  dims[0] /= ranks;
+  return Shape(std::move(dims));
+}
+
+}  // namespace
 
 JobFunction::JobFunction(Session* session, std::string name, JobType type, Body body,
                          std::vector<Placeholder> placeholders)
@@ -96,14 +126,38 @@ absl::Status JobFunction::Compile() { return Compile(*state_); }
 
 absl::Status JobFunction::Compile(State& s) {
   if (s.executor != nullptr) return absl::OkStatus();
+  Communicator& world = Communicator::World();
+  s.ranks = s.session->options().data_parallel ? world.size() : 1;
+  if (s.ranks == 1) return CompileOnRank(s);
+  // Every rank takes part in the same collectives whatever happens locally, so a job one rank
+  // cannot compile fails every rank with that rank's message instead of leaving the others
+  // waiting in the hash check.
+  FLOWRT_RETURN_IF_ERROR(world.Agree(CompileOnRank(s)));
+  FLOWRT_RETURN_IF_ERROR(CheckSameOnEveryRank(JobHash(s.job, s.session->options().seed),
+                                              absl::StrCat("the compiled job '", s.name, "'")));
+  // Replicated variables: rank 0's initial values everywhere (they are computed from seeds and
+  // equal already; the broadcast makes that a guarantee rather than an assumption).
+  std::map<std::string, Tensor> created;
+  for (const std::string& name : s.created_variables) {
+    created.emplace(name, *s.session->FindVariable(name));  // a view of the session's storage
+  }
+  BroadcastFromRankZero(created);
+  return absl::OkStatus();
+}
+
+absl::Status JobFunction::CompileOnRank(State& s) {
   JobBuilder builder(s.name, s.type == JobType::kTrain ? flowrt::kTrain : flowrt::kPredict);
+  builder.set_num_ranks(s.ranks);
+  s.global_shapes.clear();
   {
     JobBuilder::Activation active(&builder);
     std::vector<Blob> inputs;
     for (size_t i = 0; i < s.placeholders.size(); ++i) {
       const Placeholder& p = s.placeholders[i];
-      inputs.push_back(builder.AddPlaceholder(p.name.empty() ? absl::StrCat("input_", i) : p.name,
-                                              p.shape, p.dtype));
+      const std::string name = p.name.empty() ? absl::StrCat("input_", i) : p.name;
+      FLOWRT_ASSIGN_OR_RETURN(Shape shape, LocalShape(s.name, name, p.shape, s.ranks));
+      inputs.push_back(builder.AddPlaceholder(name, shape, p.dtype));
+      s.global_shapes.push_back(p.shape);
     }
     std::vector<Blob> outputs = s.body(inputs);
     FLOWRT_RETURN_IF_ERROR(builder.status());
@@ -142,34 +196,87 @@ absl::Status JobFunction::Compile(State& s) {
         absl::StrCat("a job named '", s.name, "' already exists in this session"));
   }
   FLOWRT_ASSIGN_OR_RETURN(auto new_variables, NewVariables(*session, builder.job()));
+  s.created_variables.clear();
+  for (const auto& [name, value] : new_variables) s.created_variables.push_back(name);
   session->AddJob(s.name, std::move(new_variables));
   ExecutorOptions options{session->options().reuse_memory, session->options().threads,
                           session->options().seed};
+  options.shard = s.ranks > 1 ? Communicator::World().rank() : 0;
   FLOWRT_ASSIGN_OR_RETURN(
       s.executor,
       Executor::Create(
           builder.job(), [session](const std::string& name) { return session->FindVariable(name); },
           options));
   s.job = builder.job();
+  if (s.ranks > 1) {
+    s.split_fetches = SplitFetches(s.job);
+    for (int i = 0; i < s.executor->num_fetches(); ++i) {
+      const Tensor& local = s.executor->fetch(i);
+      std::vector<int64_t> dims = local.shape().dims();
+      if (s.split_fetches[i]) dims[0] *= s.ranks;
+      s.gathered.push_back(s.split_fetches[i] ? Tensor(Shape(dims), local.dtype()) : Tensor());
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::Status JobFunction::RunInPlace(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(Compile());
-  FLOWRT_RETURN_IF_ERROR(state_->executor->Run(feeds));
+  State& s = *state_;
+  if (s.ranks == 1) {
+    FLOWRT_RETURN_IF_ERROR(s.executor->Run(feeds));
+  } else {
+    FLOWRT_RETURN_IF_ERROR(RunOnSlice(s, feeds));
+  }
   for (size_t i = 0; i < state_->watch_callbacks.size(); ++i) {
-    state_->watch_callbacks[i](state_->executor->fetch(state_->num_outputs + static_cast<int>(i)));
+    state_->watch_callbacks[i](fetch(state_->num_outputs + static_cast<int>(i)));
   }
   return absl::OkStatus();
 }
 
-const Tensor& JobFunction::fetch(int i) const { return CompiledJob::GetExecutor(*this).fetch(i); }
+absl::Status JobFunction::RunOnSlice(State& s, absl::Span<const Tensor> feeds) {
+  if (feeds.size() != s.global_shapes.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "job '", s.name, "' takes ", s.global_shapes.size(), " inputs, got ", feeds.size()));
+  }
+  Communicator& world = Communicator::World();
+  s.local_feeds.clear();
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    const Shape& global = s.global_shapes[i];
+    if (feeds[i].shape() != global) {  // the executor names the dtype; the shape is global here
+      return absl::InvalidArgumentError(absl::StrCat("job '", s.name, "': input ", i,
+                                                     " expects shape ", global.ToString(), ", got ",
+                                                     feeds[i].shape().ToString()));
+    }
+    // This rank's rows [rank·b, (rank+1)·b) of axis 0: a view, no copy.
+    const int64_t bytes = global.rank() == 0 ? 0 : feeds[i].num_bytes() / s.ranks;
+    const Shape local = *LocalShape(s.name, "", global, s.ranks);
+    char* base = static_cast<char*>(const_cast<void*>(feeds[i].raw_data()));
+    s.local_feeds.push_back(Tensor::Wrap(base + world.rank() * bytes, local, feeds[i].dtype()));
+  }
+  FLOWRT_RETURN_IF_ERROR(s.executor->Run(s.local_feeds));
+  for (size_t i = 0; i < s.gathered.size(); ++i) {
+    const Tensor& local = s.executor->fetch(static_cast<int>(i));
+    if (s.split_fetches[i]) {
+      world.Allgather(local.raw_data(), local.num_bytes(), s.gathered[i].raw_data());
+    }
+  }
+  return absl::OkStatus();
+}
+
+const Tensor& JobFunction::fetch(int i) const {
+  const State& s = *state_;
+  if (i < static_cast<int>(s.split_fetches.size()) && s.split_fetches[i]) {
+    return s.gathered[i];
+  }
+  return CompiledJob::GetExecutor(*this).fetch(i);
+}
 
 absl::StatusOr<std::vector<Tensor>> JobFunction::Run(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(RunInPlace(feeds));
   std::vector<Tensor> results;
   for (int i = 0; i < state_->num_outputs; ++i) {
-    results.push_back(state_->executor->fetch(i).Clone());
+    results.push_back(fetch(i).Clone());
   }
   return results;
 }

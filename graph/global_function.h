@@ -76,6 +76,9 @@ class JobFunction {
   friend struct CompiledJob;
   struct State;
   static absl::Status Compile(State& state);
+  static absl::Status CompileOnRank(State& state);
+  // Data-parallel run: this rank's rows of `feeds`, then the split fetches all-gathered.
+  static absl::Status RunOnSlice(State& state, absl::Span<const Tensor> feeds);
   std::shared_ptr<State> state_;
 };
 

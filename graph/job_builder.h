@@ -95,7 +95,13 @@ class JobBuilder {
   };
   std::vector<Watch>& watches() { return watches_; }
 
+  // Data-parallel ranks the job is compiled for (graph/data_parallel.h): the placeholders hold
+  // this rank's 1/num_ranks of the batch and minimize() averages the gradients over the ranks.
+  int num_ranks() const { return num_ranks_; }
+  void set_num_ranks(int n) { num_ranks_ = n; }
+
  private:
+  int num_ranks_ = 1;
   uint64_t id_;  // unique in the process
   flowrt::JobConf job_;
   absl::Status status_;

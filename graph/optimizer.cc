@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "graph/autodiff.h"
+#include "graph/data_parallel.h"
 #include "graph/get_variable.h"
 #include "graph/initializer.h"
 #include "graph/job_builder.h"
@@ -91,6 +92,9 @@ void Optimizer::minimize(const Blob& loss) {
     w.fetched = grad.ok() ? grad.name() : fill_like(w.blob, 0.f).name();
   }
   grads->resize(vars.size());
+  // Under mpirun each rank's gradients are of the mean over its own slice of the batch; their
+  // mean over the ranks is the gradient one process computes over the global batch.
+  if (builder->num_ranks() > 1) AverageGradientsOverRanks(builder, &*grads, builder->num_ranks());
 
   Blob step = get_variable(TrainStepVariableName(builder->job_name()), {1},
                            {.dtype = DataType::kInt64,

@@ -10,6 +10,9 @@
 // "System-Train-TrainStep-<job>" (int64 (1,), completed iterations); the schedule reads its
 // pre-increment value.
 //
+// Under `mpirun -np R` (graph/data_parallel.h) each rank's gradients are then averaged over the
+// ranks (bucketed, overlapped all-reduce ops), so every rank applies the one-process update.
+//
 // Per iteration, in OneFlow's order: the gradients (already 1/N-scaled) are unscaled by
 // 1/loss_scale_factor; with grad_clipping = c > 0 they are then clipped by their global norm
 // (OneFlow's ClipGradientByGlobalNorm, PyTorch's clip_grad_norm_(params, c)):

@@ -30,7 +30,8 @@ struct Predictor::Impl {
       : body(std::move(body)),
         example(std::move(example)),
         options(std::move(options)),
-        session({.threads = this->options.threads}) {}
+        session({.threads = this->options.threads, .data_parallel = false}) {
+  }  // inference is per process, also under mpirun
 
   // Records and compiles one more copy of the job for batch n, adds it to the pool of n and
   // returns it checked out (not in the free list).

@@ -27,8 +27,10 @@ class Namespace {
   JobBuilder* builder_;  // the job it pushed a name onto (popped from the same one), or null
 };
 
-// flowrt runs on one CPU: device "cpu" with machine:device "0:0" (or "0:0-N") is accepted;
-// anything else ("gpu") is an error recorded in the job.
+// flowrt runs on CPUs: device "cpu" with machine:device "0:0" (or "0:0-N") is accepted;
+// anything else ("gpu") is an error recorded in the job. The ids do not place anything: how
+// many processes train data-parallel is mpirun's -np (README, "Training on several processes or
+// machines"), so the same body runs unchanged on one rank or many.
 class Placement {
  public:
   Placement(const std::string& device_tag, const std::string& machine_device_ids);

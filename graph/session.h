@@ -24,6 +24,10 @@ struct SessionOptions {
   uint64_t seed = 0;
   int threads = 0;           // OpenMP threads for kernels; 0 = OMP_NUM_THREADS, else all cores
   bool reuse_memory = true;  // the memory planner's buffer reuse (off only to debug)
+  // Under `mpirun -np N`, jobs run data-parallel: each rank computes on its 1/N of every feed's
+  // axis 0 and gradients are averaged over the ranks (README, "Training on several processes").
+  // False: every rank runs the jobs whole, on its own (flow::Predictor's inference).
+  bool data_parallel = true;
 };
 
 // What load_variables did, name by name (each list sorted).

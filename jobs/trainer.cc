@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -11,11 +13,14 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/snapshot_manager.h"
 #include "data/mnist.h"
+#include "graph/data_parallel.h"
 #include "graph/flow.h"
 #include "jobs/metrics.h"
 #include "jobs/model_jobs.h"
 #include "jobs/models.h"
 #include "jobs/progress.h"
+#include "runtime/communicator.h"
+#include "runtime/random.h"
 #include "runtime/status.h"
 
 namespace flow::jobs {
@@ -75,17 +80,37 @@ absl::StatusOr<bool> HoldsCompleteSnapshotAt(const std::string& path, int64_t st
          saved_step.data<int64_t>()[0] == step;
 }
 
-absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, Session& session,
-                                          int64_t step) {
-  const std::map<std::string, Tensor> all = session.get_all_variables();
-  return manager.Save(step, std::vector<std::pair<std::string, Tensor>>(all.begin(), all.end()));
+// Under mpirun every rank runs Train, and whatever one rank cannot do must fail all of them at
+// the same point: Agree (runtime/communicator.h) is that point. Work on files happens on rank 0
+// only (OnRankZero); the others learn its outcome. In one process both are the plain call.
+template <typename T>
+absl::StatusOr<T> Agreed(absl::StatusOr<T> value) {
+  FLOWRT_RETURN_IF_ERROR(Communicator::World().Agree(value.status()));
+  return value;
 }
 
-}  // namespace
+absl::Status OnRankZero(const std::function<absl::Status()>& fn) {
+  Communicator& world = Communicator::World();
+  return world.Agree(world.rank() == 0 ? fn() : absl::OkStatus());
+}
 
-absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
-  std::ostream& log = config.log ? *config.log : std::cout;
+// Every flag that changes what the ranks compute together (not --threads, which may differ per
+// machine, nor how progress is shown). Ranks started with different flags are refused.
+uint64_t ConfigHash(const TrainConfig& c) {
+  return StableHash64(absl::StrCat(c.model, "|", c.data_dir, "|", c.epochs, "|", c.steps, "|",
+                                   c.batch_size, "|", c.optimizer, "|", c.lr, "|", c.momentum, "|",
+                                   c.clip_norm, "|", c.dropout, "|", c.seed, "|", c.shuffle, "|",
+                                   c.load, "|", c.save, "|", c.snapshot_root, "|", c.snapshot_every,
+                                   "|", c.keep, "|", c.resume, "|", c.evaluate));
+}
+
+absl::Status CheckConfig(const TrainConfig& config) {
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be positive");
+  if (const int ranks = Communicator::World().size(); config.batch_size % ranks != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--batch_size=", config.batch_size, " is the global batch, which ", ranks,
+                     " ranks cannot split evenly; give a multiple of ", ranks));
+  }
   if (!(config.clip_norm >= 0)) {  // negative or NaN
     return absl::InvalidArgumentError(
         absl::StrCat("--clip_norm must be >= 0 (0 = off), got ", config.clip_norm));
@@ -99,11 +124,35 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   if (config.snapshot_root.empty() && (config.resume || config.snapshot_every > 0)) {
     return absl::InvalidArgumentError("--resume and --snapshot_every need --snapshot_root");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, Session& session,
+                                          int64_t step) {
+  const std::map<std::string, Tensor> all = session.get_all_variables();
+  return manager.Save(step, std::vector<std::pair<std::string, Tensor>>(all.begin(), all.end()));
+}
+
+}  // namespace
+
+absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
+  Communicator& world = Communicator::World();
+  const bool rank_zero = world.rank() == 0;
+  std::ostream null_log(nullptr);  // ranks other than 0 print nothing but their errors
+  std::ostream& log = !rank_zero ? null_log : config.log ? *config.log : std::cout;
+  if (world.distributed()) {
+    FLOWRT_RETURN_IF_ERROR(CheckSameOnEveryRank(ConfigHash(config), "the train flags"));
+  }
+  FLOWRT_RETURN_IF_ERROR(world.Agree(CheckConfig(config)));
   // Checked before any training; a --resume run checks once it knows whether it is already done.
-  if (!config.save.empty() && !config.resume) FLOWRT_RETURN_IF_ERROR(CheckSaveTarget(config.save));
-  FLOWRT_ASSIGN_OR_RETURN(data::Mnist mnist,
-                          data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
-                                           {.shuffle = config.shuffle, .seed = config.seed}));
+  if (!config.save.empty() && !config.resume) {
+    FLOWRT_RETURN_IF_ERROR(OnRankZero([&] { return CheckSaveTarget(config.save); }));
+  }
+  // Every rank reads the whole data set and feeds the same global batch; each computes its rows.
+  FLOWRT_ASSIGN_OR_RETURN(
+      data::Mnist mnist,
+      Agreed(data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
+                              {.shuffle = config.shuffle, .seed = config.seed})));
   Session session({.seed = config.seed, .threads = config.threads});
   const ModelJobOptions job_options{.batch_size = config.batch_size,
                                     .optimizer = config.optimizer,
@@ -114,20 +163,25 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   ModelJobOptions train_options = job_options;
   train_options.train = true;
   FLOWRT_ASSIGN_OR_RETURN(JobFunction train_job,
-                          BuildModelJob(session, config.model, train_options));
-  FLOWRT_ASSIGN_OR_RETURN(JobFunction eval_job, BuildModelJob(session, config.model, job_options));
+                          Agreed(BuildModelJob(session, config.model, train_options)));
+  FLOWRT_ASSIGN_OR_RETURN(JobFunction eval_job,
+                          Agreed(BuildModelJob(session, config.model, job_options)));
 
   TrainResult result;
   const int batches = mnist.train.num_batches();
-  Progress progress({.style = config.progress,
+  Progress progress({.style = rank_zero ? config.progress : ProgressStyle::kQuiet,
                      .out = &log,
                      .log_every = config.log_every,
                      .batch_size = config.batch_size,
                      .steps_per_epoch = batches,
                      .lr = config.lr});
+  // Snapshots are rank 0's: it opens the root, finds the latest, loads, and writes; `periodic`
+  // says on every rank that the run has a root.
+  const bool periodic = !config.snapshot_root.empty();
   std::optional<checkpoint::SnapshotManager> manager;
   std::string load = config.load;
-  if (!config.snapshot_root.empty()) {
+  FLOWRT_RETURN_IF_ERROR(OnRankZero([&]() -> absl::Status {
+    if (!periodic) return absl::OkStatus();
     FLOWRT_ASSIGN_OR_RETURN(manager, checkpoint::SnapshotManager::Open(config.snapshot_root,
                                                                        {.keep_last = config.keep}));
     if (config.resume) {
@@ -139,10 +193,20 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
             absl::StrCat("no complete snapshot in ", config.snapshot_root, "; starting fresh"));
       }
     }
-  }
+    return absl::OkStatus();
+  }));
+  world.Broadcast(&load);
   if (!load.empty()) {
-    FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
-    FLOWRT_ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
+    FLOWRT_RETURN_IF_ERROR(OnRankZero([&]() -> absl::Status {
+      FLOWRT_ASSIGN_OR_RETURN(checkpoint::Snapshot snapshot, checkpoint::get(load));
+      FLOWRT_ASSIGN_OR_RETURN(result.load_report, load_variables(snapshot, true, session));
+      return absl::OkStatus();
+    }));
+    // Every variable, the optimizer's slots and the train step included, as rank 0 loaded it.
+    if (world.distributed()) {
+      std::map<std::string, Tensor> all = session.get_all_variables();
+      BroadcastFromRankZero(all);
+    }
     std::string line =
         absl::StrCat("loaded ", result.load_report.loaded.size(), " variables from ", load);
     if (!result.load_report.missing.empty()) {
@@ -155,10 +219,13 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     }
     progress.Note(line);
   }
-  std::optional<MetricsWriter> metrics;
+  std::optional<MetricsWriter> metrics;  // rank 0's
   if (!config.metrics.empty()) {
-    FLOWRT_ASSIGN_OR_RETURN(metrics,
-                            MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
+    FLOWRT_RETURN_IF_ERROR(OnRankZero([&]() -> absl::Status {
+      FLOWRT_ASSIGN_OR_RETURN(metrics,
+                              MetricsWriter::Open(config.metrics, config.resume && !load.empty()));
+      return absl::OkStatus();
+    }));
   }
 
   const int64_t* train_step =
@@ -176,12 +243,16 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   }
   bool save_done = false;  // a finished run's --save, found by the same command re-run
   if (config.resume && !config.save.empty()) {
-    if (steps == 0) {
-      FLOWRT_ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
-    }
-    if (!save_done) FLOWRT_RETURN_IF_ERROR(CheckSaveTarget(config.save));
+    FLOWRT_RETURN_IF_ERROR(OnRankZero([&]() -> absl::Status {
+      if (steps == 0) {
+        FLOWRT_ASSIGN_OR_RETURN(save_done, HoldsCompleteSnapshotAt(config.save, *train_step));
+      }
+      return save_done ? absl::OkStatus() : CheckSaveTarget(config.save);
+    }));
+    world.Broadcast(&save_done, sizeof(save_done));
   }
   int64_t snapshot_at = config.resume && !load.empty() ? *train_step : -1;  // in the root
+  const double wait_before = world.wait_seconds();
   const auto start = std::chrono::steady_clock::now();
   auto metrics_window_start = start;
   int64_t metrics_window_step = *train_step;
@@ -194,11 +265,13 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
                             mnist.train.labels(static_cast<int>(step % batches))};
     FLOWRT_RETURN_IF_ERROR(train_job.RunInPlace(feeds));
     ++result.steps_run;
-    if (manager.has_value() && config.snapshot_every > 0 &&
-        *train_step % config.snapshot_every == 0) {
-      FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+    if (periodic && config.snapshot_every > 0 && *train_step % config.snapshot_every == 0) {
+      FLOWRT_RETURN_IF_ERROR(OnRankZero([&]() -> absl::Status {
+        FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+        progress.Note(absl::StrCat("snapshot ", path));
+        return absl::OkStatus();
+      }));
       snapshot_at = *train_step;
-      progress.Note(absl::StrCat("snapshot ", path));
     }
     // Everything below runs only on logging steps: the step itself does not allocate.
     const int64_t now_step = *train_step;
@@ -238,6 +311,15 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.images_per_second = seconds > 0 ? result.steps_run * config.batch_size / seconds : 0;
   result.train_step = *train_step;
+  result.train_seconds = seconds;
+  result.comm_wait_seconds = world.wait_seconds() - wait_before;
+  if (world.distributed()) {
+    progress.Note(absl::StrFormat(
+        "data-parallel over %d ranks: %.0f images/s; rank 0 waited %.3f s of %.3f s (%.1f%%) for "
+        "gradient all-reduces",
+        world.size(), result.images_per_second, result.comm_wait_seconds, seconds,
+        seconds > 0 ? 100 * result.comm_wait_seconds / seconds : 0.0));
+  }
 
   if (config.evaluate) {
     if (evaluated_at != *train_step) {
@@ -245,13 +327,17 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
     }
     log << absl::StrFormat("accuracy: %.4f\n", result.test_accuracy);
   }
-  if (manager.has_value() && snapshot_at != *train_step) {
-    FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
-    progress.Note(absl::StrCat("snapshot ", path));
+  if (periodic && snapshot_at != *train_step) {
+    FLOWRT_RETURN_IF_ERROR(OnRankZero([&]() -> absl::Status {
+      FLOWRT_ASSIGN_OR_RETURN(std::string path, SaveToManager(*manager, session, *train_step));
+      progress.Note(absl::StrCat("snapshot ", path));
+      return absl::OkStatus();
+    }));
   }
   if (save_done) {
     progress.Note(absl::StrCat("--save=", config.save, " already holds step ", *train_step));
   } else if (!config.save.empty()) {
+    // Collective under mpirun: rank 0 writes, every rank gets its outcome (checkpoint.h).
     FLOWRT_RETURN_IF_ERROR(checkpoint::save(config.save, session));
     progress.Note(
         absl::StrCat("saved ", session.VariableNames().size(), " variables to ", config.save));

@@ -64,6 +64,10 @@ struct TrainResult {
   double test_accuracy = -1;     // -1 when not evaluated
   double images_per_second = 0;  // training throughput of this run
   LoadReport load_report;        // what --load loaded / left initialized
+  // Under mpirun: seconds of this run's training spent blocked waiting for gradient all-reduces
+  // (what backward did not hide), and the training seconds (images_per_second's denominator).
+  double comm_wait_seconds = 0;
+  double train_seconds = 0;
 };
 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config);

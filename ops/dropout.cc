@@ -11,7 +11,9 @@
 // the masks the uninterrupted run would have. The step is the job's train-step counter read at
 // Run() time (pre-increment: 0 on the first iteration). Without one (the op built directly into a
 // predict job — nn::dropout never emits it there) the step is 0: a fixed mask, which is what the
-// numerical gradient check relies on.
+// numerical gradient check relies on. Under mpirun, i is the element's index in the global batch
+// (ExecEnv::shard; dropout's input is batch-major), so N ranks drop exactly the activations one
+// process drops for the same global batch.
 #include <omp.h>
 
 #include <algorithm>
@@ -70,21 +72,25 @@ class DropoutKernel : public Kernel {
   absl::Status Run() override {
     const uint64_t step =
         env_->train_step != nullptr ? static_cast<uint64_t>(*env_->train_step) : 0;
-    const int64_t blocks = (n_ + 3) / 4;
+    // Global element indices [base, base + n): a data-parallel rank draws the bits one process
+    // draws for the same examples (base = 0 in one process).
+    const int64_t base = env_->shard * n_;
+    const int64_t first_block = base / 4, end_block = (base + n_ + 3) / 4;
+    const int64_t blocks = end_block - first_block;
     const int64_t chunks = (blocks + kBlocksPerChunk - 1) / kBlocksPerChunk;
     const int threads = static_cast<int>(std::clamp<int64_t>(chunks, 1, omp_get_max_threads()));
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
     for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t end = std::min(blocks, (c + 1) * kBlocksPerChunk);
-      for (int64_t b = c * kBlocksPerChunk; b < end; ++b) {
+      const int64_t end = std::min(end_block, first_block + (c + 1) * kBlocksPerChunk);
+      for (int64_t b = first_block + c * kBlocksPerChunk; b < end; ++b) {
         const std::array<uint32_t, 4> bits = philox_(step, static_cast<uint64_t>(b));
-        const int64_t first = 4 * b;
-        const int64_t count = std::min<int64_t>(4, n_ - first);
-        for (int64_t j = 0; j < count; ++j) {
-          const bool keep = U32ToUniformFloat01(bits[j]) >= rate_;
-          mask_[first + j] = keep ? 1 : 0;
+        const int64_t lo = std::max(4 * b, base), hi = std::min(4 * b + 4, base + n_);
+        for (int64_t g = lo; g < hi; ++g) {
+          const bool keep = U32ToUniformFloat01(bits[g - 4 * b]) >= rate_;
+          const int64_t i = g - base;
+          mask_[i] = keep ? 1 : 0;
           // x · (mask · scale): a dropped NaN/inf stays NaN, as x · mask · scale would give.
-          y_[first + j] = x_[first + j] * (keep ? scale_ : 0.f);
+          y_[i] = x_[i] * (keep ? scale_ : 0.f);
         }
       }
     }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/communicator.h"
 #include "runtime/layout_assignment.h"
 #include "runtime/memory_plan.h"
 #include "runtime/relu_grad_before_max_pool_grad.h"
@@ -135,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   for (const flowrt::OpConf& op : job.op()) read_blobs.insert(op.input().begin(), op.input().end());
   ex->env_.is_train = job.job_type() == flowrt::kTrain;
   ex->env_.session_seed = options.seed;
+  ex->env_.shard = options.shard;
   for (int i = 0; i < num_ops; ++i) {
     const flowrt::OpConf& op = job.op(i);
     const OpSchema* schema = FindOp(op.type());
@@ -191,7 +193,13 @@ absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(CheckFeeds(feeds));
   SetThreads(options_.threads);
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
-  for (const std::unique_ptr<Kernel>& kernel : kernels_) FLOWRT_RETURN_IF_ERROR(kernel->Run());
+  Communicator& world = Communicator::World();
+  for (const std::unique_ptr<Kernel>& kernel : kernels_) {
+    FLOWRT_RETURN_IF_ERROR(kernel->Run());
+    // A started gradient all-reduce advances only inside MPI calls: poke it between kernels so
+    // it proceeds while the backward pass computes (allreduce_wait then finds it done).
+    if (world.HasPending()) world.Progress();
+  }
   return absl::OkStatus();
 }
 
@@ -203,6 +211,7 @@ absl::Status Executor::RunProfiled(absl::Span<const Tensor> feeds, std::vector<d
   for (size_t k = 0; k < kernels_.size(); ++k) {
     const auto start = std::chrono::steady_clock::now();
     FLOWRT_RETURN_IF_ERROR(kernels_[k]->Run());
+    if (Communicator::World().HasPending()) Communicator::World().Progress();
     const auto end = std::chrono::steady_clock::now();
     (*op_ms)[kernel_op_index_[k]] += std::chrono::duration<double, std::milli>(end - start).count();
   }

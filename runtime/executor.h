@@ -32,6 +32,9 @@ struct ExecutorOptions {
   // Exact compile-time rewrites of the job (runtime/relu_grad_before_max_pool_grad.h); false
   // runs the ops as recorded.
   bool rewrite_job = true;
+  // Data-parallel: which 1/N slice of the global batch this process computes (its rank), so
+  // random kernels draw what one process would draw for those examples (ExecEnv::shard).
+  int shard = 0;
 };
 
 // The OpenMP threads kernels run with when `requested` are asked for: requested if > 0, else

@@ -21,6 +21,10 @@ struct ExecEnv {
   // The job's train-step counter (int64, completed iterations), or null in predict jobs. Read at
   // Run() time: dropout derives its mask stream from (seed, step, op).
   const int64_t* train_step = nullptr;
+  // Data-parallel: the index of this process's slice of the global batch along axis 0 (its
+  // rank; 0 in one process). Its tensors are rows [shard·b, (shard+1)·b) of the global ones, so
+  // a batch-major tensor of n elements starts at global element shard·n (dropout's masks).
+  int64_t shard = 0;
 };
 
 // Everything a kernel factory sees. The OpConf is only read here, never in Run().

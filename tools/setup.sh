@@ -71,6 +71,8 @@ PACKAGES=(
   libonnx-dev                        # `ckpt export --onnx`: ONNX's own schema (onnx-ml.pb.h and
                                      # libonnx_proto, built with the same protobuf 3.21)
   python3-onnx                       # tests: onnx.checker.check_model on the exported models
+  libopenmpi-dev                     # data-parallel training: MPI's C API (runtime/communicator.cc)
+  openmpi-bin                        # mpirun: launches `flowrt train` on N ranks (the mpi tests)
   clang libclang-rt-14-dev libomp-dev  # tools/fuzz.sh: libFuzzer and its runtime, OpenMP for clang
 )
 

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "runtime/communicator.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -102,8 +103,9 @@ int main(int argc, char** argv) {
   }
   const std::string command = positional[1];
   const std::vector<std::string> args(positional.begin() + 2, positional.end());
-  if (command == "train") return flow::cli::RunTrain(args);
-  if (command == "eval") return flow::cli::RunEval(args);
+  // Under mpirun: finalize MPI, or end every rank when this one failed alone (no hang).
+  if (command == "train") return flow::Communicator::Finish(flow::cli::RunTrain(args));
+  if (command == "eval") return flow::Communicator::Finish(flow::cli::RunEval(args));
   if (command == "predict") return flow::cli::RunPredict(args);
   if (command == "ckpt") return flow::cli::RunCkpt(args);
   if (command == "plot") return flow::cli::RunPlot(args);

@@ -37,6 +37,9 @@ ABSL_FLAG(int32_t, log_every, 20,
           "when stdout is not a terminal, print a progress line every N steps (0 = never); "
           "also the metrics.csv row interval");
 ABSL_FLAG(bool, quiet, false, "print only errors and the final accuracy line");
+ABSL_FLAG(bool, evaluate, true,
+          "measure test accuracy at each epoch end and at the end (--noevaluate: skip it, e.g. "
+          "when timing training)");
 ABSL_FLAG(std::string, metrics, "",
           "metrics CSV to write, its directories created as needed (default: beside the "
           "snapshot, <save>.metrics.csv, else <snapshot_root>.metrics.csv, else none; 'none' = "
@@ -84,6 +87,7 @@ int RunTrain(const std::vector<std::string>& args) {
   config.snapshot_every = absl::GetFlag(FLAGS_snapshot_every);
   config.keep = absl::GetFlag(FLAGS_keep);
   config.resume = absl::GetFlag(FLAGS_resume);
+  config.evaluate = absl::GetFlag(FLAGS_evaluate);
   if (absl::GetFlag(FLAGS_quiet)) config.progress = jobs::ProgressStyle::kQuiet;
   const std::string metrics = absl::GetFlag(FLAGS_metrics);
   if (metrics != "none") {
