@@ -1,6 +1,6 @@
 // flow::nn::dropout (graph/nn.h): emits the dropout op (ops/dropout.cc) in train jobs only.
 #include "absl/strings/str_cat.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/nn.h"
 
 namespace flow::nn {

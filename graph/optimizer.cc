@@ -6,10 +6,10 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
 #include "graph/autodiff.h"
 #include "graph/get_variable.h"
 #include "graph/initializer.h"
-#include "graph/job_builder.h"
 #include "graph/math_ops.h"
 
 namespace flow::optimizer {
@@ -96,6 +96,9 @@ void Optimizer::minimize(const Blob& loss) {
                            {.dtype = DataType::kInt64,
                             .initializer = constant_initializer(0, DataType::kInt64),
                             .trainable = false});
+  // The executor binds ExecEnv::train_step to this variable op ("<op name>/out" is its blob).
+  if (step.ok())
+    builder->mutable_job()->set_train_step(step.name().substr(0, step.name().rfind('/')));
   Blob lr = OpBuilder("piecewise_constant_lr")
                 .Name("System-Train-LearningRate")
                 .Input(step)

@@ -32,7 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "graph/blob.h"
+#include "framework/blob.h"
 
 namespace flowrt {
 class VariableConf;

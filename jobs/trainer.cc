@@ -8,14 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "checkpoint/checkpoint.h"
 #include "checkpoint/snapshot_manager.h"
 #include "data/mnist.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
-#include "jobs/metrics.h"
 #include "jobs/model_jobs.h"
 #include "jobs/models.h"
-#include "jobs/progress.h"
+#include "report/metrics.h"
+#include "report/progress.h"
 #include "runtime/status.h"
 
 namespace flow::jobs {

@@ -17,10 +17,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "ops/elementwise.h"
-#include "ops/op_registry.h"
 #include "runtime/random.h"
 #include "runtime/status.h"
 

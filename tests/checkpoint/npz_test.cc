@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "checkpoint/checkpoint.h"
 #include "checkpoint/snapshot_writer.h"
+#include "graph/checkpoint.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
 
 namespace flow::checkpoint {

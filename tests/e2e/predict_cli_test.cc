@@ -10,9 +10,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "checkpoint/checkpoint.h"
 #include "data/digit_image.h"
 #include "data/idx.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
 #include "tests/testing/command.h"

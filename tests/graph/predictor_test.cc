@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
 #include "tests/testing/gradcheck.h"

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "runtime/tensor.h"
 
 namespace flow::testing {

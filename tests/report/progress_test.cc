@@ -1,7 +1,7 @@
 // Progress output (live line on a terminal, plain lines otherwise, quiet), metrics.csv and
 // `flowrt plot`. The CLI cases run on real MNIST and are named RealMnist* so the sanitizer stage
 // skips them; the live line is checked under a pseudo-terminal made by script(1).
-#include "jobs/progress.h"
+#include "report/progress.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "jobs/metrics.h"
+#include "report/metrics.h"
 #include "tests/testing/command.h"
 #include "tests/testing/files.h"
 #include "tests/testing/real_mnist.h"

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
 #include "tests/testing/gradcheck.h"

@@ -1,6 +1,6 @@
-// jobs/graph_dot.h: the DOT of the trainer's jobs shows forward, backward and optimizer ops with
+// report/graph_dot.h: the DOT of the trainer's jobs shows forward, backward and optimizer ops with
 // shapes, variables and shared arena offsets; Graphviz (when installed) renders it.
-#include "jobs/graph_dot.h"
+#include "report/graph_dot.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "graph/compiled_job.h"
+#include "jobs/model_jobs.h"
 #include "runtime/executor.h"
 
 namespace flow::jobs {

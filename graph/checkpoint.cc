@@ -1,4 +1,4 @@
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 
 #include <atomic>
 
