@@ -18,6 +18,11 @@ std::string TrainStepVariableName(absl::string_view job_name) {
   return absl::StrCat("System-Train-TrainStep-", job_name);
 }
 
+absl::Status CheckGradClipping(float clip_norm) {
+  if (clip_norm >= 0.f) return absl::OkStatus();  // NaN fails
+  return absl::InvalidArgumentError(absl::StrCat("must be >= 0 (0 = off), got ", clip_norm));
+}
+
 Optimizer::Optimizer(absl::string_view name, PiecewiseConstantScheduler scheduler,
                      float loss_scale_factor, float grad_clipping)
     : name_(name),
@@ -55,9 +60,8 @@ void Optimizer::minimize(const Blob& loss) {
         name_, " loss_scale_factor must be finite and > 0, got ", loss_scale_factor_)));
     return;
   }
-  if (!(grad_clipping_ >= 0.f)) {  // negative or NaN
-    builder->Fail(absl::InvalidArgumentError(absl::StrCat(
-        name_, " grad_clipping must be >= 0 (the clip norm; 0 = off), got ", grad_clipping_)));
+  if (absl::Status s = CheckGradClipping(grad_clipping_); !s.ok()) {
+    builder->Fail(absl::Status(s.code(), absl::StrCat(name_, " grad_clipping ", s.message())));
     return;
   }
   if (absl::Status s = Check(); !s.ok()) {

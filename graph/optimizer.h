@@ -139,4 +139,8 @@ class Adam : public Optimizer {
 // The name of a train job's step counter variable.
 std::string TrainStepVariableName(absl::string_view job_name);
 
+// The range of the gradient clip norm (grad_clipping, `flowrt train --clip_norm`): OK for >= 0
+// (0 = off); else InvalidArgument "must be >= 0 (0 = off), got <norm>", for the caller to prefix.
+absl::Status CheckGradClipping(float clip_norm);
+
 }  // namespace flow::optimizer

@@ -86,9 +86,8 @@ absl::StatusOr<std::string> SaveToManager(checkpoint::SnapshotManager& manager, 
 absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
   std::ostream& log = config.log ? *config.log : std::cout;
   if (config.batch_size < 1) return absl::InvalidArgumentError("--batch_size must be positive");
-  if (!(config.clip_norm >= 0)) {  // negative or NaN
-    return absl::InvalidArgumentError(
-        absl::StrCat("--clip_norm must be >= 0 (0 = off), got ", config.clip_norm));
+  if (absl::Status s = optimizer::CheckGradClipping(config.clip_norm); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("--clip_norm ", s.message()));
   }
   if (config.resume && !config.load.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -12,6 +12,8 @@
 // Run() time (pre-increment: 0 on the first iteration). Without one (the op built directly into a
 // predict job — nn::dropout never emits it there) the step is 0: a fixed mask, which is what the
 // numerical gradient check relies on.
+#include "ops/dropout.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -25,15 +27,18 @@
 #include "runtime/status.h"
 
 namespace flow {
+
+absl::Status CheckDropoutRate(float rate) {
+  if (rate >= 0.f && rate < 1.f) return absl::OkStatus();  // NaN fails
+  return absl::InvalidArgumentError(absl::StrCat("rate ", rate, " must be in [0, 1)"));
+}
+
 namespace {
 
 absl::Status CheckRate(const ShapeContext& ctx) {
-  const float rate = AttrFloat(ctx.op, "rate");
-  if (!(rate >= 0.f && rate < 1.f)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(ctx.Where(), "rate ", rate, " must be in [0, 1)"));
-  }
-  return absl::OkStatus();
+  const absl::Status status = CheckDropoutRate(AttrFloat(ctx.op, "rate"));
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(ctx.Where(), status.message()));
 }
 
 absl::StatusOr<std::vector<BlobDesc>> DropoutShape(const ShapeContext& ctx) {
