@@ -2,7 +2,7 @@
 # include/flowrt) and flowrtConfig.cmake, so that
 #   find_package(flowrt CONFIG REQUIRED)
 #   target_link_libraries(app PRIVATE flowrt::flowrt)
-# works. The public headers are what a job author includes — graph/flow.h, checkpoint/checkpoint.h,
+# works. The public headers are what a job author includes — graph/flow.h, graph/checkpoint.h,
 # data/mnist.h — and everything they include; none of them includes a protobuf or oneDNN header
 # (the job IR and the kernels stay inside the library), so consumers need Abseil only.
 # tests/install/install_test.sh proves it: every installed header compiles with no protobuf or
@@ -14,11 +14,12 @@ set(FLOWRT_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/flowrt)
 set(FLOWRT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/flowrt)
 
 set(FLOWRT_PUBLIC_HEADERS
-    graph/flow.h graph/blob.h graph/get_variable.h graph/global_function.h graph/initializer.h
-    graph/layers.h graph/math_ops.h graph/nn.h graph/optimizer.h graph/predictor.h graph/scope.h graph/session.h graph/watch.h
+    graph/flow.h graph/checkpoint.h graph/get_variable.h graph/global_function.h
+    graph/initializer.h graph/layers.h graph/math_ops.h graph/nn.h graph/optimizer.h
+    graph/predictor.h graph/scope.h graph/session.h graph/watch.h
+    framework/blob.h
     runtime/dtype.h runtime/shape.h runtime/status.h runtime/tensor.h
-    checkpoint/checkpoint.h checkpoint/snapshot_reader.h checkpoint/checksum_file.h
-    checkpoint/meta_file.h
+    checkpoint/snapshot_reader.h checkpoint/checksum_file.h checkpoint/meta_file.h
     data/mnist.h
     deploy/onnx_export.h)
 

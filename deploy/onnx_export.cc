@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "checkpoint/file_io.h"
 #include "deploy/onnx_ops.h"
 #include "graph/compiled_job.h"

@@ -8,7 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
 
 namespace flow::onnx_export {
 

@@ -15,7 +15,7 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "data/mnist.h"
 #include "graph/flow.h"
 

@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "absl/strings/str_join.h"
-#include "checkpoint/checkpoint.h"
 #include "data/mnist.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 
 flow::Blob lenet(const flow::Blob& data, bool train = false) {

@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
-#include "checkpoint/checkpoint.h"
 #include "data/mnist.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 
 flow::Blob lenet(const flow::Blob& data, bool train = false) {

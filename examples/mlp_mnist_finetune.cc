@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "absl/strings/str_join.h"
-#include "checkpoint/checkpoint.h"
 #include "data/mnist.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 
 int main() {

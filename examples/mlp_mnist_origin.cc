@@ -2,8 +2,8 @@
 // snapshot in ./mlp_models_1. From the repo root: build/examples/mlp_mnist_origin
 #include <iostream>
 
-#include "checkpoint/checkpoint.h"
 #include "data/mnist.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 
 int main() {

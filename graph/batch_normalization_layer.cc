@@ -30,7 +30,7 @@
 // channel axis 1 is supported (-1 too on (N, C) input).
 #include "absl/strings/str_cat.h"
 #include "graph/initializer.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/layers.h"
 #include "graph/math_ops.h"
 #include "graph/scope.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "proto/job.pb.h"
 #include "runtime/tensor.h"
 

@@ -1,5 +1,5 @@
 // flowrt: OneFlow's lazy job-function API in C++. The one header job authors include; with
-// checkpoint/checkpoint.h and data/mnist.h it is the installed API (no protobuf or oneDNN type
+// graph/checkpoint.h and data/mnist.h it is the installed API (no protobuf or oneDNN type
 // in any of them). README.md "Writing a job in C++" has the whole program.
 //
 // clang-format off
@@ -21,7 +21,7 @@
 // clang-format on
 #pragma once
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "graph/get_variable.h"
 #include "graph/global_function.h"
 #include "graph/initializer.h"

@@ -1,8 +1,8 @@
 #include "graph/get_variable.h"
 
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
 #include "graph/initializer_proto.h"
-#include "graph/job_builder.h"
 #include "runtime/status.h"
 
 namespace flow {

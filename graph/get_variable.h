@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "graph/initializer.h"
 
 namespace flow {

@@ -1,10 +1,12 @@
 #include "graph/global_function.h"
 
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
+#include "framework/op_registry.h"
 #include "graph/compiled_job.h"
 #include "graph/data_parallel.h"
 #include "graph/initializer_proto.h"
-#include "graph/job_builder.h"
+#include "graph/passes/relu_grad_before_max_pool_grad.h"
 #include "graph/watch.h"
 #include "runtime/communicator.h"
 #include "runtime/executor.h"
@@ -202,11 +204,15 @@ absl::Status JobFunction::CompileOnRank(State& s) {
   ExecutorOptions options{session->options().reuse_memory, session->options().threads,
                           session->options().seed};
   options.shard = s.ranks > 1 ? Communicator::World().rank() : 0;
+  // The graph's exact compile-time rewrites (graph/passes/), then the executor binds kernels and
+  // buffers to the job as rewritten.
+  flowrt::JobConf runnable = builder.job();
+  MoveReluGradBeforeMaxPoolGrad(&runnable);
   FLOWRT_ASSIGN_OR_RETURN(
       s.executor,
       Executor::Create(
-          builder.job(), [session](const std::string& name) { return session->FindVariable(name); },
-          options));
+          runnable, FindKernelDef,
+          [session](const std::string& name) { return session->FindVariable(name); }, options));
   s.job = builder.job();
   if (s.ranks > 1) {
     s.split_fetches = SplitFetches(s.job);

@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "graph/session.h"
 #include "runtime/tensor.h"
 

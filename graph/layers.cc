@@ -1,8 +1,8 @@
 #include "graph/layers.h"
 
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
 #include "graph/initializer.h"
-#include "graph/job_builder.h"
 #include "graph/math_ops.h"
 #include "graph/nn.h"
 #include "graph/scope.h"

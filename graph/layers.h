@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "graph/get_variable.h"
 #include "graph/initializer.h"
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 
 namespace flow {
 

@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 
 namespace flow {
 

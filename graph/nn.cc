@@ -1,6 +1,6 @@
 #include "graph/nn.h"
 
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 
 namespace flow::nn {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 
 namespace flow::nn {
 

@@ -1,5 +1,5 @@
 // flow::nn::sigmoid, tanh, softmax and leaky_relu (declared in graph/nn.h); each emits one op.
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/nn.h"
 
 namespace flow::nn {

@@ -1,7 +1,8 @@
 // flow::nn::dropout (graph/nn.h): emits the dropout op (ops/dropout.cc) in train jobs only.
 #include "absl/strings/str_cat.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/nn.h"
+#include "ops/dropout.h"
 
 namespace flow::nn {
 
@@ -9,10 +10,10 @@ Blob dropout(const Blob& x, float rate, std::optional<int64_t> seed, absl::strin
   if (!x.ok()) return x;
   JobBuilder* builder = x.builder();
   // Checked in every job, as OneFlow asserts it before looking at the job type.
-  if (!(rate >= 0.f && rate < 1.f)) {
-    return builder->Fail(absl::InvalidArgumentError(
-        absl::StrCat("dropout '", name, "': input ", x.name(), " ", x.shape().ToString(), ": rate ",
-                     rate, " must be in [0, 1)")));
+  if (absl::Status status = CheckDropoutRate(rate); !status.ok()) {
+    return builder->Fail(
+        absl::Status(status.code(), absl::StrCat("dropout '", name, "': input ", x.name(), " ",
+                                                 x.shape().ToString(), ": ", status.message())));
   }
   // OneFlow: identity outside train jobs and for rate 0 — no op at all, so predict jobs pay
   // nothing and their graphs equal those of a model without dropout.

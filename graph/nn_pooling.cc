@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/nn.h"
 #include "ops/window.h"
 

@@ -6,17 +6,22 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
 #include "graph/autodiff.h"
 #include "graph/data_parallel.h"
 #include "graph/get_variable.h"
 #include "graph/initializer.h"
-#include "graph/job_builder.h"
 #include "graph/math_ops.h"
 
 namespace flow::optimizer {
 
 std::string TrainStepVariableName(absl::string_view job_name) {
   return absl::StrCat("System-Train-TrainStep-", job_name);
+}
+
+absl::Status CheckGradClipping(float clip_norm) {
+  if (clip_norm >= 0.f) return absl::OkStatus();  // NaN fails
+  return absl::InvalidArgumentError(absl::StrCat("must be >= 0 (0 = off), got ", clip_norm));
 }
 
 Optimizer::Optimizer(absl::string_view name, PiecewiseConstantScheduler scheduler,
@@ -56,9 +61,8 @@ void Optimizer::minimize(const Blob& loss) {
         name_, " loss_scale_factor must be finite and > 0, got ", loss_scale_factor_)));
     return;
   }
-  if (!(grad_clipping_ >= 0.f)) {  // negative or NaN
-    builder->Fail(absl::InvalidArgumentError(absl::StrCat(
-        name_, " grad_clipping must be >= 0 (the clip norm; 0 = off), got ", grad_clipping_)));
+  if (absl::Status s = CheckGradClipping(grad_clipping_); !s.ok()) {
+    builder->Fail(absl::Status(s.code(), absl::StrCat(name_, " grad_clipping ", s.message())));
     return;
   }
   if (absl::Status s = Check(); !s.ok()) {
@@ -100,6 +104,9 @@ void Optimizer::minimize(const Blob& loss) {
                            {.dtype = DataType::kInt64,
                             .initializer = constant_initializer(0, DataType::kInt64),
                             .trainable = false});
+  // The executor binds ExecEnv::train_step to this variable op ("<op name>/out" is its blob).
+  if (step.ok())
+    builder->mutable_job()->set_train_step(step.name().substr(0, step.name().rfind('/')));
   Blob lr = OpBuilder("piecewise_constant_lr")
                 .Name("System-Train-LearningRate")
                 .Input(step)

@@ -35,7 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "graph/blob.h"
+#include "framework/blob.h"
 
 namespace flowrt {
 class VariableConf;
@@ -141,5 +141,9 @@ class Adam : public Optimizer {
 
 // The name of a train job's step counter variable.
 std::string TrainStepVariableName(absl::string_view job_name);
+
+// The range of the gradient clip norm (grad_clipping, `flowrt train --clip_norm`): OK for >= 0
+// (0 = off); else InvalidArgument "must be >= 0 (0 = off), got <norm>", for the caller to prefix.
+absl::Status CheckGradClipping(float clip_norm);
 
 }  // namespace flow::optimizer

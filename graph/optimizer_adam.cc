@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/optimizer.h"
 #include "proto/job.pb.h"
 

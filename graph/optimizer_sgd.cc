@@ -1,6 +1,6 @@
 // OneFlow's SGD: momentum 0 is its naive SGD (ops/sgd_update.cc), else momentum SGD
 // (ops/momentum_update.cc) with one slot "<var>-momentum" per trainable variable.
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 #include "graph/optimizer.h"
 #include "proto/job.pb.h"
 

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/session.h"
 #include "runtime/status.h"
 

@@ -33,7 +33,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "graph/global_function.h"
 #include "runtime/tensor.h"
 

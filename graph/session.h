@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "runtime/tensor.h"
 
 namespace flow {
@@ -35,6 +36,13 @@ struct LoadReport {
   std::vector<std::string> loaded;      // in both the values and the session
   std::vector<std::string> missing;     // session variables the values did not have (kept)
   std::vector<std::string> unexpected;  // values with no such variable (ignored or an error)
+};
+
+// What load_variables is offered under one name: the shape and dtype of a value, or of a
+// snapshot variable's meta; dtype kInvalid when unknown (a snapshot without meta).
+struct OfferedVariable {
+  Shape shape;
+  DataType dtype = DataType::kInvalid;
 };
 
 class Session {
@@ -59,11 +67,17 @@ class Session {
   // Every variable of every compiled job, by name: views sharing the session's storage.
   std::map<std::string, Tensor> get_all_variables() const;
   // OneFlow's load_variables (after CompileDefinedJobs): copies each value into the variable of
-  // that name. Shape or dtype mismatch is always an error (naming the variable and both shapes);
+  // that name. Shape or dtype mismatch is always an error (CheckFits);
   // names the session lacks are ignored when ignore_mismatch, else an error. Checks everything
   // before changing anything.
   absl::StatusOr<LoadReport> load_variables(const std::map<std::string, Tensor>& values,
                                             bool ignore_mismatch = true);
+  // load_variables' fit check, the one for value dicts and snapshots: OK, or an error listing
+  // every offered variable whose shape or dtype differs from the session's (both given), then the
+  // session's variables not offered and the offered names it lacks. `source` names the offer in
+  // the message ("snapshot" or "values"), `where` is its path (may be empty).
+  absl::Status CheckFits(const std::map<std::string, OfferedVariable>& offered,
+                         absl::string_view source, absl::string_view where) const;
 
   // The storage of a variable, or null.
   Tensor* FindVariable(const std::string& name);

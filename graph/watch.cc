@@ -1,7 +1,7 @@
 #include "graph/watch.h"
 
 #include "absl/strings/str_cat.h"
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 
 namespace flow {
 namespace {

@@ -13,7 +13,7 @@
 
 #include <functional>
 
-#include "graph/blob.h"
+#include "framework/blob.h"
 #include "runtime/tensor.h"
 
 namespace flow {

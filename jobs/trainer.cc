@@ -10,17 +10,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "checkpoint/checkpoint.h"
 #include "checkpoint/snapshot_manager.h"
 #include "data/mnist.h"
 #include "graph/data_parallel.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
-#include "jobs/metrics.h"
 #include "jobs/model_jobs.h"
 #include "jobs/models.h"
-#include "jobs/progress.h"
 #include "runtime/communicator.h"
 #include "runtime/random.h"
+#include "report/metrics.h"
+#include "report/progress.h"
 #include "runtime/status.h"
 
 namespace flow::jobs {
@@ -111,9 +111,8 @@ absl::Status CheckConfig(const TrainConfig& config) {
         absl::StrCat("--batch_size=", config.batch_size, " is the global batch, which ", ranks,
                      " ranks cannot split evenly; give a multiple of ", ranks));
   }
-  if (!(config.clip_norm >= 0)) {  // negative or NaN
-    return absl::InvalidArgumentError(
-        absl::StrCat("--clip_norm must be >= 0 (0 = off), got ", config.clip_norm));
+  if (absl::Status s = optimizer::CheckGradClipping(config.clip_norm); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("--clip_norm ", s.message()));
   }
   if (config.resume && !config.load.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(

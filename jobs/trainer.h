@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/session.h"
-#include "jobs/progress.h"
+#include "report/progress.h"
 
 namespace flow::jobs {
 
@@ -52,7 +52,7 @@ struct TrainConfig {
   std::ostream* log = nullptr;  // progress; null = std::cout
   // kAuto: a live line on a terminal, plain lines otherwise; kQuiet: only the accuracy line.
   ProgressStyle progress = ProgressStyle::kAuto;
-  // metrics.csv to write (see jobs/metrics.h); empty = none. `flowrt train` defaults it with
+  // metrics.csv to write (see report/metrics.h); empty = none. `flowrt train` defaults it with
   // DefaultMetricsPath(). A resumed run (`resume`) appends to it.
   std::string metrics;
 };

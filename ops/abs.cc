@@ -1,6 +1,6 @@
 // abs: y = |x|, float32, any shape (OneFlow's flow.math.abs).
 // Gradient: abs_grad(dy, x) = dy · sign(x), with sign(0) = 0 as in PyTorch and OneFlow.
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -18,7 +18,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "ops/elementwise.h"
 #include "ops/optimizer_updates.h"
 

@@ -1,6 +1,6 @@
 // add: out = a + b, same shape, float32. The autodiff pass sums fan-out gradients with it.
 // Gradient: both inputs receive dout.
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 #include "runtime/status.h"
 
 namespace flow {

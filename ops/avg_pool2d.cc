@@ -10,10 +10,10 @@
 // dy / (number of real cells in that window); overlapping windows add up. It reads no forward
 // tensor, only x's shape (attr x_shape).
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "ops/dnnl_kernel.h"
-#include "ops/op_registry.h"
 #include "ops/pooling.h"
 #include "runtime/status.h"
 

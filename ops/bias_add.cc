@@ -3,9 +3,9 @@
 //   (NHWC); b: (x.shape[axis],) → y: x's shape.
 // Gradient: dx = dy; db = reduce_sum(dy, every axis but `axis`).
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "runtime/status.h"
 
 namespace flow {

@@ -5,8 +5,8 @@
 // Gradient: dx = reduce_sum(dout, axes, keepdims = x has the target's rank).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/reduce.h"
 #include "runtime/status.h"
 
@@ -17,7 +17,8 @@ absl::StatusOr<std::vector<BlobDesc>> BroadcastShape(const ShapeContext& ctx) {
   FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
   const Shape& x = ctx.inputs[0].shape;
   const Shape target(AttrInts(ctx.op, "shape"));
-  FLOWRT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, NormalizeAxes(ctx, target, AttrInts(ctx.op, "axes")));
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<int64_t> axes,
+                          NormalizeAxes(ctx, target, AttrInts(ctx.op, "axes")));
   std::vector<int64_t> dropped, ones;
   for (int i = 0; i < target.rank(); ++i) {
     const bool marked = std::find(axes.begin(), axes.end(), i) != axes.end();

@@ -13,8 +13,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
+#include "framework/attr.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 namespace {

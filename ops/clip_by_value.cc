@@ -4,8 +4,8 @@
 // Gradient: clip_by_value_grad(dy, x) = dy where min_value ≤ x ≤ max_value, else 0 (PyTorch's
 // clamp and OneFlow's clip_by_scalar_grad pass the gradient at the bounds).
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

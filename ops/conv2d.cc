@@ -28,11 +28,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "ops/conv2d_grad_weight_im2col_kernel.h"
 #include "ops/dnnl_kernel.h"
-#include "ops/op_registry.h"
 #include "ops/window.h"
 
 namespace flow {

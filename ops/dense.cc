@@ -8,10 +8,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "oneapi/dnnl/dnnl.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
 
 namespace flow {
 namespace {

@@ -1,7 +1,7 @@
 // divide: out = a / b, same shape, float32 (OneFlow's flow.math.divide without broadcasting).
 // IEEE semantics: x / 0 is ±inf, 0 / 0 is NaN, as in PyTorch.
 // Gradient: da = dout / b; db = −dout · a / b² = −da · out (reuses out instead of squaring b).
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

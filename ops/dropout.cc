@@ -14,28 +14,33 @@
 // numerical gradient check relies on. Under mpirun, i is the element's index in the global batch
 // (ExecEnv::shard; dropout's input is batch-major), so N ranks drop exactly the activations one
 // process drops for the same global batch.
+#include "ops/dropout.h"
+
 #include <omp.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "ops/elementwise.h"
-#include "ops/op_registry.h"
 #include "runtime/random.h"
 #include "runtime/status.h"
 
 namespace flow {
+
+absl::Status CheckDropoutRate(float rate) {
+  if (rate >= 0.f && rate < 1.f) return absl::OkStatus();  // NaN fails
+  return absl::InvalidArgumentError(absl::StrCat("rate ", rate, " must be in [0, 1)"));
+}
+
 namespace {
 
 absl::Status CheckRate(const ShapeContext& ctx) {
-  const float rate = AttrFloat(ctx.op, "rate");
-  if (!(rate >= 0.f && rate < 1.f)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(ctx.Where(), "rate ", rate, " must be in [0, 1)"));
-  }
-  return absl::OkStatus();
+  const absl::Status status = CheckDropoutRate(AttrFloat(ctx.op, "rate"));
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(ctx.Where(), status.message()));
 }
 
 absl::StatusOr<std::vector<BlobDesc>> DropoutShape(const ShapeContext& ctx) {

@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 #include "runtime/kernel.h"
 
 namespace flow {

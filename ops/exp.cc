@@ -2,7 +2,7 @@
 // Gradient: dx = dy · y (reads y, so x need not stay alive).
 #include <cmath>
 
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

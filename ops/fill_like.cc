@@ -1,6 +1,6 @@
 // fill_like: out = value everywhere, with x's shape (float32). Seeds gradients (ones_like).
 //   x: (any) → out: same shape; attr value. x is read for its shape only.
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -13,8 +13,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
+#include "framework/attr.h"
+#include "framework/op_registry.h"
 #include "runtime/communicator.h"
 #include "runtime/status.h"
 

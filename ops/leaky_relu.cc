@@ -2,8 +2,8 @@
 // flow.nn.leaky_relu default 0.2).
 // Gradient: leaky_relu_grad(dy, x) = dy for x > 0, else alpha · dy (PyTorch's and OneFlow's choice
 // at x = 0: the alpha side).
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

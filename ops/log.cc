@@ -3,7 +3,7 @@
 // Gradient: dx = dy / x.
 #include <cmath>
 
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -8,10 +8,10 @@
 // Kernel: the oneDNN matmul primitive; a transpose is a strided (ba) memory descriptor of the
 // same bytes.
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "ops/dnnl_kernel.h"
-#include "ops/op_registry.h"
 
 namespace flow {
 namespace {

@@ -17,11 +17,11 @@
 // The workspace size is oneDNN's, queried at shape inference on this machine (it depends on the
 // implementation oneDNN picks); predict jobs produce it too and the planner frees it at once.
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/max_pool2d_blocked_kernel.h"
-#include "ops/op_registry.h"
 #include "ops/pooling.h"
 #include "runtime/layout.h"
 #include "runtime/status.h"
@@ -126,7 +126,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
     // which keeps no argmax. The workspace blob stays in the plan (its size is the shape fn's,
     // which cannot see the readers), unwritten, live only during this op.
     const bool argmax = ctx.OutputRead(1);
-    if (!argmax) pd = PoolForwardDesc(g, algorithm::pooling_max, dnnl::prop_kind::forward_inference);
+    if (!argmax)
+      pd = PoolForwardDesc(g, algorithm::pooling_max, dnnl::prop_kind::forward_inference);
     auto kernel = std::make_unique<DnnlKernel>();
     auto args = PoolForwardArgs(*kernel, ctx, g, pd);
     if (argmax) {

@@ -4,7 +4,7 @@
 //   weight: (any) f32, momentum: same (the "<var>-momentum" slot), grad: same, lr: (1,) f32,
 //   [grad_scale: (1,) f32, e.g. the clip-by-global-norm coefficient]; attrs beta, scale, l1, l2.
 //   No outputs.
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "ops/elementwise.h"
 #include "ops/optimizer_updates.h"
 

@@ -8,9 +8,9 @@
 // that produced `value`, and autodiff and the optimizer never see it (no gradient, and the
 // variable it writes is not trainable).
 #include "absl/strings/str_cat.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "ops/elementwise.h"
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 namespace {

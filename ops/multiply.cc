@@ -1,7 +1,7 @@
 // multiply: out = a · b element-wise, same shape, float32 (OneFlow's flow.math.multiply without
 // broadcasting).
 // Gradient: da = multiply(dout, b), db = multiply(dout, a).
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -1,7 +1,7 @@
 // Shape checks shared by the in-place optimizer update ops (sgd_update, momentum_update).
 #pragma once
 
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 

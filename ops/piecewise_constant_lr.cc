@@ -2,8 +2,8 @@
 //   train_step: (1,) int64 (pre-increment, 0 on the first iteration) → lr: (1,) f32
 //   lr = values[i] for the first i with step ≤ boundaries[i], else values.back().
 #include "absl/strings/str_cat.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
+#include "framework/attr.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/window.h"
 #include "runtime/status.h"
@@ -94,10 +94,9 @@ dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
   const Layout layout = PoolComputeLayout(g);
   // forward_training: max pooling then records its argmax in a workspace; for the average it is
   // the same computation, and the backward descriptor wants a training-mode hint.
-  dnnl::pooling_forward::desc desc(prop_kind, algorithm,
-                                   DnnlDesc(g.x, layout), DnnlDesc(g.y_shape(), layout),
-                                   Dims2(g.strides), Dims2(g.kernel), Dims2(g.pad_before),
-                                   Dims2(g.pad_after));
+  dnnl::pooling_forward::desc desc(prop_kind, algorithm, DnnlDesc(g.x, layout),
+                                   DnnlDesc(g.y_shape(), layout), Dims2(g.strides), Dims2(g.kernel),
+                                   Dims2(g.pad_before), Dims2(g.pad_after));
   return dnnl::pooling_forward::primitive_desc(desc, UserScratchpad(), CpuEngine());
 }
 

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "framework/op_registry.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "ops/dnnl_kernel.h"
-#include "ops/op_registry.h"
 #include "runtime/shape.h"
 #include "runtime/tensor.h"
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "runtime/status.h"
 
 namespace flow {
@@ -224,7 +224,8 @@ std::vector<int64_t> NormalizedAxes(const std::vector<int64_t>& axes, int rank) 
 absl::StatusOr<std::vector<BlobDesc>> ReduceShape(const ShapeContext& ctx) {
   FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
   const Shape& x = ctx.inputs[0].shape;
-  FLOWRT_ASSIGN_OR_RETURN(std::vector<int64_t> axes, NormalizeAxes(ctx, x, AttrInts(ctx.op, "axes")));
+  FLOWRT_ASSIGN_OR_RETURN(std::vector<int64_t> axes,
+                          NormalizeAxes(ctx, x, AttrInts(ctx.op, "axes")));
   const bool keepdims = AttrBool(ctx.op, "keepdims");
   std::vector<int64_t> dims;
   for (int i = 0; i < x.rank(); ++i) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 #include "runtime/kernel.h"
 
 namespace flow {

@@ -7,8 +7,8 @@
 #include <limits>
 #include <memory>
 
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 

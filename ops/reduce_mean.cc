@@ -3,8 +3,8 @@
 //   Reducing over an empty axis gives NaN, as NumPy.
 // Gradient: dx = broadcast_to(scalar_mul(dout, 1/count), x.shape, axes) — scaling the small
 // tensor before broadcasting it; count = number of elements reduced into each output.
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/reduce.h"
 
 namespace flow {

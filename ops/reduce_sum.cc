@@ -2,8 +2,8 @@
 //   x: (N, C, H, W), axes {0, 2, 3} → out: (C,), or (1, C, 1, 1) with keepdims; negative axes
 //   count from the end (OneFlow's flow.math.reduce_sum).
 // Gradient: dx = broadcast_to(dout, x.shape, axes).
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/reduce.h"
 
 namespace flow {

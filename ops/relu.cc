@@ -1,6 +1,6 @@
 // relu: y = max(x, 0), float32, any shape.
 // Gradient: relu_grad(dy, y) = dy where y > 0, else 0 (reads y, so x need not stay alive).
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

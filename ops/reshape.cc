@@ -2,9 +2,9 @@
 //   x: any shape, attr shape → out: attr shape with -1 resolved. No kernel: out aliases x.
 // Gradient: reshape dy back to x's shape.
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 namespace {

@@ -1,7 +1,7 @@
 // scalar_mul: out = x · scalar, float32, any shape; attr scalar (float).
 // Gradient: dx = scalar_mul(dout, scalar).
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -2,7 +2,7 @@
 // s = scale · grad_scale (just scale without the optional input).
 //   weight: (any) f32, grad: same, lr: (1,) f32, [grad_scale: (1,) f32, e.g. the
 //   clip-by-global-norm coefficient]; attrs scale, l1, l2. No outputs.
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "ops/elementwise.h"
 #include "ops/optimizer_updates.h"
 

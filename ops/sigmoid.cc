@@ -2,7 +2,7 @@
 // Gradient: sigmoid_grad(dy, y) = dy · y · (1 − y) (reads y, so x need not stay alive).
 // Kernels: oneDNN eltwise (logistic_use_dst_for_bwd) over the flat tensor. Its JIT code beat a
 // `#pragma omp simd` loop of std::exp by ~7× on (100, 512), single-threaded.
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/dnnl_eltwise.h"
 #include "ops/elementwise.h"
 

@@ -3,7 +3,7 @@
 // Gradient: softmax_grad(dy, y) = y · (dy − Σ_k dy[..., k] · y[..., k]) (reads y, not x).
 // Kernels: oneDNN softmax forward/backward over the tensor viewed as (rows, C), rows = prod(...).
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/elementwise.h"
 

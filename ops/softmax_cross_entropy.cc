@@ -10,8 +10,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

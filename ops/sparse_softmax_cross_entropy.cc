@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

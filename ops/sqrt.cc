@@ -2,7 +2,7 @@
 // Gradient: dx = dy / (2·y) = 0.5 · (dy / y) (reads y, so x need not stay alive).
 #include <cmath>
 
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

@@ -1,6 +1,6 @@
 // square: y = x², float32, any shape (OneFlow's flow.math.square).
 // Gradient: dx = 2 · (dy · x).
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

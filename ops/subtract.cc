@@ -1,6 +1,6 @@
 // subtract: out = a − b, same shape, float32 (OneFlow's flow.math.subtract without broadcasting).
 // Gradient: da = dout, db = −dout.
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/elementwise.h"
 
 namespace flow {

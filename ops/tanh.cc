@@ -2,7 +2,7 @@
 // Gradient: tanh_grad(dy, y) = dy · (1 − y²) (reads y, so x need not stay alive).
 // Kernels: oneDNN eltwise (tanh_use_dst_for_bwd) over the flat tensor; far faster than a loop of
 // std::tanh, which GCC does not vectorize.
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "ops/dnnl_eltwise.h"
 #include "ops/elementwise.h"
 

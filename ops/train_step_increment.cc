@@ -2,7 +2,7 @@
 // train job, so everything in the step (lr schedule, dropout streams) saw the pre-increment value.
 //   train_step: (1,) int64. No outputs.
 #include "absl/strings/str_cat.h"
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 namespace {

@@ -6,19 +6,15 @@
 #include <cstring>
 #include <map>
 #include <set>
-#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/communicator.h"
 #include "runtime/layout_assignment.h"
 #include "runtime/memory_plan.h"
-#include "runtime/relu_grad_before_max_pool_grad.h"
 #include "runtime/status.h"
 
 namespace flow {
 namespace {
-
-constexpr std::string_view kTrainStepPrefix = "System-Train-TrainStep-";
 
 void SetThreads(int threads) {
   const int wanted = KernelThreads(threads);
@@ -41,23 +37,25 @@ int KernelThreads(int requested) {
 
 Executor::~Executor() = default;
 
-absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf& recorded,
+absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf& given,
+                                                           const KernelDefLookup& kernel_defs,
                                                            const VariableResolver& variables,
                                                            const ExecutorOptions& options) {
   std::unique_ptr<Executor> ex(new Executor());
-  ex->job_ = recorded;
-  if (options.rewrite_job) MoveReluGradBeforeMaxPoolGrad(&ex->job_);
+  ex->job_ = given;
   const flowrt::JobConf& job = ex->job_;
   ex->options_ = options;
   SetThreads(options.threads);
   const int num_ops = job.op_size();
 
   // 1. Shape inference over the final job (after autodiff and optimizer passes).
+  std::vector<const KernelDef*> defs;  // per op
   for (const flowrt::OpConf& op : job.op()) {
-    const OpSchema* schema = FindOp(op.type());
-    if (schema == nullptr) {
+    const KernelDef* def = kernel_defs(op.type());
+    if (def == nullptr) {
       return absl::NotFoundError(absl::StrCat("op '", op.name(), "': unknown type ", op.type()));
     }
+    defs.push_back(def);
     ShapeContext ctx{op, {}};
     for (const std::string& in : op.input()) {
       auto it = ex->descs_.find(in);
@@ -67,13 +65,13 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
       }
       ctx.inputs.push_back(it->second);
     }
-    FLOWRT_ASSIGN_OR_RETURN(std::vector<BlobDesc> outs, schema->shape_fn(ctx));
+    FLOWRT_ASSIGN_OR_RETURN(std::vector<BlobDesc> outs, def->shape_fn(ctx));
     for (int i = 0; i < op.output_size(); ++i) ex->descs_[op.output(i)] = outs[i];
   }
 
   // 2. Layouts: which activations stay blocked between oneDNN ops. The blocked layout of a
   //    blockable shape has the plain size, so the plan below is the same either way.
-  if (options.blocked_layouts) ex->blocked_ = BlockedBlobs(job, ex->descs_);
+  if (options.blocked_layouts) ex->blocked_ = BlockedBlobs(job, defs, ex->descs_);
   auto layout_of = [&](const std::string& blob) {
     return ex->blocked_.contains(blob) ? Layout::kBlocked : Layout::kPlain;
   };
@@ -84,28 +82,28 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   std::vector<BufferRequest> requests;
   for (int i = 0; i < num_ops; ++i) {
     const flowrt::OpConf& op = job.op(i);
-    const OpSchema* schema = FindOp(op.type());
+    const KernelDef& def = *defs[i];
     for (const std::string& in : op.input()) {
       const BufferInfo& info = buffer_of.at(in);
       if (info.request >= 0) requests[info.request].last_use = i;
     }
-    if (op.type() == "variable") {
+    if (def.role == OpRole::kVariable) {
       Tensor* storage = variables(op.name());
       if (storage == nullptr) {
         return absl::NotFoundError(absl::StrCat("variable '", op.name(), "' has no storage"));
       }
       buffer_of[op.output(0)] = BufferInfo{storage, -1};
-      if (op.name().starts_with(kTrainStepPrefix)) ex->env_.train_step = storage->data<int64_t>();
+      if (op.name() == job.train_step()) ex->env_.train_step = storage->data<int64_t>();
       continue;
     }
     for (int k = 0; k < op.output_size(); ++k) {
-      if (schema->aliases_input && k == 0) {
+      if (def.aliases_input && k == 0) {
         buffer_of[op.output(0)] = buffer_of.at(op.input(0));
         continue;
       }
       const BlobDesc& desc = ex->descs_.at(op.output(k));
       // Placeholders are written before op 0 runs, so they are live from the start.
-      const int first = op.type() == "input" ? 0 : i;
+      const int first = def.role == OpRole::kPlaceholder ? 0 : i;
       requests.push_back({desc.shape.NumElements() * ItemSize(desc.dtype), first, i});
       buffer_of[op.output(k)] = BufferInfo{nullptr, static_cast<int>(requests.size()) - 1};
     }
@@ -139,16 +137,16 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   ex->env_.shard = options.shard;
   for (int i = 0; i < num_ops; ++i) {
     const flowrt::OpConf& op = job.op(i);
-    const OpSchema* schema = FindOp(op.type());
-    if (op.type() == "input") {
+    const KernelDef& def = *defs[i];
+    if (def.role == OpRole::kPlaceholder) {
       ex->placeholders_.push_back(tensor_of(op.output(0)));
       ex->placeholder_names_.push_back(op.name());
       continue;
     }
-    if (op.type() == "variable") continue;
+    if (def.role == OpRole::kVariable) continue;
     for (const std::string& out : op.output()) tensor_of(out);  // records arena offsets
-    if (schema->aliases_input) continue;
-    FLOWRT_CHECK(schema->kernel_fn) << "op type " << op.type() << " has no kernel";
+    if (def.aliases_input) continue;
+    FLOWRT_CHECK(def.kernel_fn) << "op type " << op.type() << " has no kernel";
     KernelContext ctx{op, {}, {}, ex->env_};
     for (const std::string& in : op.input()) {
       ctx.inputs.push_back(tensor_of(in));
@@ -159,7 +157,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
       ctx.output_layouts.push_back(layout_of(out));
       ctx.output_read.push_back(read_blobs.contains(out));
     }
-    absl::StatusOr<std::unique_ptr<Kernel>> kernel = schema->kernel_fn(ctx);
+    absl::StatusOr<std::unique_ptr<Kernel>> kernel = def.kernel_fn(ctx);
     if (!kernel.ok()) {
       return absl::Status(kernel.status().code(),
                           absl::StrCat("op '", op.name(), "' (", op.type(),

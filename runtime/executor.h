@@ -1,7 +1,10 @@
 // Compiles a recorded job once — shape checks, memory plan, every kernel with its primitives and
 // bound tensors — and then runs it: a training step is "copy feeds, run kernels in order".
+// It knows kernels and buffers only: what an op type is comes from the KernelDef lookup
+// (runtime/kernel_def.h), and rewrites of the job happen before, on the graph side.
 //
-//   FLOWRT_ASSIGN_OR_RETURN(auto executor, Executor::Create(job, resolve_variable, {}));
+//   FLOWRT_ASSIGN_OR_RETURN(auto executor,
+//                           Executor::Create(job, FindKernelDef, resolve_variable, {}));
 //   FLOWRT_RETURN_IF_ERROR(executor->Run({images, labels}));
 //   const Tensor& loss = executor->fetch(0);   // valid until the next Run
 #pragma once
@@ -14,9 +17,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "ops/op_registry.h"
 #include "proto/job.pb.h"
 #include "runtime/kernel.h"
+#include "runtime/kernel_def.h"
 #include "runtime/layout.h"
 #include "runtime/tensor.h"
 
@@ -29,9 +32,6 @@ struct ExecutorOptions {
   // Keep conv/pool chains in oneDNN's blocked layout between ops (runtime/layout_assignment.h);
   // false: every blob plain, each kernel reorders at its own boundary (for comparison).
   bool blocked_layouts = true;
-  // Exact compile-time rewrites of the job (runtime/relu_grad_before_max_pool_grad.h); false
-  // runs the ops as recorded.
-  bool rewrite_job = true;
   // Data-parallel: which 1/N slice of the global batch this process computes (its rank), so
   // random kernels draw what one process would draw for those examples (ExecEnv::shard).
   int shard = 0;
@@ -46,7 +46,10 @@ using VariableResolver = std::function<Tensor*(const std::string& name)>;
 
 class Executor {
  public:
+  // `kernel_defs` resolves every op type of `job` (the graph passes FindKernelDef). The job's
+  // train_step variable, if set, is the counter kernels read through ExecEnv::train_step.
   static absl::StatusOr<std::unique_ptr<Executor>> Create(const flowrt::JobConf& job,
+                                                          const KernelDefLookup& kernel_defs,
                                                           const VariableResolver& variables,
                                                           const ExecutorOptions& options);
   ~Executor();
@@ -62,7 +65,7 @@ class Executor {
   const Tensor& fetch(int i) const { return fetches_[i]; }
 
   int num_ops() const { return job_.op_size(); }
-  // The job as it runs: the recorded one after the compile-time rewrites.
+  // The job as it runs (as given to Create: after the graph's compile-time rewrites).
   const flowrt::JobConf& job() const { return job_; }
   // Bytes of the activation arena, and the arena offset of a blob (-1 for variables).
   int64_t arena_bytes() const { return arena_bytes_; }

@@ -16,7 +16,9 @@ bool Contains(const std::vector<int>& indices, int i) {
 }  // namespace
 
 std::set<std::string> BlockedBlobs(const flowrt::JobConf& job,
+                                   const std::vector<const KernelDef*>& defs,
                                    const std::map<std::string, BlobDesc>& descs) {
+  FLOWRT_CHECK_EQ(defs.size(), static_cast<size_t>(job.op_size()));
   auto blockable = [&](const std::string& blob) {
     const BlobDesc& desc = descs.at(blob);
     return desc.dtype == DataType::kFloat && CanBlock(desc.shape);
@@ -24,21 +26,21 @@ std::set<std::string> BlockedBlobs(const flowrt::JobConf& job,
 
   // Candidates: outputs an op may produce blocked.
   std::set<std::string> blocked;
-  for (const flowrt::OpConf& op : job.op()) {
-    const OpSchema* schema = FindOp(op.type());
-    FLOWRT_CHECK(schema != nullptr) << op.type();
+  for (int j = 0; j < job.op_size(); ++j) {
+    const flowrt::OpConf& op = job.op(j);
+    const KernelDef& def = *defs[j];
     for (int k = 0; k < op.output_size(); ++k) {
-      if ((schema->layout_agnostic || Contains(schema->blocked_outputs, k)) &&
-          blockable(op.output(k))) {
+      if ((def.layout_agnostic || Contains(def.blocked_outputs, k)) && blockable(op.output(k))) {
         blocked.insert(op.output(k));
       }
     }
   }
   // Every reader must accept the layout too; users only ever see plain fetches.
-  for (const flowrt::OpConf& op : job.op()) {
-    const OpSchema* schema = FindOp(op.type());
+  for (int j = 0; j < job.op_size(); ++j) {
+    const flowrt::OpConf& op = job.op(j);
+    const KernelDef& def = *defs[j];
     for (int i = 0; i < op.input_size(); ++i) {
-      if (!schema->layout_agnostic && !Contains(schema->blocked_inputs, i)) {
+      if (!def.layout_agnostic && !Contains(def.blocked_inputs, i)) {
         blocked.erase(op.input(i));
       }
     }
@@ -48,8 +50,9 @@ std::set<std::string> BlockedBlobs(const flowrt::JobConf& job,
   // Elementwise ops index their tensors alike: one layout for all of them.
   for (bool changed = true; changed;) {
     changed = false;
-    for (const flowrt::OpConf& op : job.op()) {
-      if (!FindOp(op.type())->layout_agnostic) continue;
+    for (int j = 0; j < job.op_size(); ++j) {
+      const flowrt::OpConf& op = job.op(j);
+      if (!defs[j]->layout_agnostic) continue;
       std::vector<const std::string*> tensors;
       for (const std::string& in : op.input()) tensors.push_back(&in);
       for (const std::string& out : op.output()) tensors.push_back(&out);

@@ -32,6 +32,6 @@ if [[ "${FLOWRT_SKIP_SANITIZER:-0}" != 1 ]]; then
     -DFLOWRT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   # Real-data trainings take minutes under the sanitizers; the Release run above covers them.
   stage asan-ctest env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E 'RealMnist'
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS" -LE real_mnist
 fi
 echo "[test] stage times: ${TIMES[*]}"

@@ -13,28 +13,11 @@
 
 #include "absl/strings/string_view.h"
 #include "tests/testing/files.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow::checkpoint::testing {
 
-// A fresh directory under the test temp dir, removed (without following links) at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = std::filesystem::temp_directory_path() / "flowrt_ckpt_XXXXXX";
-    char* made = ::mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(absl::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
+using ::flow::testing::ScratchDir;
 
 inline void WriteFile(const std::string& path, absl::string_view bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

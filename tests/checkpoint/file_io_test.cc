@@ -34,22 +34,22 @@ struct Pipe {
 
 TEST(FileIoEnsureParentDirectoryTest, MakesEveryMissingParentLikeMkdirP) {
   ScratchDir dir;
-  ASSERT_TRUE(EnsureParentDirectory(dir.Sub("a/b/c/file.csv")).ok());
-  EXPECT_TRUE(std::filesystem::is_directory(dir.Sub("a/b/c")));
-  EXPECT_FALSE(std::filesystem::exists(dir.Sub("a/b/c/file.csv")));    // only the parents
-  EXPECT_TRUE(EnsureParentDirectory(dir.Sub("a/b/c/file.csv")).ok());  // again: nothing to do
+  ASSERT_TRUE(EnsureParentDirectory(dir.File("a/b/c/file.csv")).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir.File("a/b/c")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("a/b/c/file.csv")));    // only the parents
+  EXPECT_TRUE(EnsureParentDirectory(dir.File("a/b/c/file.csv")).ok());  // again: nothing to do
   EXPECT_TRUE(EnsureParentDirectory("file_in_the_current_directory.csv").ok());
 }
 
 TEST(FileIoEnsureParentDirectoryTest, NamesTheFileAndTheParentThatCannotBeMade) {
   ScratchDir dir;
-  testing::WriteFile(dir.Sub("plain"), "x");
-  const absl::Status status = EnsureParentDirectory(dir.Sub("plain/sub/m.csv"));
+  testing::WriteFile(dir.File("plain"), "x");
+  const absl::Status status = EnsureParentDirectory(dir.File("plain/sub/m.csv"));
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(),
-              HasSubstr("cannot write " + dir.Sub("plain/sub/m.csv") + ": " + dir.Sub("plain") +
+              HasSubstr("cannot write " + dir.File("plain/sub/m.csv") + ": " + dir.File("plain") +
                         " is a regular file, not a directory"));
-  EXPECT_EQ(ReadFile(dir.Sub("plain")), "x");
+  EXPECT_EQ(ReadFile(dir.File("plain")), "x");
 }
 
 TEST(FileIoErrnoErrorTest, SaysWhatFailedAndStrerrorOnce) {
@@ -70,7 +70,7 @@ TEST(FileIoStartWritebackTest, RegularFileIsOkAndPipeIsOnlyAHint) {
   EXPECT_TRUE(StartWriteback(file->get(), 0, 5, "f").ok());
   EXPECT_TRUE(Fsync(file->get(), "f").ok());
   EXPECT_TRUE(Close(*file, "f").ok());
-  EXPECT_EQ(ReadFile(dir.Sub("f")), "hello");
+  EXPECT_EQ(ReadFile(dir.File("f")), "hello");
 
   Pipe pipe;  // sync_file_range on a pipe is ESPIPE: not supported there, so not an error
   EXPECT_TRUE(StartWriteback(pipe.fds[1], 0, 1, "pipe").ok());

@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "checkpoint/checkpoint.h"
 #include "checkpoint/snapshot_writer.h"
+#include "graph/checkpoint.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
 
 namespace flow::checkpoint {
@@ -68,34 +68,34 @@ TEST(NpzTest, NpyHeaderIsNumpysV1Padded) {
 TEST(NpzTest, SnapshotToNpzToSnapshotIsBitIdentical) {
   ScratchDir dir;
   const NamedTensors arrays = SampleArrays();
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("a"), arrays).ok());
-  absl::StatusOr<Snapshot> a = get(dir.Sub("a"));
+  ASSERT_TRUE(SaveSnapshot(dir.File("a"), arrays).ok());
+  absl::StatusOr<Snapshot> a = get(dir.File("a"));
   ASSERT_TRUE(a.ok()) << a.status();
   NamedTensors from_snapshot;
   for (const auto& [name, var] : *a) from_snapshot.emplace_back(name, *var.Read());
-  ASSERT_TRUE(WriteNpz(dir.Sub("a.npz"), from_snapshot).ok());
-  absl::StatusOr<NamedTensors> back = ReadNpz(dir.Sub("a.npz"));
+  ASSERT_TRUE(WriteNpz(dir.File("a.npz"), from_snapshot).ok());
+  absl::StatusOr<NamedTensors> back = ReadNpz(dir.File("a.npz"));
   ASSERT_TRUE(back.ok()) << back.status();
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("b"), *back).ok());
+  ASSERT_TRUE(SaveSnapshot(dir.File("b"), *back).ok());
   for (const auto& [name, tensor] : arrays) {
-    EXPECT_EQ(ReadFile(dir.Sub("a/" + name + "/out")), ReadFile(dir.Sub("b/" + name + "/out")))
+    EXPECT_EQ(ReadFile(dir.File("a/" + name + "/out")), ReadFile(dir.File("b/" + name + "/out")))
         << name;
-    EXPECT_EQ(ReadFile(dir.Sub("a/" + name + "/meta")), ReadFile(dir.Sub("b/" + name + "/meta")))
+    EXPECT_EQ(ReadFile(dir.File("a/" + name + "/meta")), ReadFile(dir.File("b/" + name + "/meta")))
         << name;
   }
   // Same bytes again: the archive itself is reproducible.
-  ASSERT_TRUE(WriteNpz(dir.Sub("b.npz"), *back).ok());
-  EXPECT_EQ(ReadFile(dir.Sub("a.npz")), ReadFile(dir.Sub("b.npz")));
+  ASSERT_TRUE(WriteNpz(dir.File("b.npz"), *back).ok());
+  EXPECT_EQ(ReadFile(dir.File("a.npz")), ReadFile(dir.File("b.npz")));
 }
 
 TEST(NpzTest, NumpyReadsOurs) {
   if (!HaveNumpy()) GTEST_SKIP() << "Debian's numpy (/usr/bin/python3 -c 'import numpy') absent";
   ScratchDir dir;
-  ASSERT_TRUE(WriteNpz(dir.Sub("ours.npz"), SampleArrays()).ok());
+  ASSERT_TRUE(WriteNpz(dir.File("ours.npz"), SampleArrays()).ok());
   const std::string script = absl::StrCat(R"(
 import numpy as np, sys
 z = np.load(')",
-                                          dir.Sub("ours.npz"), R"(')
+                                          dir.File("ours.npz"), R"(')
 w = z['dense1-weight']
 assert w.dtype == np.float32 and w.shape == (3, 4), (w.dtype, w.shape)
 assert np.array_equal(w, (0.25 * np.arange(12) - 1.0).reshape(3, 4).astype(np.float32))
@@ -109,7 +109,7 @@ assert z['scalar'].shape == () and z['empty'].shape == (0, 3)
 assert sorted(z.files) == sorted(['dense1-weight', 'System-Train-TrainStep-train_job', 'd', 'h',
                                   'i8', 'i32', 'u8', 'scalar', 'empty'])
 )");
-  EXPECT_EQ(RunPython(dir.Sub("check.py"), script), 0);
+  EXPECT_EQ(RunPython(dir.File("check.py"), script), 0);
 }
 
 TEST(NpzTest, WeImportNumpysSavezAndSavezCompressed) {
@@ -129,21 +129,21 @@ arrays = {
   'fortran': np.asfortranarray(np.arange(24, dtype=np.float32).reshape(2, 3, 4)),
 }
 np.savez(')",
-                                          dir.Sub("plain.npz"), R"(', **arrays)
+                                          dir.File("plain.npz"), R"(', **arrays)
 np.savez_compressed(')",
-                                          dir.Sub("compressed.npz"), R"(', **arrays)
+                                          dir.File("compressed.npz"), R"(', **arrays)
 for name, a in arrays.items():
     np.ascontiguousarray(a).tofile(')",
                                           dir.path(), R"(/' + name + '.raw')
 )");
-  ASSERT_EQ(RunPython(dir.Sub("make.py"), script), 0);
+  ASSERT_EQ(RunPython(dir.File("make.py"), script), 0);
   for (const char* file : {"plain.npz", "compressed.npz"}) {
     SCOPED_TRACE(file);
-    absl::StatusOr<NamedTensors> arrays = ReadNpz(dir.Sub(file));
+    absl::StatusOr<NamedTensors> arrays = ReadNpz(dir.File(file));
     ASSERT_TRUE(arrays.ok()) << arrays.status();
     ASSERT_EQ(arrays->size(), 8u);
     for (const auto& [name, tensor] : *arrays) {
-      const std::string raw = ReadFile(dir.Sub(name + ".raw"));
+      const std::string raw = ReadFile(dir.File(name + ".raw"));
       ASSERT_EQ(raw.size(), static_cast<size_t>(tensor.num_bytes())) << name;
       EXPECT_EQ(std::memcmp(raw.data(), tensor.raw_data(), raw.size()), 0) << name;
     }
@@ -153,7 +153,7 @@ for name, a in arrays.items():
     EXPECT_EQ((*arrays)[4].second.dtype(), kFloat16);
     EXPECT_EQ((*arrays)[7].second.shape(), Shape({2, 3, 4}));
     // And on into a snapshot that loads.
-    const std::string snap = dir.Sub(std::string(file) + ".snap");
+    const std::string snap = dir.File(std::string(file) + ".snap");
     ASSERT_TRUE(SaveSnapshot(snap, *arrays).ok());
     EXPECT_TRUE(VerifySnapshot(snap).ok());
   }
@@ -162,15 +162,15 @@ for name, a in arrays.items():
 TEST(NpzTest, BoolAndBigEndianFromNumpyAreClearErrors) {
   if (!HaveNumpy()) GTEST_SKIP() << "Debian's numpy (/usr/bin/python3 -c 'import numpy') absent";
   ScratchDir dir;
-  const std::string script = absl::StrCat("import numpy as np\nnp.savez('", dir.Sub("b.npz"),
+  const std::string script = absl::StrCat("import numpy as np\nnp.savez('", dir.File("b.npz"),
                                           "', mask=np.ones(3, bool))\nnp.savez('",
-                                          dir.Sub("be.npz"), "', w=np.ones(3, '>f4'))\n");
-  ASSERT_EQ(RunPython(dir.Sub("make.py"), script), 0);
-  absl::StatusOr<NamedTensors> b = ReadNpz(dir.Sub("b.npz"));
+                                          dir.File("be.npz"), "', w=np.ones(3, '>f4'))\n");
+  ASSERT_EQ(RunPython(dir.File("make.py"), script), 0);
+  absl::StatusOr<NamedTensors> b = ReadNpz(dir.File("b.npz"));
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.status().message().find("mask.npy"), std::string::npos) << b.status();
   EXPECT_NE(b.status().message().find("astype(np.uint8)"), std::string::npos) << b.status();
-  absl::StatusOr<NamedTensors> be = ReadNpz(dir.Sub("be.npz"));
+  absl::StatusOr<NamedTensors> be = ReadNpz(dir.File("be.npz"));
   ASSERT_FALSE(be.ok());
   EXPECT_NE(be.status().message().find("big-endian"), std::string::npos) << be.status();
 }
@@ -179,21 +179,21 @@ TEST(NpzTest, CliExportThenImportRoundTrips) {
   const std::string flowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
   if (::access(flowrt.c_str(), X_OK) != 0) GTEST_SKIP() << flowrt << " not built";
   ScratchDir dir;
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("a"), SampleArrays()).ok());
-  ASSERT_EQ(std::system(absl::StrCat(flowrt, " ckpt export ", dir.Sub("a"),
-                                     " --npz=", dir.Sub("a.npz"), " >/dev/null")
+  ASSERT_TRUE(SaveSnapshot(dir.File("a"), SampleArrays()).ok());
+  ASSERT_EQ(std::system(absl::StrCat(flowrt, " ckpt export ", dir.File("a"),
+                                     " --npz=", dir.File("a.npz"), " >/dev/null")
                             .c_str()),
             0);
-  ASSERT_EQ(std::system(absl::StrCat(flowrt, " ckpt import ", dir.Sub("a.npz"), " ", dir.Sub("b"),
+  ASSERT_EQ(std::system(absl::StrCat(flowrt, " ckpt import ", dir.File("a.npz"), " ", dir.File("b"),
                                      " >/dev/null")
                             .c_str()),
             0);
   EXPECT_EQ(std::system(
-                absl::StrCat(flowrt, " ckpt diff ", dir.Sub("a"), " ", dir.Sub("b"), " >/dev/null")
+                absl::StrCat(flowrt, " ckpt diff ", dir.File("a"), " ", dir.File("b"), " >/dev/null")
                     .c_str()),
             0);
   // Importing over an existing snapshot is refused, naming it.
-  EXPECT_NE(std::system(absl::StrCat(flowrt, " ckpt import ", dir.Sub("a.npz"), " ", dir.Sub("b"),
+  EXPECT_NE(std::system(absl::StrCat(flowrt, " ckpt import ", dir.File("a.npz"), " ", dir.File("b"),
                                      " 2>/dev/null")
                             .c_str()),
             0);

@@ -63,13 +63,13 @@ std::vector<std::pair<std::string, std::string>> Contents(const std::string& roo
 class SnapshotFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(SaveSnapshot(dir_.Sub("old"), {{"w", Filled(Shape({4, 4}), kDouble, 9)}}).ok());
-    old_contents_ = Contents(dir_.Sub("old"));
+    ASSERT_TRUE(SaveSnapshot(dir_.File("old"), {{"w", Filled(Shape({4, 4}), kDouble, 9)}}).ok());
+    old_contents_ = Contents(dir_.File("old"));
   }
 
   void ExpectOldSnapshotIntact() {
-    EXPECT_TRUE(VerifySnapshot(dir_.Sub("old")).ok());
-    EXPECT_EQ(Contents(dir_.Sub("old")), old_contents_);
+    EXPECT_TRUE(VerifySnapshot(dir_.File("old")).ok());
+    EXPECT_EQ(Contents(dir_.File("old")), old_contents_);
   }
 
   // Entries of the parent besides "old": the final dir and any temp dirs.
@@ -123,7 +123,7 @@ TEST_F(SnapshotFaultTest, InjectedIoErrorsFailCleanly) {
     };
     SaveOptions options;
     options.test_hooks = &hooks;
-    const absl::Status status = SaveSnapshot(dir_.Sub("new"), NewVariables(), options);
+    const absl::Status status = SaveSnapshot(dir_.File("new"), NewVariables(), options);
     EXPECT_EQ(hits, 1) << "the fault was never injected";
     ASSERT_FALSE(status.ok());
     for (const std::string& part : fault.expected) {
@@ -154,7 +154,7 @@ TEST_F(SnapshotFaultTest, HooksRunOnTheSavingThreadInCommitOrder) {
   };
   SaveOptions options;
   options.test_hooks = &hooks;
-  ASSERT_TRUE(SaveSnapshot(dir_.Sub("new"), NewVariables(), options).ok());
+  ASSERT_TRUE(SaveSnapshot(dir_.File("new"), NewVariables(), options).ok());
   EXPECT_FALSE(other_thread);
   EXPECT_THAT(phases, ElementsAre(std::pair(SavePhase::kVariableWritten, 1),
                                   std::pair(SavePhase::kVariableWritten, 2),
@@ -223,13 +223,13 @@ TEST_F(SnapshotFaultTest, ManyVariablesAreSyncedInBoundedBatches) {
   };
   SaveOptions options;
   options.test_hooks = &hooks;
-  ASSERT_TRUE(SaveSnapshot(dir_.Sub("new"), variables, options).ok());
+  ASSERT_TRUE(SaveSnapshot(dir_.File("new"), variables, options).ok());
   EXPECT_EQ(open_files, 0);
   EXPECT_GT(max_open_files, 4);    // fsyncs do overlap
   EXPECT_LE(max_open_files, 132);  // and are bounded (4 per variable, 128 pending at most)
   ASSERT_EQ(reported.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(reported[i], i + 1);
-  EXPECT_TRUE(VerifySnapshot(dir_.Sub("new")).ok());
+  EXPECT_TRUE(VerifySnapshot(dir_.File("new")).ok());
 }
 
 TEST_F(SnapshotFaultTest, ParentFsyncFailureAfterRenameKeepsTheCompleteSnapshot) {
@@ -239,11 +239,11 @@ TEST_F(SnapshotFaultTest, ParentFsyncFailureAfterRenameKeepsTheCompleteSnapshot)
   };
   SaveOptions options;
   options.test_hooks = &hooks;
-  const absl::Status status = SaveSnapshot(dir_.Sub("new"), NewVariables(), options);
+  const absl::Status status = SaveSnapshot(dir_.File("new"), NewVariables(), options);
   ASSERT_FALSE(status.ok());
   EXPECT_THAT(std::string(status.message()), HasSubstr("may not survive a crash"));
   EXPECT_THAT(NewEntries(), ElementsAre("new"));
-  EXPECT_TRUE(VerifySnapshot(dir_.Sub("new")).ok());
+  EXPECT_TRUE(VerifySnapshot(dir_.File("new")).ok());
   ExpectOldSnapshotIntact();
 }
 
@@ -272,7 +272,7 @@ std::pair<std::string, int> RunInChild(const std::function<std::string()>& body)
 }
 
 TEST_F(SnapshotFaultTest, FileSizeLimitGivesEfbigAndNoDirectory) {
-  const std::string path = dir_.Sub("new");
+  const std::string path = dir_.File("new");
   auto [message, wait_status] = RunInChild([&] {
     ::signal(SIGXFSZ, SIG_IGN);  // get EFBIG from write() instead of being killed
     struct rlimit limit = {.rlim_cur = 1 << 20, .rlim_max = RLIM_INFINITY};
@@ -298,12 +298,12 @@ TEST_F(SnapshotFaultTest, SigkillAtEveryStepNeverLeavesABadSnapshot) {
     counting.inject_errno = [&](SaveIoOp, const std::string&) { return ++total_ops, 0; };
     SaveOptions options;
     options.test_hooks = &counting;
-    ASSERT_TRUE(SaveSnapshot(dir_.Sub("dry_run"), NewVariables(), options).ok());
-    std::filesystem::remove_all(dir_.Sub("dry_run"));
+    ASSERT_TRUE(SaveSnapshot(dir_.File("dry_run"), NewVariables(), options).ok());
+    std::filesystem::remove_all(dir_.File("dry_run"));
   }
   ASSERT_GT(total_ops, 30);
 
-  const std::string path = dir_.Sub("new");
+  const std::string path = dir_.File("new");
   const std::string tmp_prefix = SnapshotTempDirPrefix("new");
   auto check_after_kill = [&](const std::string& where, bool expect_final) {
     SCOPED_TRACE(where);
@@ -320,7 +320,7 @@ TEST_F(SnapshotFaultTest, SigkillAtEveryStepNeverLeavesABadSnapshot) {
       }
     }
     std::filesystem::remove_all(path);
-    for (const std::string& name : NewEntries()) std::filesystem::remove_all(dir_.Sub(name));
+    for (const std::string& name : NewEntries()) std::filesystem::remove_all(dir_.File(name));
   };
 
   // Killed just before I/O operation k runs (the rename is the second-to-last operation).

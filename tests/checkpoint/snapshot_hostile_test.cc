@@ -27,7 +27,7 @@ using ::testing::HasSubstr;
 class SnapshotHostileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = dir_.Sub("snap");
+    root_ = dir_.File("snap");
     Tensor w(Shape({2, 3}), kFloat);
     for (int i = 0; i < 6; ++i) w.data<float>()[i] = static_cast<float>(i) + 0.5f;
     Tensor b(Shape({3}), kInt64);
@@ -69,15 +69,15 @@ class SnapshotHostileTest : public ::testing::Test {
 };
 
 TEST_F(SnapshotHostileTest, SymlinkedVariableDirectory) {
-  std::filesystem::rename(File("w"), dir_.Sub("elsewhere"));
-  ASSERT_EQ(::symlink(dir_.Sub("elsewhere").c_str(), File("w").c_str()), 0);
+  std::filesystem::rename(File("w"), dir_.File("elsewhere"));
+  ASSERT_EQ(::symlink(dir_.File("elsewhere").c_str(), File("w").c_str()), 0);
   ExpectRefused({File("w"), "symbolic link"});
 }
 
 TEST_F(SnapshotHostileTest, SymlinkedOut) {
-  WriteFile(dir_.Sub("secret"), std::string(24, 'x'));
+  WriteFile(dir_.File("secret"), std::string(24, 'x'));
   std::filesystem::remove(File("w/out"));
-  ASSERT_EQ(::symlink(dir_.Sub("secret").c_str(), File("w/out").c_str()), 0);
+  ASSERT_EQ(::symlink(dir_.File("secret").c_str(), File("w/out").c_str()), 0);
   ExpectRefused({"variable \"w\"", File("w/out"), "symbolic link"});
 }
 
@@ -87,8 +87,8 @@ TEST_F(SnapshotHostileTest, SymlinkedMetaSidecarOrStrayFile) {
     const std::string path = File("b/" + file);
     const std::string saved = std::filesystem::exists(path) ? ReadFile(path) : "";
     std::filesystem::remove(path);
-    WriteFile(dir_.Sub("target"), saved);
-    ASSERT_EQ(::symlink(dir_.Sub("target").c_str(), path.c_str()), 0);
+    WriteFile(dir_.File("target"), saved);
+    ASSERT_EQ(::symlink(dir_.File("target").c_str(), path.c_str()), 0);
     ExpectRefused({"variable \"b\"", path, "symbolic link"});
     std::filesystem::remove(path);
     if (file != "notes") WriteFile(path, saved);
@@ -98,15 +98,15 @@ TEST_F(SnapshotHostileTest, SymlinkedMetaSidecarOrStrayFile) {
 
 TEST_F(SnapshotHostileTest, SymlinkedSnapshotDoneAndRoot) {
   std::filesystem::remove(File("snapshot_done"));
-  WriteFile(dir_.Sub("done"), "");
-  ASSERT_EQ(::symlink(dir_.Sub("done").c_str(), File("snapshot_done").c_str()), 0);
+  WriteFile(dir_.File("done"), "");
+  ASSERT_EQ(::symlink(dir_.File("done").c_str(), File("snapshot_done").c_str()), 0);
   ExpectRefused({File("snapshot_done"), "symbolic link"});
 
-  ASSERT_EQ(::symlink(root_.c_str(), dir_.Sub("link_to_snap").c_str()), 0);
-  auto via_link = GetSnapshot(dir_.Sub("link_to_snap"), {.allow_incomplete = true});
+  ASSERT_EQ(::symlink(root_.c_str(), dir_.File("link_to_snap").c_str()), 0);
+  auto via_link = GetSnapshot(dir_.File("link_to_snap"), {.allow_incomplete = true});
   ASSERT_FALSE(via_link.ok());
   EXPECT_THAT(std::string(via_link.status().message()), HasSubstr("symbolic link"));
-  EXPECT_THAT(std::string(via_link.status().message()), HasSubstr(dir_.Sub("link_to_snap")));
+  EXPECT_THAT(std::string(via_link.status().message()), HasSubstr(dir_.File("link_to_snap")));
 }
 
 TEST_F(SnapshotHostileTest, OutIsAFifo) {

@@ -182,7 +182,7 @@ TEST(SnapshotManagerTest, RetentionArithmetic) {
 
 TEST(SnapshotManagerTest, SaveListLatestAndRetention) {
   ScratchDir dir;
-  const std::string root = dir.Sub("runs/mlp");  // parents are created
+  const std::string root = dir.File("runs/mlp");  // parents are created
   auto manager = SnapshotManager::Open(root, Options(2, 300));
   ASSERT_TRUE(manager.ok()) << manager.status();
   auto latest = manager->Latest();
@@ -302,26 +302,26 @@ TEST(SnapshotManagerTest, SaveRefusesStaleStepsAndTakenNames) {
   EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
 
   // A foreign, non-empty directory under the next name is not overwritten.
-  MakeDir(dir.Sub(SnapshotName(300)));
-  WriteFile(dir.Sub(SnapshotName(300)) + "/notes.txt", "mine");
+  MakeDir(dir.File(SnapshotName(300)));
+  WriteFile(dir.File(SnapshotName(300)) + "/notes.txt", "mine");
   auto taken = manager->Save(300, VariablesForStep(300));
   ASSERT_FALSE(taken.ok());
   EXPECT_THAT(std::string(taken.status().message()), HasSubstr(dir.path()));
   EXPECT_THAT(std::string(taken.status().message()), HasSubstr(SnapshotName(300)));
-  EXPECT_EQ(ReadFile(dir.Sub(SnapshotName(300)) + "/notes.txt"), "mine");
+  EXPECT_EQ(ReadFile(dir.File(SnapshotName(300)) + "/notes.txt"), "mine");
   EXPECT_EQ(ListedSteps(*manager), std::vector<int64_t>({200}));
 }
 
 TEST(SnapshotManagerTest, OpenRefusesBadRootsAndOptions) {
   ScratchDir dir;
-  WriteFile(dir.Sub("file"), "x");
-  auto file = SnapshotManager::Open(dir.Sub("file"));
+  WriteFile(dir.File("file"), "x");
+  auto file = SnapshotManager::Open(dir.File("file"));
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(file.status().message()), HasSubstr(dir.Sub("file")));
-  auto below_file = SnapshotManager::Open(dir.Sub("file/sub"));
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr(dir.File("file")));
+  auto below_file = SnapshotManager::Open(dir.File("file/sub"));
   ASSERT_FALSE(below_file.ok());
-  EXPECT_THAT(std::string(below_file.status().message()), HasSubstr(dir.Sub("file")));
+  EXPECT_THAT(std::string(below_file.status().message()), HasSubstr(dir.File("file")));
   EXPECT_FALSE(SnapshotManager::Open(dir.path(), Options(-1)).ok());
   EXPECT_FALSE(SnapshotManager::Open(dir.path(), Options(3, -5)).ok());
   EXPECT_FALSE(SnapshotManager::Open("").ok());

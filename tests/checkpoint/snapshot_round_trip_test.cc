@@ -48,7 +48,7 @@ TEST(SnapshotRoundTripTest, EveryDtypeIsBitExact) {
     vars.emplace_back("var" + std::to_string(i) + "-" + std::string(DataTypeName(dtypes[i])),
                       Patterned(Shape({3, 5, 7}), dtypes[i], static_cast<int>(i)));
   }
-  const std::string path = dir.Sub("snap");
+  const std::string path = dir.File("snap");
   ASSERT_TRUE(SaveSnapshot(path, vars).ok());
   auto snapshot = GetSnapshot(path);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -79,7 +79,7 @@ TEST(SnapshotRoundTripTest, ZeroSizeAndRankZeroTensors) {
   Tensor scalar = Patterned(Shape(), kDouble, 7);
   Tensor empty = Patterned(Shape({0}), kFloat, 0);
   Tensor empty2d = Patterned(Shape({4, 0, 2}), kInt64, 0);
-  const std::string path = dir.Sub("snap");
+  const std::string path = dir.File("snap");
   ASSERT_TRUE(
       SaveSnapshot(path, {{"scalar", scalar}, {"empty", empty}, {"empty2d", empty2d}}).ok());
   EXPECT_EQ(ReadFile(path + "/scalar/meta"), "shape {\n}\ndata_type: kDouble\n");
@@ -99,7 +99,7 @@ TEST(SnapshotRoundTripTest, LargeTensorStreamsInChunks) {
   // Bigger than one 8 MiB write/read chunk and not a multiple of it.
   ScratchDir dir;
   Tensor big = Patterned(Shape({5, 1000, 1001}), kFloat, 3);
-  const std::string path = dir.Sub("snap");
+  const std::string path = dir.File("snap");
   ASSERT_TRUE(SaveSnapshot(path, {{"big", big}}).ok());
   const std::string sidecar = ReadFile(path + "/big/out.crc32c");
   char expected[64];
@@ -118,7 +118,7 @@ TEST(SnapshotRoundTripTest, WritesOneFlowLayoutInNameOrderWithNoLeftovers) {
   ScratchDir dir;
   Tensor weight = Patterned(Shape({10, 512}), kFloat, 1);
   Tensor step = Tensor::FromVector<int64_t>(Shape({1}), {600});
-  const std::string path = dir.Sub("mlp_models_1");
+  const std::string path = dir.File("mlp_models_1");
   ASSERT_TRUE(
       SaveSnapshot(path, {{"dense1-weight", weight}, {"System-Train-TrainStep-train_job", step}})
           .ok());
@@ -138,15 +138,15 @@ TEST(SnapshotRoundTripTest, WritesOneFlowLayoutInNameOrderWithNoLeftovers) {
 TEST(SnapshotRoundTripTest, LegacyLayoutWritesOutOnly) {
   ScratchDir dir;
   Tensor w = Patterned(Shape({2, 3}), kFloat, 5);
-  const std::string path = dir.Sub("legacy");
+  const std::string path = dir.File("legacy");
   SaveOptions options;
   options.legacy_layout = true;
   options.write_checksums = false;
   ASSERT_TRUE(SaveSnapshot(path, {{"w", w}}, options).ok());
   EXPECT_THAT(ListNames(path + "/w"), ElementsAre("out"));
   options.write_checksums = true;
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("legacy_crc"), {{"w", w}}, options).ok());
-  EXPECT_THAT(ListNames(dir.Sub("legacy_crc/w")), ElementsAre("out", "out.crc32c"));
+  ASSERT_TRUE(SaveSnapshot(dir.File("legacy_crc"), {{"w", w}}, options).ok());
+  EXPECT_THAT(ListNames(dir.File("legacy_crc/w")), ElementsAre("out", "out.crc32c"));
 
   auto snapshot = GetSnapshot(path);
   ASSERT_TRUE(snapshot.ok());
@@ -159,24 +159,24 @@ TEST(SnapshotRoundTripTest, LegacyLayoutWritesOutOnly) {
 TEST(SnapshotRoundTripTest, SaveRefusesAFileAndANonEmptyDirectory) {
   ScratchDir dir;
   const Variables vars = {{"w", Patterned(Shape({2}), kFloat, 0)}};
-  WriteFile(dir.Sub("file"), "x");
-  absl::Status status = SaveSnapshot(dir.Sub("file"), vars);
+  WriteFile(dir.File("file"), "x");
+  absl::Status status = SaveSnapshot(dir.File("file"), vars);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(dir.Sub("file") + " is a regular file"));
-  EXPECT_EQ(ReadFile(dir.Sub("file")), "x");
+  EXPECT_THAT(std::string(status.message()), HasSubstr(dir.File("file") + " is a regular file"));
+  EXPECT_EQ(ReadFile(dir.File("file")), "x");
 
-  MakeDir(dir.Sub("full"));
-  WriteFile(dir.Sub("full/keep"), "y");
-  status = SaveSnapshot(dir.Sub("full"), vars);
+  MakeDir(dir.File("full"));
+  WriteFile(dir.File("full/keep"), "y");
+  status = SaveSnapshot(dir.File("full"), vars);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(status.message()), HasSubstr("non-empty directory"));
-  EXPECT_THAT(ListNames(dir.Sub("full")), ElementsAre("keep"));
+  EXPECT_THAT(ListNames(dir.File("full")), ElementsAre("keep"));
 
-  ASSERT_EQ(::symlink(dir.Sub("empty_target").c_str(), dir.Sub("link").c_str()), 0);
-  MakeDir(dir.Sub("empty_target"));
-  status = SaveSnapshot(dir.Sub("link"), vars);
+  ASSERT_EQ(::symlink(dir.File("empty_target").c_str(), dir.File("link").c_str()), 0);
+  MakeDir(dir.File("empty_target"));
+  status = SaveSnapshot(dir.File("link"), vars);
   EXPECT_THAT(std::string(status.message()), HasSubstr("symbolic link"));
-  EXPECT_TRUE(ListNames(dir.Sub("empty_target")).empty());
+  EXPECT_TRUE(ListNames(dir.File("empty_target")).empty());
   // Nothing but what the test made: no temp dirs.
   EXPECT_THAT(ListNames(dir.path()), ElementsAre("empty_target", "file", "full", "link"));
 }
@@ -184,12 +184,12 @@ TEST(SnapshotRoundTripTest, SaveRefusesAFileAndANonEmptyDirectory) {
 TEST(SnapshotRoundTripTest, SaveIntoAnEmptyDirectoryAndMissingParents) {
   ScratchDir dir;
   const Variables vars = {{"w", Patterned(Shape({2}), kFloat, 0)}};
-  MakeDir(dir.Sub("empty"));
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("empty") + "/", vars).ok());
-  EXPECT_TRUE(VerifySnapshot(dir.Sub("empty")).ok());
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("a/b/c"), vars).ok());
-  EXPECT_TRUE(VerifySnapshot(dir.Sub("a/b/c")).ok());
-  EXPECT_THAT(ListNames(dir.Sub("a/b")), ElementsAre("c"));
+  MakeDir(dir.File("empty"));
+  ASSERT_TRUE(SaveSnapshot(dir.File("empty") + "/", vars).ok());
+  EXPECT_TRUE(VerifySnapshot(dir.File("empty")).ok());
+  ASSERT_TRUE(SaveSnapshot(dir.File("a/b/c"), vars).ok());
+  EXPECT_TRUE(VerifySnapshot(dir.File("a/b/c")).ok());
+  EXPECT_THAT(ListNames(dir.File("a/b")), ElementsAre("c"));
 }
 
 TEST(SnapshotRoundTripTest, SaveRefusesUnsafeNamesAndTouchesNothing) {
@@ -198,14 +198,14 @@ TEST(SnapshotRoundTripTest, SaveRefusesUnsafeNamesAndTouchesNothing) {
   for (const std::string& name :
        {std::string("../x"), std::string("/abs"), std::string("a/b"), std::string("."),
         std::string(".."), std::string(""), std::string("a\0b", 3), std::string(256, 'n')}) {
-    const absl::Status status = SaveSnapshot(dir.Sub("snap"), {{"ok", t}, {name, t}});
+    const absl::Status status = SaveSnapshot(dir.File("snap"), {{"ok", t}, {name, t}});
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
     EXPECT_THAT(std::string(status.message()), HasSubstr("unsafe variable name")) << name;
-    EXPECT_THAT(std::string(status.message()), HasSubstr(dir.Sub("snap"))) << name;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(dir.File("snap"))) << name;
   }
-  const absl::Status collision = SaveSnapshot(dir.Sub("snap"), {{"W", t}, {"w", t}});
+  const absl::Status collision = SaveSnapshot(dir.File("snap"), {{"W", t}, {"w", t}});
   EXPECT_THAT(std::string(collision.message()), HasSubstr("differ only in case"));
-  EXPECT_THAT(std::string(SaveSnapshot(dir.Sub("snap"), {{"u", Tensor()}}).message()),
+  EXPECT_THAT(std::string(SaveSnapshot(dir.File("snap"), {{"u", Tensor()}}).message()),
               HasSubstr("variable \"u\""));
   EXPECT_TRUE(ListNames(dir.path()).empty());
 }
@@ -214,7 +214,7 @@ TEST(SnapshotRoundTripTest, SaveRefusesUnsafeNamesAndTouchesNothing) {
 // with plain file writes: no sidecars, meta from Python's text_format.
 TEST(SnapshotOneFlowFixtureTest, LoadsOneFlowSnapshotWithMeta) {
   ScratchDir dir;
-  const std::string root = dir.Sub("of_snapshot");
+  const std::string root = dir.File("of_snapshot");
   MakeDir(root + "/dense1-weight");
   MakeDir(root + "/System-Train-TrainStep-train_job");
   const float weights[6] = {0.5f, -1.25f, 3.0f, 1e-8f, -0.0f, 2.5f};
@@ -243,15 +243,15 @@ TEST(SnapshotOneFlowFixtureTest, LoadsOneFlowSnapshotWithMeta) {
   EXPECT_TRUE(VerifySnapshot(root).ok()) << VerifySnapshot(root);
 
   // What flowrt writes for the same values is byte-identical in `out` and `meta`.
-  ASSERT_TRUE(SaveSnapshot(dir.Sub("ours"), {{"dense1-weight", *read}}).ok());
-  EXPECT_EQ(ReadFile(dir.Sub("ours/dense1-weight/out")), ReadFile(root + "/dense1-weight/out"));
-  EXPECT_EQ(ReadFile(dir.Sub("ours/dense1-weight/meta")), ReadFile(root + "/dense1-weight/meta"));
+  ASSERT_TRUE(SaveSnapshot(dir.File("ours"), {{"dense1-weight", *read}}).ok());
+  EXPECT_EQ(ReadFile(dir.File("ours/dense1-weight/out")), ReadFile(root + "/dense1-weight/out"));
+  EXPECT_EQ(ReadFile(dir.File("ours/dense1-weight/meta")), ReadFile(root + "/dense1-weight/meta"));
 }
 
 // OneFlow <= 0.3.1 (legacy model IO): `out` only; shape and dtype come from the destination.
 TEST(SnapshotOneFlowFixtureTest, LoadsLegacySnapshotWithoutMeta) {
   ScratchDir dir;
-  const std::string root = dir.Sub("legacy");
+  const std::string root = dir.File("legacy");
   MakeDir(root + "/conv1-bias");
   const int32_t values[4] = {1, -2, 3, 0x7fffffff};
   WriteFile(root + "/conv1-bias/out",
@@ -284,7 +284,7 @@ TEST(SnapshotOneFlowFixtureTest, LoadsLegacySnapshotWithoutMeta) {
 
 TEST(SnapshotOneFlowFixtureTest, ReadIntoWithMetaNeedsSameShapeAndDtype) {
   ScratchDir dir;
-  const std::string path = dir.Sub("snap");
+  const std::string path = dir.File("snap");
   ASSERT_TRUE(SaveSnapshot(path, {{"dense2-weight", Patterned(Shape({10, 512}), kFloat, 0)}}).ok());
   auto snapshot = GetSnapshot(path);
   ASSERT_TRUE(snapshot.ok());
@@ -304,7 +304,7 @@ TEST(SnapshotOneFlowFixtureTest, ReadIntoWithMetaNeedsSameShapeAndDtype) {
 
 TEST(SnapshotOneFlowFixtureTest, MissingSnapshotDoneNeedsTheOverride) {
   ScratchDir dir;
-  const std::string root = dir.Sub("partial");
+  const std::string root = dir.File("partial");
   MakeDir(root + "/w");
   WriteFile(root + "/w/out", std::string(8, '\0'));
   WriteFile(root + "/w/meta", "shape {\n  dim: 2\n}\ndata_type: kFloat\n");
@@ -320,7 +320,7 @@ TEST(SnapshotOneFlowFixtureTest, MissingSnapshotDoneNeedsTheOverride) {
 
 TEST(SnapshotOneFlowFixtureTest, SkipsStrayFilesAtTheRoot) {
   ScratchDir dir;
-  const std::string path = dir.Sub("snap");
+  const std::string path = dir.File("snap");
   ASSERT_TRUE(SaveSnapshot(path, {{"w", Patterned(Shape({2}), kFloat, 0)}}).ok());
   WriteFile(path + "/README", "notes");
   WriteFile(path + "/w/notes.txt", "OneFlow ignores extra files in a variable dir");
@@ -332,9 +332,9 @@ TEST(SnapshotOneFlowFixtureTest, SkipsStrayFilesAtTheRoot) {
 
 TEST(SnapshotOneFlowFixtureTest, GetOfAMissingPathIsNotFound) {
   ScratchDir dir;
-  auto missing = GetSnapshot(dir.Sub("nope"));
+  auto missing = GetSnapshot(dir.File("nope"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr(dir.Sub("nope")));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr(dir.File("nope")));
 }
 
 }  // namespace

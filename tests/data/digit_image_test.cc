@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "data/idx.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow::data {
 namespace {
@@ -50,15 +51,8 @@ std::vector<uint8_t> Ramp(size_t n) {
 
 class DigitImageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("flowrt_digit_image_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& bytes) {
-    const std::string path = dir_ + "/" + name;
+    const std::string path = dir_.File(name);
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
@@ -71,7 +65,7 @@ class DigitImageTest : public ::testing::Test {
     EXPECT_TRUE(absl::StrContains(images.status().message(), path)) << images.status();
     return std::string(images.status().message());
   }
-  std::string dir_;
+  testing::ScratchDir dir_;
 };
 
 void ExpectRamp(const Tensor& images) {

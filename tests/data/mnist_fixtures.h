@@ -14,29 +14,11 @@
 
 #include "data/gzip_file.h"
 #include "data/idx.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow::data::testing {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "flowrt_data_XXXXXX").string();
-    FLOWRT_CHECK(mkdtemp(pattern.data()) != nullptr) << pattern;
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::flow::testing::ScratchDir;
 
 // Pixel p of example k of a split; `salt` separates train from test.
 inline uint8_t TinyPixel(int64_t k, int64_t p, int salt) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "tests/testing/command.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow {
 namespace {
@@ -19,16 +20,9 @@ using testing::RunFlowrt;
 
 class CliErrorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("flowrt_cli_errors_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
+  std::string Path(const std::string& name) const { return scratch_.File(name); }
+  testing::ScratchDir scratch_;
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(CliErrorsTest, NoDataYetSaysWhichDirectoryAndTheCommandThatFetchesIt) {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/command.h"
 #include "tests/testing/real_mnist.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow {
 namespace {
@@ -143,16 +144,8 @@ TEST(FashionExamplesTest, FashionBnCnnLearnsSavesAndLoads) {
 // A scratch directory of its own for the tests that need no data.
 class ExamplesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("flowrt_ExamplesTest_", ::getpid(), "_", test->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string dir_;
+  testing::ScratchDir scratch_;
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(ExamplesTest, TrainersWithoutDataSayToRunSetup) {

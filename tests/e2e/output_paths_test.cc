@@ -13,6 +13,7 @@
 #include "tests/testing/command.h"
 #include "tests/testing/files.h"
 #include "tests/testing/real_mnist.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow {
 namespace {
@@ -89,10 +90,8 @@ TEST_F(RealMnistOutputPathsTest, AMetricsParentThatCannotBeMadeIsNamedBeforeTrai
 
 // No data needed: the graph view and plot refuse the same way.
 TEST(OutputPathsTest, GraphAndPlotNameAParentThatCannotBeMade) {
-  const std::string dir =
-      std::filesystem::temp_directory_path() / absl::StrCat("flowrt_output_paths_", ::getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  testing::ScratchDir scratch;
+  const std::string dir = scratch.path();
   std::ofstream(dir + "/plain") << "x";
   std::ofstream(dir + "/run.csv") << "step,epoch,loss,lr,images_per_second,test_accuracy\n"
                                   << "1,1,0.5,0.1,100,\n";
@@ -106,7 +105,6 @@ TEST(OutputPathsTest, GraphAndPlotNameAParentThatCannotBeMade) {
   EXPECT_THAT(r.output, HasSubstr("flowrt plot: cannot write plain/deeper/curves.png: plain is a "
                                   "regular file, not a directory"));
   EXPECT_EQ(testing::ReadFile(dir + "/plain"), "x");
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -10,12 +10,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "checkpoint/checkpoint.h"
 #include "data/digit_image.h"
 #include "data/idx.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
 #include "tests/testing/command.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow {
 namespace {
@@ -25,11 +26,6 @@ Blob LenetLogits(const Blob& images) { return jobs::LenetLogits(images, {}); }
 class PredictCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("flowrt_predict_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     Session session({.seed = 21, .threads = 1});
     JobFunction job = global_function(session, "lenet", JobType::kPredict, LenetLogits,
                                       Placeholder({1, 1, 28, 28}));
@@ -43,8 +39,7 @@ class PredictCliTest : public ::testing::Test {
     Write("t.idx", data::EncodeIdx(u8));
     Write("cut.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16));
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Path(const std::string& name) const { return scratch_.File(name); }
   void Write(const std::string& name, const std::string& bytes) {
     std::ofstream(Path(name), std::ios::binary) << bytes;
   }
@@ -59,7 +54,8 @@ class PredictCliTest : public ::testing::Test {
     const float* row = logits->data<float>();
     return static_cast<int>(std::max_element(row, row + 10) - row);
   }
-  std::string dir_;
+  testing::ScratchDir scratch_;
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(PredictCliTest, ClassifiesPgmAndIdxAndRefusesATruncatedPngByName) {

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/command.h"
 #include "tests/testing/files.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow {
 namespace {
@@ -109,9 +110,8 @@ TEST(ReadmeTest, RealMnistQuickStartRunsAsWrittenInAFreshDirectory) {
   line = absl::StrCat(testing::FlowrtBinary(), " ", line.substr(prefix.size()));
   line.replace(line.find(epoch), epoch.size(), " --steps=30 ");
 
-  const std::string dir =
-      std::filesystem::temp_directory_path() / absl::StrCat("flowrt_quick_start_", ::getpid());
-  std::filesystem::remove_all(dir);
+  testing::ScratchDir scratch;
+  const std::string dir = scratch.path();
   std::filesystem::create_directories(dir + "/data");
   std::filesystem::create_directory_symlink(kSource + "/data/mnist", dir + "/data/mnist");
   const testing::CommandResult r = testing::Shell(absl::StrCat("cd ", dir, " && ", line, " 2>&1"));
@@ -126,7 +126,6 @@ TEST(ReadmeTest, RealMnistQuickStartRunsAsWrittenInAFreshDirectory) {
   EXPECT_EQ(snapshots, 1);
   EXPECT_EQ(metrics, 1) << "the run's metrics go beside its snapshot";
   EXPECT_FALSE(Exists(dir + "/metrics.csv"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
@@ -144,9 +143,8 @@ TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
   const std::vector<std::string> commands = ReadmeCommands();
   ASSERT_GE(commands.size(), 8u) << "README.md lost its examples?";
 
-  const std::string dir =
-      std::filesystem::temp_directory_path() / absl::StrCat("flowrt_readme_", ::getpid());
-  std::filesystem::remove_all(dir);
+  testing::ScratchDir scratch;
+  const std::string dir = scratch.path();
   std::filesystem::create_directories(dir + "/data");
   std::filesystem::create_directory_symlink(kSource + "/data/mnist", dir + "/data/mnist");
   for (const std::string& command : commands) {
@@ -168,7 +166,6 @@ TEST(ReadmeTest, RealMnistShellExamplesRunAsWritten) {
   EXPECT_TRUE(absl::StrContains(FileStart(dir + "/lenet_train.dot", 1 << 20), "sgd_update"));
   EXPECT_EQ(FileStart(dir + "/lenet_train.png", 4), "\x89PNG");
   EXPECT_TRUE(Exists(dir + "/runs/mlp/snapshot_0000000060/snapshot_done"));
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

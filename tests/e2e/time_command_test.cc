@@ -1,5 +1,5 @@
 // `flowrt time` (like `caffe time`): a header saying what was timed, then the per-layer and
-// per-op tables of jobs/op_profile. No data needed: it times random input.
+// per-op tables of report/op_profile. No data needed: it times random input.
 #include <gtest/gtest.h>
 
 #include <string>

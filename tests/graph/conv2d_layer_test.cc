@@ -2,10 +2,10 @@
 // relu fused, clear errors; and a small conv net that trains.
 #include <gtest/gtest.h>
 
+#include "framework/attr.h"
+#include "framework/job_builder.h"
 #include "graph/flow.h"
 #include "graph/initializer_proto.h"
-#include "graph/job_builder.h"
-#include "ops/attr.h"
 
 namespace flow {
 namespace {

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "graph/flow.h"
-#include "graph/job_builder.h"
-#include "ops/attr.h"
-#include "ops/op_registry.h"
+#include "framework/job_builder.h"
+#include "framework/attr.h"
+#include "framework/op_registry.h"
 
 namespace flow {
 namespace {

@@ -8,11 +8,12 @@
 #include <filesystem>
 #include <thread>
 
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 #include "jobs/models.h"
 #include "tests/testing/gradcheck.h"
 #include "tests/testing/malloc_counter.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow {
 namespace {
@@ -187,9 +188,8 @@ Blob TinyBody(const Blob& x) {
 }
 
 TEST(PredictorTest, LoadsAUserWrittenJobFromASnapshot) {
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("flowrt_predictor_test_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  testing::ScratchDir scratch;
+  const std::string dir = scratch.File("tiny");
   Session session({.seed = 9, .threads = 1});
   JobFunction job =
       global_function(session, "tiny", JobType::kPredict, TinyBody, Placeholder({5, 2, 4}));
@@ -208,7 +208,6 @@ TEST(PredictorTest, LoadsAUserWrittenJobFromASnapshot) {
   auto other = Predictor::Load(dir, LenetProbs, Placeholder({1, 28, 28}));
   ASSERT_FALSE(other.ok());
   EXPECT_NE(other.status().message().find("conv1-weight"), std::string::npos) << other.status();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(PredictorTest, RefusesAnInputOfTheWrongShape) {

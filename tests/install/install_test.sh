@@ -78,7 +78,7 @@ cat >"$tmp/macro_clash.cc" <<'PROGRAM'
 #define CHECK_EQ(a, b) CHECK((a) == (b))
 #define RETURN_IF_ERROR(expr) if (!(expr).ok()) return (expr)
 #include "graph/flow.h"
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "data/mnist.h"
 // absl/log/check.h style, defined after them
 #define CHECK_OK(status) CHECK((status).ok())

@@ -31,7 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/models.h"

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string>
 
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 
 int main(int argc, char** argv) {

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
+#include "framework/job_builder.h"
 #include "graph/flow.h"
-#include "graph/job_builder.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {

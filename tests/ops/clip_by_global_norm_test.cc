@@ -11,9 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
-#include "graph/job_builder.h"
 
 namespace flow {
 namespace {

@@ -8,12 +8,12 @@
 #include <map>
 #include <sstream>
 
+#include "framework/attr.h"
+#include "framework/job_builder.h"
 #include "graph/autodiff.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "graph/initializer.h"
-#include "graph/job_builder.h"
-#include "ops/attr.h"
 #include "ops/window.h"
 #include "tests/testing/gradcheck.h"
 

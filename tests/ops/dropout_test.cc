@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "framework/job_builder.h"
 #include "graph/autodiff.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
-#include "graph/job_builder.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {

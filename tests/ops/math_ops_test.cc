@@ -5,8 +5,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "framework/job_builder.h"
 #include "graph/flow.h"
-#include "graph/job_builder.h"
 #include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
 

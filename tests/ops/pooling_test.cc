@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "framework/attr.h"
+#include "framework/job_builder.h"
 #include "graph/autodiff.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
-#include "graph/job_builder.h"
-#include "ops/attr.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
@@ -275,9 +275,10 @@ TEST(MaxPool2dTest, WithoutGradientRunsInferenceModeWithTheSameValues) {
     const Tensor w = RandomTensor(c.y, 22);
     Session session;
     auto pool = [&](Blob x) { return nn::max_pool2d(x, {c.k, c.k}, {2, 2}, c.padding); };
-    JobFunction inference(&session, "inference", JobType::kPredict,
-                          [&](const std::vector<Blob>& in) { return std::vector<Blob>{pool(in[0])}; },
-                          {Placeholder(c.x)});
+    JobFunction inference(
+        &session, "inference", JobType::kPredict,
+        [&](const std::vector<Blob>& in) { return std::vector<Blob>{pool(in[0])}; },
+        {Placeholder(c.x)});
     JobFunction training(&session, "training", JobType::kPredict,
                          [&](const std::vector<Blob>& in) {
                            Blob y = pool(in[0]);

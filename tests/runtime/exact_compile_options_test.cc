@@ -1,12 +1,15 @@
-// Every compile-time optimization of the executor is exact: LeNet training (dropout, momentum,
-// both conv chains) gives bit-identical variables with each of them switched off.
+// Every compile-time optimization (the executor's, the graph's rewrites) is exact: LeNet training
+// (dropout, momentum, both conv chains) gives bit-identical variables with each of them switched
+// off.
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "framework/op_registry.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
+#include "graph/passes/relu_grad_before_max_pool_grad.h"
 #include "jobs/model_jobs.h"
 #include "runtime/executor.h"
 #include "tests/testing/gradcheck.h"
@@ -17,16 +20,20 @@ namespace {
 constexpr int kBatch = 8;
 
 // Runs 3 LeNet training steps from the session's initial variables with an executor built with
-// `options`, and returns the variables afterwards.
-std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& options) {
+// `options` (on the job after the graph's rewrites when `rewrite_job`), and returns the variables
+// afterwards.
+std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& options,
+                                         bool rewrite_job = true) {
   Session session({.seed = 5, .threads = threads});
   absl::StatusOr<JobFunction> job = jobs::BuildModelJob(
       session, "lenet", {.train = true, .batch_size = kBatch, .momentum = 0.9f, .dropout = 0.5f});
   FLOWRT_CHECK(job.ok()) << job.status();
   std::map<std::string, Tensor> variables;
   for (const auto& [name, t] : session.get_all_variables()) variables[name] = t.Clone();
+  flowrt::JobConf runnable = CompiledJob::Job(*job);
+  if (rewrite_job) EXPECT_EQ(MoveReluGradBeforeMaxPoolGrad(&runnable), 2);
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(
-      CompiledJob::Job(*job),
+      runnable, FindKernelDef,
       [&](const std::string& name) {
         auto it = variables.find(name);
         return it == variables.end() ? nullptr : &it->second;
@@ -57,9 +64,7 @@ TEST(ExactCompileOptionsTest, LenetTrainingIsBitIdenticalWithEachOptimizationOff
     plain.blocked_layouts = false;
     ExpectBitIdentical(optimized, TrainLenet(threads, plain),
                        absl::StrCat("blocked layouts off, threads ", threads));
-    ExecutorOptions as_recorded = all;
-    as_recorded.rewrite_job = false;
-    ExpectBitIdentical(optimized, TrainLenet(threads, as_recorded),
+    ExpectBitIdentical(optimized, TrainLenet(threads, all, /*rewrite_job=*/false),
                        absl::StrCat("job rewrites off, threads ", threads));
     // Training really moved the weights (the comparison is not between untouched copies).
     Session session({.seed = 5, .threads = threads});

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "framework/op_registry.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/model_jobs.h"
@@ -97,7 +98,7 @@ TEST(LayoutAssignmentTest, ElementwiseOpWithOnePlainInputKeepsAllItsTensorsPlain
   std::map<std::string, Tensor> variables;
   for (const auto& [name, t] : session.get_all_variables()) variables[name] = t.Clone();
   absl::StatusOr<std::unique_ptr<Executor>> plain =
-      Executor::Create(CompiledJob::Job(job),
+      Executor::Create(CompiledJob::Job(job), FindKernelDef,
                        [&](const std::string& name) {
                          auto it = variables.find(name);
                          return it == variables.end() ? nullptr : &it->second;

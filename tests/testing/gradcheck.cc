@@ -89,6 +89,7 @@ double WeightedSum(const Tensor& out, const Tensor& w) {
   for (size_t k = 0; k < checked.size(); ++k) {
     const int i = checked[k];
     const Tensor& grad = (*analytic)[k];
+    double diff_sq = 0, numeric_sq = 0;  // for the normwise bound
     float* x = perturbed[i].data<float>();
     for (int64_t j = 0; j < perturbed[i].num_elements(); ++j) {
       const float original = x[j];
@@ -101,11 +102,22 @@ double WeightedSum(const Tensor& out, const Tensor& w) {
       const double numeric =
           (WeightedSum((*plus)[0], w) - WeightedSum((*minus)[0], w)) / (2 * options.eps);
       const double got = grad.data<float>()[j];
+      diff_sq += (numeric - got) * (numeric - got);
+      numeric_sq += numeric * numeric;
       if (std::abs(numeric - got) > options.atol + options.rtol * std::abs(numeric)) {
         return ::testing::AssertionFailure()
                << "input " << i << " element " << j << ": analytic " << got << ", numeric "
                << numeric << " (input shape " << inputs[i].shape().ToString() << ")";
       }
+    }
+    const double n = static_cast<double>(perturbed[i].num_elements());
+    const double bound =
+        options.norm_rtol * std::sqrt(numeric_sq) + options.norm_atol * std::sqrt(n);
+    if (std::sqrt(diff_sq) > bound) {
+      return ::testing::AssertionFailure()
+             << "input " << i << ": ‖numeric − analytic‖ = " << std::sqrt(diff_sq) << " > " << bound
+             << " (relative error " << std::sqrt(diff_sq / numeric_sq) << ", input shape "
+             << inputs[i].shape().ToString() << ")";
     }
   }
   return ::testing::AssertionSuccess();

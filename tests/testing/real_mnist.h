@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
+
+#include "tests/testing/scratch_dir.h"
 
 namespace flow::testing {
 
@@ -23,19 +26,13 @@ class RealMnistTest : public ::testing::Test {
     if (!std::filesystem::exists(RealMnistDir() + "/train-images-idx3-ubyte")) {
       GTEST_SKIP() << "real MNIST not in " << RealMnistDir() << " (run bash tools/setup.sh)";
     }
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("flowrt_" + std::string(test->test_suite_name()) + "_" + std::to_string(::getpid()) +
-            "_" + test->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    scratch_ = std::make_unique<ScratchDir>();
+    dir_ = scratch_->path();
   }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Path(const std::string& name) const { return scratch_->File(name); }
 
-  std::string dir_;  // empty when skipped
+  std::unique_ptr<ScratchDir> scratch_;  // null when skipped
+  std::string dir_;
 };
 
 }  // namespace flow::testing

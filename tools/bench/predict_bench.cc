@@ -27,7 +27,7 @@
 #include "graph/flow.h"
 #include "jobs/model_jobs.h"
 #include "jobs/models.h"
-#include "jobs/op_profile.h"
+#include "report/op_profile.h"
 
 ABSL_FLAG(std::string, model, "lenet", "lenet | mlp");
 ABSL_FLAG(int, calls, 2000, "timed batch-1 calls after warm-up (per caller thread)");

@@ -185,7 +185,7 @@ def main():
     if profile:
         lines.append("\n### flowrt per-op profile: LeNet, 2 threads, batch 100\n")
         lines.append("`%s --mode=step --model=lenet --threads=2 --batch=100 --iters=10 --profile`"
-                     " (jobs/op_profile.h, Executor::RunProfiled; mean ms per iteration)\n" %
+                     " (report/op_profile.h, Executor::RunProfiled; mean ms per iteration)\n" %
                      "train_step_bench")
         lines.append("```")
         lines += profile

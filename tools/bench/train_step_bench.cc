@@ -3,7 +3,7 @@
 // tools/bench/report.py collects).
 //
 //   train_step_bench --mode=step --model=lenet --threads=2 --batch=100 --warmup=3 --iters=20
-//   train_step_bench --mode=step --model=mlp --profile      # plus per-op ms (jobs/op_profile.h)
+//   train_step_bench --mode=step --model=mlp --profile      # plus per-op ms (report/op_profile.h)
 //   train_step_bench --mode=epoch --model=lenet --threads=2 --data=data/mnist
 //   train_step_bench --mode=probe --threads=2               # FMA peak GFLOP/s (the roofline)
 //
@@ -36,9 +36,9 @@
 #include "data/mnist.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
-#include "jobs/cpu_peak.h"
 #include "jobs/models.h"
-#include "jobs/op_profile.h"
+#include "report/cpu_peak.h"
+#include "report/op_profile.h"
 #include "runtime/executor.h"
 
 ABSL_FLAG(std::string, mode, "step", "step | epoch | probe");
@@ -161,8 +161,7 @@ int RunStep(const flow::jobs::Model* model) {
                    "input=%s dnnl_isa=%s median_ms=%.3f peak_rss_mb=%.1f arena_mb=%.1f loss=%.4f "
                    "cpu_s=%.2f times_ms=%s",
                    model->name, threads, batch, input, flow::jobs::DnnlIsaName(), Median(times),
-                   PeakRssMb(),
-                   flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss,
+                   PeakRssMb(), flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss,
                    CpuSeconds(), absl::StrJoin(formatted, ","))
             << std::endl;
   if (absl::GetFlag(FLAGS_profile)) {
@@ -301,8 +300,8 @@ int RunProbe() {
                    "RESULT mode=probe threads=%d isa=%s gflops=%.1f core_gflops=%.1f "
                    "avx2_core_gflops=%.1f avx512_core_gflops=%.1f dnnl_isa=%s cpu_s=%.2f",
                    threads, &best == &avx512 ? "avx512" : "avx2", best.wall_gflops,
-                   best.core_gflops, avx2.core_gflops, avx512.core_gflops, flow::jobs::DnnlIsaName(),
-                   CpuSeconds())
+                   best.core_gflops, avx2.core_gflops, avx512.core_gflops,
+                   flow::jobs::DnnlIsaName(), CpuSeconds())
             << std::endl;
   return 0;
 }

@@ -10,7 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "tools/cli/commands.h"
 
 ABSL_FLAG(bool, stats, false, "ckpt inspect: min/max/mean/std and NaN/Inf counts per variable");

@@ -25,7 +25,7 @@ int RunCkptExportOnnx(const std::vector<std::string>& args);
 int RunGraph(const std::vector<std::string>& args);
 // `predict --job=... --load=SNAPSHOT FILE...` (predict_command.cc): top-k classes per image.
 int RunPredict(const std::vector<std::string>& args);
-// flowrt time: per-op ms of a training step (jobs/op_profile.h).
+// flowrt time: per-op ms of a training step (report/op_profile.h).
 int RunTime(const std::vector<std::string>& args);
 
 // Prints "flowrt <command>: <message>" to stderr and returns 1 (or 2 for usage errors).

@@ -1,4 +1,4 @@
-// flowrt graph: the compiled job as Graphviz (jobs/graph_dot.h).
+// flowrt graph: the compiled job as Graphviz (report/graph_dot.h).
 //   flowrt graph --job=lenet [--train] --dot=lenet.dot [--png=lenet.png]
 // --train shows the train job (forward, backward, SGD updates, train-step increment) with the
 // train flags' --batch_size, --lr, --momentum, --clip_norm and --dropout; otherwise the eval job.
@@ -14,7 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "checkpoint/file_io.h"
 #include "graph/compiled_job.h"
-#include "jobs/graph_dot.h"
+#include "jobs/model_jobs.h"
+#include "report/graph_dot.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/training_flags.h"
 

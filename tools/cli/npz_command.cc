@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "checkpoint/checkpoint.h"
 #include "checkpoint/npz.h"
 #include "checkpoint/snapshot_writer.h"
+#include "graph/checkpoint.h"
 #include "tools/cli/commands.h"
 
 ABSL_FLAG(std::string, npz, "", "ckpt export: the .npz file to write");

@@ -4,8 +4,8 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "jobs/metrics.h"
 #include "jobs/trainer.h"
+#include "report/metrics.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/training_flags.h"
 

@@ -1,4 +1,4 @@
-#include "ops/attr.h"
+#include "framework/attr.h"
 
 #include <map>
 

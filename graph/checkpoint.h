@@ -4,8 +4,8 @@
 //   FLOWRT_ASSIGN_OR_RETURN(auto snapshot, flow::checkpoint::get("./mlp_models_1"));
 //   FLOWRT_ASSIGN_OR_RETURN(flow::LoadReport report, flow::load_variables(snapshot));
 //
-// The format layer (snapshot_writer.h, snapshot_reader.h) does the bytes; this file decides
-// which variables and how they enter the session.
+// The format layer (checkpoint/snapshot_writer.h, snapshot_reader.h) does the bytes; this file
+// decides which variables and how they enter the session (the fit check: Session::CheckFits).
 #pragma once
 
 #include <map>

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "checkpoint/checkpoint.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 #include "tests/checkpoint/checkpoint_test_util.h"
 #include "tests/testing/gradcheck.h"
@@ -56,20 +56,20 @@ TEST(CheckpointApiTest, SavesEveryVariableInOneFlowLayout) {
   Session session({.seed = 3});
   JobFunction job = MakeTrainJob(session, 0.9f);
   TrainSteps(job, 0, 2);
-  ASSERT_TRUE(checkpoint::save(dir.Sub("snap"), session).ok());
-  EXPECT_EQ(ReadFile(dir.Sub("snap/dense2-weight/meta")),
+  ASSERT_TRUE(checkpoint::save(dir.File("snap"), session).ok());
+  EXPECT_EQ(ReadFile(dir.File("snap/dense2-weight/meta")),
             "shape {\n  dim: 4\n  dim: 16\n}\ndata_type: kFloat\n");
-  EXPECT_EQ(ReadFile(dir.Sub("snap/System-Train-TrainStep-train_job/meta")),
+  EXPECT_EQ(ReadFile(dir.File("snap/System-Train-TrainStep-train_job/meta")),
             "shape {\n  dim: 1\n}\ndata_type: kInt64\n");
-  const std::string step = ReadFile(dir.Sub("snap/System-Train-TrainStep-train_job/out"));
+  const std::string step = ReadFile(dir.File("snap/System-Train-TrainStep-train_job/out"));
   ASSERT_EQ(step.size(), 8u);
   EXPECT_EQ(step, std::string("\x02\0\0\0\0\0\0\0", 8));  // little-endian int64 2
-  EXPECT_EQ(ReadFile(dir.Sub("snap/dense1-weight-momentum/out")).size(), 16u * 6 * 4);
-  EXPECT_EQ(ReadFile(dir.Sub("snap/snapshot_done")), "");
+  EXPECT_EQ(ReadFile(dir.File("snap/dense1-weight-momentum/out")).size(), 16u * 6 * 4);
+  EXPECT_EQ(ReadFile(dir.File("snap/snapshot_done")), "");
   // Saving again onto a non-empty directory is refused and leaves it alone.
-  absl::Status again = checkpoint::save(dir.Sub("snap"), session);
+  absl::Status again = checkpoint::save(dir.File("snap"), session);
   EXPECT_FALSE(again.ok());
-  EXPECT_EQ(ReadFile(dir.Sub("snap/System-Train-TrainStep-train_job/out")), step);
+  EXPECT_EQ(ReadFile(dir.File("snap/System-Train-TrainStep-train_job/out")), step);
 }
 
 // OneFlow's save calls os.makedirs: save("a/b/c") makes a and a/b. A parent that cannot be made
@@ -79,15 +79,15 @@ TEST(CheckpointApiTest, SaveMakesMissingParentsAndNamesOneThatCannotBeMade) {
   Session session({.seed = 3});
   JobFunction job = MakeTrainJob(session, 0.0f);
   TrainSteps(job, 0, 1);
-  ASSERT_TRUE(checkpoint::save(dir.Sub("a/b/c"), session).ok());
-  EXPECT_TRUE(std::filesystem::exists(dir.Sub("a/b/c/snapshot_done")));
-  EXPECT_TRUE(checkpoint::get(dir.Sub("a/b/c")).ok());
+  ASSERT_TRUE(checkpoint::save(dir.File("a/b/c"), session).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir.File("a/b/c/snapshot_done")));
+  EXPECT_TRUE(checkpoint::get(dir.File("a/b/c")).ok());
 
-  WriteFile(dir.Sub("file"), "not a directory");
-  const absl::Status blocked = checkpoint::save(dir.Sub("file/b/c"), session);
+  WriteFile(dir.File("file"), "not a directory");
+  const absl::Status blocked = checkpoint::save(dir.File("file/b/c"), session);
   EXPECT_FALSE(blocked.ok());
-  EXPECT_THAT(blocked.message(), ::testing::HasSubstr(dir.Sub("file") + " is a regular file"));
-  EXPECT_EQ(ReadFile(dir.Sub("file")), "not a directory");
+  EXPECT_THAT(blocked.message(), ::testing::HasSubstr(dir.File("file") + " is a regular file"));
+  EXPECT_EQ(ReadFile(dir.File("file")), "not a directory");
 }
 
 TEST(CheckpointApiTest, ResumeIsBitIdenticalToAnUninterruptedRun) {
@@ -99,12 +99,12 @@ TEST(CheckpointApiTest, ResumeIsBitIdenticalToAnUninterruptedRun) {
   Session first({.seed = 5, .threads = 1});
   JobFunction first_job = MakeTrainJob(first, 0.9f);
   TrainSteps(first_job, 0, 2);  // crosses no schedule boundary yet; the resumed part does
-  ASSERT_TRUE(checkpoint::save(dir.Sub("k2"), first).ok());
+  ASSERT_TRUE(checkpoint::save(dir.File("k2"), first).ok());
 
   Session resumed({.seed = 999, .threads = 1});  // a different seed: everything must come from disk
   JobFunction resumed_job = MakeTrainJob(resumed, 0.9f);
   ASSERT_TRUE(resumed_job.Compile().ok());
-  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.Sub("k2"));
+  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.File("k2"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   absl::StatusOr<LoadReport> report = load_variables(*snapshot, true, resumed);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -127,12 +127,12 @@ TEST(CheckpointApiTest, FineTuneLoadsKnownLayersAndKeepsNewOnesInitialized) {
   Session origin({.seed = 1});
   JobFunction origin_job = MakeTrainJob(origin, 0.f);
   TrainSteps(origin_job, 0, 3);
-  ASSERT_TRUE(checkpoint::save(dir.Sub("mlp"), origin).ok());
+  ASSERT_TRUE(checkpoint::save(dir.File("mlp"), origin).ok());
 
   Session finetune({.seed = 2});
   JobFunction finetune_job = MakeTrainJob(finetune, 0.f, /*extra_layer=*/true);
   absl::StatusOr<LoadReport> report =
-      load_variables(*checkpoint::get(dir.Sub("mlp")), true, finetune);
+      load_variables(*checkpoint::get(dir.File("mlp")), true, finetune);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(finetune_job.compiled());
   EXPECT_EQ(report->missing, (std::vector<std::string>{"dense3-bias", "dense3-weight"}));
@@ -153,16 +153,16 @@ TEST(CheckpointApiTest, SaveBeforeTheFirstCallWritesTheDefinedJobsInitialValues)
   ScratchDir dir;
   Session session({.seed = 4});
   JobFunction job = MakeTrainJob(session, 0.9f);
-  ASSERT_TRUE(checkpoint::save(dir.Sub("init"), session).ok());
-  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.Sub("init"));
+  ASSERT_TRUE(checkpoint::save(dir.File("init"), session).ok());
+  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.File("init"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_TRUE(snapshot->contains("dense1-weight-momentum"));
-  EXPECT_EQ(ReadFile(dir.Sub("init/System-Train-TrainStep-train_job/out")), std::string(8, '\0'));
+  EXPECT_EQ(ReadFile(dir.File("init/System-Train-TrainStep-train_job/out")), std::string(8, '\0'));
   Session fresh({.seed = 4});
   JobFunction fresh_job = MakeTrainJob(fresh, 0.9f);
   ASSERT_TRUE(fresh_job.Compile().ok());
   const Tensor* dense2 = fresh.FindVariable("dense2-weight");
-  EXPECT_EQ(ReadFile(dir.Sub("init/dense2-weight/out")),
+  EXPECT_EQ(ReadFile(dir.File("init/dense2-weight/out")),
             std::string(static_cast<const char*>(dense2->raw_data()), dense2->num_bytes()));
 }
 
@@ -171,7 +171,7 @@ TEST(CheckpointApiTest, LoadNamesADefinedJobThatDoesNotCompileAndChangesNothing)
   Session session({.seed = 1});
   JobFunction job = MakeTrainJob(session, 0.f);
   TrainSteps(job, 0, 1);
-  ASSERT_TRUE(checkpoint::save(dir.Sub("mlp"), session).ok());
+  ASSERT_TRUE(checkpoint::save(dir.File("mlp"), session).ok());
   TrainSteps(job, 1, 2);
   const Tensor before = session.FindVariable("dense1-weight")->Clone();
   JobFunction broken = global_function(
@@ -179,7 +179,7 @@ TEST(CheckpointApiTest, LoadNamesADefinedJobThatDoesNotCompileAndChangesNothing)
       [](Blob x) { return layers::dense(x, 4, {.name = "dense1"}); },  // (8, 5): dense1 is (16, 6)
       Placeholder({8, 5}));
   absl::StatusOr<LoadReport> report =
-      load_variables(*checkpoint::get(dir.Sub("mlp")), true, session);
+      load_variables(*checkpoint::get(dir.File("mlp")), true, session);
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("job 'broken_job'"), std::string::npos)
       << report.status();
@@ -204,7 +204,7 @@ TEST(CheckpointApiTest, ShapeMismatchIsRefusedAndChangesNothing) {
       },
       Placeholder({8, 6}), Placeholder({8}, kInt32));
   ASSERT_TRUE(wide_job.Compile().ok());
-  ASSERT_TRUE(checkpoint::save(dir.Sub("wide"), wide).ok());
+  ASSERT_TRUE(checkpoint::save(dir.File("wide"), wide).ok());
 
   Session narrow({.seed = 2});
   JobFunction narrow_job = MakeTrainJob(narrow, 0.f);
@@ -212,7 +212,7 @@ TEST(CheckpointApiTest, ShapeMismatchIsRefusedAndChangesNothing) {
   std::map<std::string, Tensor> before;
   for (const auto& [name, t] : narrow.get_all_variables()) before[name] = t.Clone();
   absl::StatusOr<LoadReport> report =
-      load_variables(*checkpoint::get(dir.Sub("wide")), true, narrow);
+      load_variables(*checkpoint::get(dir.File("wide")), true, narrow);
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("dense1"), std::string::npos) << report.status();
   EXPECT_NE(report.status().message().find("(32,)"), std::string::npos) << report.status();
@@ -227,7 +227,7 @@ TEST(CheckpointApiTest, SnapshotOfAnotherJobListsEveryMisfitAndWhatIsMissing) {
   Session small({.seed = 1});
   JobFunction small_job = MakeTrainJob(small, 0.f);
   ASSERT_TRUE(small_job.Compile().ok());
-  ASSERT_TRUE(checkpoint::save(dir.Sub("small"), small).ok());
+  ASSERT_TRUE(checkpoint::save(dir.File("small"), small).ok());
 
   // dense1 has 32 units here, not 16, and a dense3 the snapshot never had.
   Session other({.seed = 2});
@@ -247,7 +247,7 @@ TEST(CheckpointApiTest, SnapshotOfAnotherJobListsEveryMisfitAndWhatIsMissing) {
       Placeholder({8, 6}), Placeholder({8}, kInt32));
   ASSERT_TRUE(other_job.Compile().ok());
   absl::StatusOr<LoadReport> report =
-      load_variables(*checkpoint::get(dir.Sub("small")), true, other);
+      load_variables(*checkpoint::get(dir.File("small")), true, other);
   ASSERT_FALSE(report.ok());
   const std::string message(report.status().message());
   for (const char* expected : {"snapshot " /* the path follows */, "does not fit",
@@ -257,7 +257,7 @@ TEST(CheckpointApiTest, SnapshotOfAnotherJobListsEveryMisfitAndWhatIsMissing) {
                                "not in the snapshot: dense3-bias, dense3-weight"}) {
     EXPECT_NE(message.find(expected), std::string::npos) << expected << "\n" << message;
   }
-  EXPECT_NE(message.find(dir.Sub("small")), std::string::npos) << message;
+  EXPECT_NE(message.find(dir.File("small")), std::string::npos) << message;
   EXPECT_EQ(message.find("dense2-bias"), std::string::npos) << "dense2-bias fits: " << message;
 }
 
@@ -267,17 +267,17 @@ TEST(CheckpointApiTest, LoadsOneFlowLegacySnapshotWithoutMeta) {
   JobFunction job = MakeTrainJob(source, 0.f);
   ASSERT_TRUE(job.Compile().ok());
   // Lay out a pre-0.3.2 OneFlow snapshot by hand: <var>/out only, raw little-endian bytes.
-  checkpoint::testing::MakeDir(dir.Sub("legacy"));
+  checkpoint::testing::MakeDir(dir.File("legacy"));
   for (const auto& [name, t] : source.get_all_variables()) {
-    checkpoint::testing::MakeDir(dir.Sub("legacy/" + name));
-    WriteFile(dir.Sub("legacy/" + name + "/out"),
+    checkpoint::testing::MakeDir(dir.File("legacy/" + name));
+    WriteFile(dir.File("legacy/" + name + "/out"),
               absl::string_view(static_cast<const char*>(t.raw_data()), t.num_bytes()));
   }
-  WriteFile(dir.Sub("legacy/snapshot_done"), "");
+  WriteFile(dir.File("legacy/snapshot_done"), "");
   Session target({.seed = 9});
   JobFunction target_job = MakeTrainJob(target, 0.f);
   ASSERT_TRUE(target_job.Compile().ok());
-  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.Sub("legacy"));
+  absl::StatusOr<checkpoint::Snapshot> snapshot = checkpoint::get(dir.File("legacy"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   ASSERT_TRUE(load_variables(*snapshot, true, target).ok());
   for (const auto& [name, t] : source.get_all_variables()) {
@@ -291,11 +291,11 @@ TEST(CheckpointApiTest, LegacyModelIoWritesNoMeta) {
   JobFunction job = MakeTrainJob(session, 0.f);
   ASSERT_TRUE(job.Compile().ok());
   config::enable_legacy_model_io(true);
-  absl::Status saved = checkpoint::save(dir.Sub("legacy"), session);
+  absl::Status saved = checkpoint::save(dir.File("legacy"), session);
   config::enable_legacy_model_io(false);
   ASSERT_TRUE(saved.ok()) << saved;
-  EXPECT_FALSE(std::filesystem::exists(dir.Sub("legacy/dense1-weight/meta")));
-  EXPECT_TRUE(std::filesystem::exists(dir.Sub("legacy/dense1-weight/out")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("legacy/dense1-weight/meta")));
+  EXPECT_TRUE(std::filesystem::exists(dir.File("legacy/dense1-weight/out")));
 }
 
 }  // namespace

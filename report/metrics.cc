@@ -1,4 +1,4 @@
-#include "jobs/metrics.h"
+#include "report/metrics.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "jobs/graph_dot.h"
+#include "report/graph_dot.h"
 
 #include <map>
 #include <set>
@@ -7,10 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "framework/op_registry.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
-#include "jobs/models.h"
-#include "ops/op_registry.h"
 #include "runtime/executor.h"
 #include "runtime/status.h"
 

@@ -22,7 +22,6 @@
 #include "absl/strings/string_view.h"
 #include "graph/global_function.h"
 #include "graph/session.h"
-#include "jobs/model_jobs.h"
 
 namespace flow::jobs {
 

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "graph/blob.h"
-#include "ops/op_registry.h"
+#include "framework/blob.h"
+#include "framework/op_registry.h"
 #include "proto/job.pb.h"
 
 namespace flow {

@@ -1,7 +1,7 @@
 // Progress output (live line on a terminal, plain lines otherwise, quiet), metrics.csv and
 // `flowrt plot`. The CLI cases run on real MNIST and are named RealMnist* so the sanitizer stage
 // skips them; the live line is checked under a pseudo-terminal made by script(1).
-#include "jobs/progress.h"
+#include "report/progress.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,10 +15,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "jobs/metrics.h"
+#include "report/metrics.h"
 #include "tests/testing/command.h"
 #include "tests/testing/files.h"
 #include "tests/testing/real_mnist.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow::jobs {
 namespace {
@@ -32,16 +33,6 @@ using testing::Shell;
 // `flowrt args` with stdout on a pseudo-terminal (script -q -e -c ... /dev/null).
 CommandResult UnderTerminal(const std::string& args) {
   return Shell(absl::StrCat("script -q -e -c '", kFlowrt, " ", args, "' /dev/null 2>&1"));
-}
-
-std::string TempDir() {
-  const std::string dir =
-      std::filesystem::temp_directory_path() /
-      absl::StrCat("flowrt_progress_", ::getpid(), "_",
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 // Drives a Progress through `steps` steps after `first_step` (a resumed run), with epochs of
@@ -109,7 +100,8 @@ TEST(ProgressTest, FormatDuration) {
 }
 
 TEST(MetricsTest, HeaderRowsEmptyAccuracyAndAppend) {
-  const std::string path = TempDir() + "/m.csv";
+  testing::ScratchDir scratch;
+  const std::string path = scratch.File("m.csv");
   {
     absl::StatusOr<MetricsWriter> writer = MetricsWriter::Open(path, /*append=*/true);
     ASSERT_TRUE(writer.ok()) << writer.status();
@@ -139,14 +131,14 @@ TEST(MetricsTest, HeaderRowsEmptyAccuracyAndAppend) {
   EXPECT_EQ(DefaultMetricsPath("runs/lenet-1/", ""), "runs/lenet-1.metrics.csv");
   EXPECT_EQ(DefaultMetricsPath("", "runs/r"), "runs/r.metrics.csv");
   EXPECT_EQ(DefaultMetricsPath("", ""), "");  // a run that saves nothing writes no metrics
-  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
 TEST(PlotTest, TwoRunsOnOneChartMakeAPng) {
   if (Shell("command -v gnuplot >/dev/null 2>&1").exit_code != 0) {
     GTEST_SKIP() << "gnuplot not installed (apt-get install gnuplot-nox)";
   }
-  const std::string dir = TempDir();
+  testing::ScratchDir scratch;
+  const std::string dir = scratch.path();
   for (const char* name : {"a", "b"}) {
     std::ofstream csv(dir + "/" + name + ".csv");
     csv << kMetricsHeader << "\n";
@@ -173,14 +165,14 @@ TEST(PlotTest, TwoRunsOnOneChartMakeAPng) {
   CommandResult bad = Shell(absl::StrCat(kFlowrt, " plot ", dir, "/bad.csv -o ", png, " 2>&1"));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(bad.output, "not a flowrt metrics file")) << bad.output;
-  std::filesystem::remove_all(dir);
 }
 
 TEST(PlotTest, ASingleRowIsDrawnAsAPoint) {
   if (Shell("command -v gnuplot >/dev/null 2>&1").exit_code != 0) {
     GTEST_SKIP() << "gnuplot not installed (apt-get install gnuplot-nox)";
   }
-  const std::string dir = TempDir();
+  testing::ScratchDir scratch;
+  const std::string dir = scratch.path();
   std::ofstream(dir + "/one.csv") << kMetricsHeader << "\n20,1,0.52,0.1,5000.0,\n";
   std::ofstream csv(dir + "/many.csv");
   csv << kMetricsHeader << "\n";
@@ -202,7 +194,6 @@ TEST(PlotTest, ASingleRowIsDrawnAsAPoint) {
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   EXPECT_FALSE(absl::StrContains(alone.output, "Warning")) << alone.output;
   EXPECT_TRUE(absl::StrContains(ReadFile(dir + "/p.gp"), "set yrange [0.26:1.04]"));
-  std::filesystem::remove_all(dir);
 }
 
 using RealMnistProgressTest = testing::RealMnistTest;

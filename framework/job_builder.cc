@@ -1,10 +1,10 @@
-#include "graph/job_builder.h"
+#include "framework/job_builder.h"
 
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ops/attr.h"
+#include "framework/attr.h"
 #include "runtime/status.h"
 
 namespace flow {

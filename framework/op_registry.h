@@ -19,33 +19,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/job.pb.h"
-#include "runtime/kernel.h"
-#include "runtime/shape.h"
+#include "runtime/kernel_def.h"
 
 namespace flow {
 
-class GradContext;  // graph/autodiff.h
+class GradContext;  // framework/grad_context.h
 
-// The static description of a blob: what shape inference computes for every output.
-struct BlobDesc {
-  Shape shape;
-  DataType dtype = DataType::kInvalid;
-  bool operator==(const BlobDesc& o) const { return shape == o.shape && dtype == o.dtype; }
-};
-
-// Shape inference input: the op (for attrs and its name in messages) and its inputs' descs.
-struct ShapeContext {
-  const flowrt::OpConf& op;
-  std::vector<BlobDesc> inputs;
-  // "op 'dense1' (dense): " — prefix for error messages.
-  std::string Where() const;
-};
-
-using ShapeFn = std::function<absl::StatusOr<std::vector<BlobDesc>>(const ShapeContext&)>;
 using GradFn = std::function<void(GradContext&)>;
-using KernelFn = std::function<absl::StatusOr<std::unique_ptr<Kernel>>(const KernelContext&)>;
 
-struct OpSchema {
+// The executor's part (shape function, kernel factory, role, buffer and layout flags) is the
+// KernelDef base (runtime/kernel_def.h); the rest is what the graph side reads.
+struct OpSchema : KernelDef {
   std::string type;
   std::vector<std::string> inputs;  // names, for messages; the last `optional_inputs` may be absent
   int optional_inputs = 0;
@@ -53,12 +37,8 @@ struct OpSchema {
   // reads every gradient). Never together with optional inputs.
   bool variadic_input = false;
   std::vector<std::string> outputs;
-  ShapeFn shape_fn;
   GradFn grad_fn;            // null with no_gradient = true: the op is not differentiable
   bool no_gradient = false;  // explicit "none" (argmax, update ops, integer ops)
-  KernelFn kernel_fn;        // null for ops the executor binds itself (variable, input)
-  // Output 0 shares input 0's buffer (reshape, identity): no kernel runs, the planner aliases.
-  bool aliases_input = false;
   // Ops that write their first input in place (optimizer updates, step counter). They have no
   // outputs and are never pruned.
   bool mutates_input = false;
@@ -66,12 +46,6 @@ struct OpSchema {
   // the clip coefficient, the step counter. Tools (flowrt graph, flowrt time) ask this instead
   // of keeping lists of op types.
   bool optimizer = false;
-  // Which tensors the kernel accepts in the blocked layout (runtime/layout.h); it then reads
-  // KernelContext::input_layouts/output_layouts. Everything else is always plain.
-  std::vector<int> blocked_inputs, blocked_outputs;  // indices (oneDNN conv and pooling ops)
-  // Elementwise over same-shape tensors: all inputs and outputs may be blocked, provided they
-  // all share one layout (the kernel never needs to know which).
-  bool layout_agnostic = false;
 
   // The declared name of the op's input i (for messages): the repeated name past the last one.
   const std::string& InputName(int i) const;
@@ -94,6 +68,9 @@ class OpRegistration {
   OpRegistration& Optimizer();  // OpSchema::optimizer
   OpRegistration& BlockedLayout(std::vector<int> inputs, std::vector<int> outputs);
   OpRegistration& LayoutAgnostic();
+  // KernelDef::role: the executor feeds it (placeholder) or binds it to session storage.
+  OpRegistration& Placeholder();
+  OpRegistration& Variable();
 
  private:
   OpSchema* schema_;
@@ -103,6 +80,8 @@ class OpRegistration {
 const OpSchema* FindOp(absl::string_view type);
 // Every registered op, sorted by type (for the registry sweep test and `flowrt graph`).
 std::vector<const OpSchema*> AllOps();
+// FindOp as the executor's lookup (runtime/kernel_def.h).
+const KernelDef* FindKernelDef(const std::string& type);
 
 // Checks input i has dtype kFloat (the only compute dtype of the CPU kernels).
 absl::Status ExpectFloat(const ShapeContext& ctx, int i);

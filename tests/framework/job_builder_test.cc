@@ -258,15 +258,17 @@ TEST(JobBuilderTest, OpOutsideABodyFailsAndTheJobUsingItRecordsWhy) {
   JobFunction job = global_function(
       session, "job", JobType::kPredict, [&](Blob x) { return add(x, orphan); }, Placeholder({3}));
   absl::Status status = job.Compile();
-  EXPECT_TRUE(Contains(status, "op 'orphan' (relu) used outside a global_function body"))
-      << status;
+  EXPECT_TRUE(Contains(status, "op 'orphan' (relu) used outside a global_function body")) << status;
 }
 
 TEST(JobFunctionTest, BodyReturningAFailedBlobIsAnErrorNamingTheJobAndOutput) {
   Session session;
   JobFunction job = global_function(
       session, "job", JobType::kPredict,
-      [](Blob x) { return std::vector<Blob>{nn::relu(x), Blob()}; }, Placeholder({3}));
+      [](Blob x) {
+        return std::vector<Blob>{nn::relu(x), Blob()};
+      },
+      Placeholder({3}));
   absl::Status status = job.Compile();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_TRUE(Contains(status, "job 'job': output 1 of the body is a failed blob")) << status;

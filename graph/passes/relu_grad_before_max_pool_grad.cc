@@ -1,4 +1,4 @@
-#include "runtime/relu_grad_before_max_pool_grad.h"
+#include "graph/passes/relu_grad_before_max_pool_grad.h"
 
 #include <map>
 #include <set>

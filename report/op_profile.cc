@@ -1,4 +1,4 @@
-#include "jobs/op_profile.h"
+#include "report/op_profile.h"
 
 #include <algorithm>
 #include <chrono>
@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "framework/op_registry.h"
 #include "graph/compiled_job.h"
-#include "ops/op_registry.h"
 #include "runtime/executor.h"
 
 namespace flow::jobs {

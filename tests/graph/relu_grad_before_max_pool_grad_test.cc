@@ -1,6 +1,6 @@
 // The relu_grad / max_pool2d_grad swap (runtime/relu_grad_before_max_pool_grad.h) on LeNet's
 // train job; tests/runtime/exact_compile_options_test.cc shows it changes no bit of training.
-#include "runtime/relu_grad_before_max_pool_grad.h"
+#include "graph/passes/relu_grad_before_max_pool_grad.h"
 
 #include <gtest/gtest.h>
 

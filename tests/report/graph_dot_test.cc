@@ -1,6 +1,6 @@
-// jobs/graph_dot.h: the DOT of the trainer's jobs shows forward, backward and optimizer ops with
+// report/graph_dot.h: the DOT of the trainer's jobs shows forward, backward and optimizer ops with
 // shapes, variables and shared arena offsets; Graphviz (when installed) renders it.
-#include "jobs/graph_dot.h"
+#include "report/graph_dot.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,7 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "graph/compiled_job.h"
+#include "jobs/model_jobs.h"
 #include "runtime/executor.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace flow::jobs {
 namespace {
@@ -105,7 +107,8 @@ TEST(GraphDotTest, GraphvizRendersTheLenetTrainGraph) {
   Session session;
   absl::StatusOr<JobFunction> job = BuildModelJob(session, "lenet", {.train = true});
   ASSERT_TRUE(job.ok()) << job.status();
-  const std::string base = absl::StrCat(::testing::TempDir(), "/graph_dot_test_", ::getpid());
+  testing::ScratchDir scratch;
+  const std::string base = scratch.File("graph");
   {
     std::ofstream out(base + ".dot");
     out << JobToDot(*job);
@@ -121,7 +124,6 @@ TEST(GraphDotTest, GraphvizRendersTheLenetTrainGraph) {
   char magic[8] = {};
   png.read(magic, 8);
   EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8));
-  for (const char* ext : {".dot", ".png", ".err"}) ::unlink((base + ext).c_str());
 }
 
 TEST(GraphDotTest, ClipNormAddsOneOptimizerOpFeedingEveryUpdate) {
@@ -146,7 +148,8 @@ TEST(GraphDotTest, ClipNormAddsOneOptimizerOpFeedingEveryUpdate) {
   // The CLI passes --clip_norm through.
   const std::string flowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
   if (::access(flowrt.c_str(), X_OK) != 0) GTEST_SKIP() << flowrt << " not built";
-  const std::string base = absl::StrCat(::testing::TempDir(), "/graph_clip_test_", ::getpid());
+  testing::ScratchDir scratch;
+  const std::string base = scratch.File("graph");
   ASSERT_EQ(std::system(absl::StrCat(flowrt, " graph --job=mlp --train --clip_norm=2.5 --dot=",
                                      base, ".dot >/dev/null")
                             .c_str()),
@@ -154,14 +157,14 @@ TEST(GraphDotTest, ClipNormAddsOneOptimizerOpFeedingEveryUpdate) {
   std::ifstream file(base + ".dot");
   const std::string text((std::istreambuf_iterator<char>(file)), {});
   EXPECT_EQ(Count(text, "<i>clip_by_global_norm_coefficient</i>"), 1);
-  ::unlink((base + ".dot").c_str());
 }
 
 TEST(GraphDotTest, CliWritesDotAndPng) {
   const std::string flowrt = std::string(FLOWRT_BINARY_DIR) + "/tools/flowrt";
   if (::access(flowrt.c_str(), X_OK) != 0) GTEST_SKIP() << flowrt << " not built";
   if (std::system("dot -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "Graphviz's dot not installed";
-  const std::string base = absl::StrCat(::testing::TempDir(), "/graph_cli_test_", ::getpid());
+  testing::ScratchDir scratch;
+  const std::string base = scratch.File("graph");
   ASSERT_EQ(std::system(absl::StrCat(flowrt, " graph --job=mlp --train --dot=", base,
                                      ".dot --png=", base, ".png >/dev/null")
                             .c_str()),
@@ -175,7 +178,6 @@ TEST(GraphDotTest, CliWritesDotAndPng) {
   png.read(magic, 8);
   EXPECT_EQ(std::string(magic, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_NE(std::system(absl::StrCat(flowrt, " graph --job=resnet 2>/dev/null").c_str()), 0);
-  for (const char* ext : {".dot", ".png"}) ::unlink((base + ext).c_str());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "jobs/progress.h"
+#include "report/progress.h"
 
 #include <unistd.h>
 

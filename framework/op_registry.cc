@@ -1,4 +1,4 @@
-#include "ops/op_registry.h"
+#include "framework/op_registry.h"
 
 #include <algorithm>
 #include <map>
@@ -19,10 +19,6 @@ std::map<std::string, std::unique_ptr<OpSchema>, std::less<>>& Registry() {
 const std::string& OpSchema::InputName(int i) const {
   FLOWRT_CHECK(!inputs.empty()) << type << " has no inputs";
   return inputs[std::min<size_t>(static_cast<size_t>(i), inputs.size() - 1)];
-}
-
-std::string ShapeContext::Where() const {
-  return absl::StrCat("op '", op.name(), "' (", op.type(), "): ");
 }
 
 OpRegistration::OpRegistration(absl::string_view type) {
@@ -93,11 +89,21 @@ OpRegistration& OpRegistration::LayoutAgnostic() {
   schema_->layout_agnostic = true;
   return *this;
 }
+OpRegistration& OpRegistration::Placeholder() {
+  schema_->role = OpRole::kPlaceholder;
+  return *this;
+}
+OpRegistration& OpRegistration::Variable() {
+  schema_->role = OpRole::kVariable;
+  return *this;
+}
 
 const OpSchema* FindOp(absl::string_view type) {
   auto it = Registry().find(type);
   return it == Registry().end() ? nullptr : it->second.get();
 }
+
+const KernelDef* FindKernelDef(const std::string& type) { return FindOp(type); }
 
 std::vector<const OpSchema*> AllOps() {
   std::vector<const OpSchema*> ops;

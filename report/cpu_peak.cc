@@ -1,4 +1,4 @@
-#include "jobs/cpu_peak.h"
+#include "report/cpu_peak.h"
 
 #include <immintrin.h>
 #include <time.h>
