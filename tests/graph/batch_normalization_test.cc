@@ -64,7 +64,7 @@ void ExpectClose(const Tensor& got, const std::vector<float>& want, const std::s
     worst = std::max(worst, err);
     EXPECT_LE(err, 1e-5) << what << "[" << i << "]: " << got.data<float>()[i] << " vs " << want[i];
   }
-  RecordProperty(what, std::to_string(worst));
+  ::testing::Test::RecordProperty(what, std::to_string(worst));
 }
 
 void Set(Session& session, const std::string& name, const std::vector<float>& values) {
@@ -95,7 +95,7 @@ TEST(BatchNormalizationTest, OneTrainingStepAndPredictMatchPyTorch) {
                      [&](const Tensor& t) { dgamma = t.Clone(); });
           watch_diff(get_variable("bn-beta", params, {.initializer = zeros_initializer()}),
                      [&](const Tensor& t) { dbeta = t.Clone(); });
-          Blob loss = reduce_sum(math::multiply(out, w));
+          Blob loss = math::reduce_sum(math::multiply(out, w));
           // lr 0: gamma and beta stay, so predict below sees the PyTorch module's parameters.
           optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {0.f}), {.momentum = 0})
               .minimize(loss);
@@ -142,7 +142,7 @@ JobFunction TrainJob(Session& session, const layers::BatchNormalizationOptions& 
   return global_function(
       session, "train", JobType::kTrain,
       [options](Blob x) {
-        Blob loss = reduce_sum(math::square(layers::batch_normalization(x, options)));
+        Blob loss = math::reduce_sum(math::square(layers::batch_normalization(x, options)));
         optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {0.1f}), {.momentum = 0})
             .minimize(loss);
         return loss;
@@ -164,8 +164,8 @@ TEST(BatchNormalizationTest, OneFlowsVariablesAndWhoUpdatesThem) {
   EXPECT_EQ(Count(types, "sgd_update"), 2);  // gamma, beta
   EXPECT_EQ(Count(types, "moving_average_update"), 2);
   for (const flowrt::OpConf& op : CompiledJob::Job(train).op()) {
-    if (op.type() == "sgd_update")
-      EXPECT_TRUE(absl::StrContains(op.input(0), "bn1-")) << op.input(0);
+    if (op.type() != "sgd_update") continue;
+    EXPECT_TRUE(absl::StrContains(op.input(0), "bn1-")) << op.input(0);
   }
 }
 
@@ -219,7 +219,7 @@ TEST(BatchNormalizationTest, StaysBlockedBetweenConvolutions) {
     Blob bn = layers::batch_normalization(c1, {.name = "bn1"});
     Blob a = nn::leaky_relu(bn, 0.1f);
     Blob c2 = layers::conv2d(a, channels, {3, 3}, {.padding = "SAME", .name = "conv2"});
-    Blob loss = reduce_sum(math::square(c2));
+    Blob loss = math::reduce_sum(math::square(c2));
     optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {0.01f}), {.momentum = 0})
         .minimize(loss);
     return loss;
@@ -268,7 +268,7 @@ absl::Status CompileError(const layers::BatchNormalizationOptions& options, cons
       session, "job", type,
       [options, type](Blob x) {
         Blob y = layers::batch_normalization(x, options);
-        Blob loss = reduce_sum(y);
+        Blob loss = math::reduce_sum(y);
         if (type == JobType::kTrain) {
           optimizer::SGD(optimizer::PiecewiseConstantScheduler({}, {0.1f})).minimize(loss);
         }
