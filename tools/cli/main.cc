@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "runtime/openmp_wait_policy.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -92,6 +93,7 @@ bool CheckFlagsAreKnown(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flow::UsePassiveOpenMpWait(argv);
   absl::SetProgramUsageMessage(kUsage);
   if (!CheckFlagsAreKnown(argc, argv)) return 2;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
