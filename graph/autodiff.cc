@@ -1,4 +1,4 @@
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 
 #include <map>
 #include <set>

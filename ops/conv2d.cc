@@ -31,7 +31,7 @@
 #include "framework/attr.h"
 #include "framework/grad_context.h"
 #include "framework/op_registry.h"
-#include "ops/conv2d_grad_weight_im2col_kernel.h"
+#include "ops/conv2d_grad_weight_direct_kernel.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/window.h"
 
@@ -312,27 +312,30 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   return std::vector<BlobDesc>{{w, DataType::kFloat}, {Shape({w[0]}), DataType::kFloat}};
 }
 
-// One input channel, x plain (conv1 of LeNet): im2col + sgemm (ops/conv2d_grad_weight_im2col_
-// kernel.h) instead of oneDNN's backward-weights primitive, which is slow for ic = 1 on AVX2
-// (measured in tools/bench/RESULTS.md, issue 19: conv1's weight gradient 0.63× conv2's forward
-// with oneDNN, 0.36× with im2col, ONEDNN_MAX_CPU_ISA=AVX2, 1 thread). On AVX-512 (block 16)
-// oneDNN's kernel is kept: it was not measured slower there (0.21× in the issue-6 profile).
-class Im2colGradWeightKernel : public Kernel {
+// One input channel, x plain (conv1 of LeNet), on AVX2: flowrt's direct kernel
+// (ops/conv2d_grad_weight_direct_kernel.h) instead of oneDNN's backward-weights primitive, which
+// is slow for ic = 1 on AVX2 (issue 19, AMD EPYC Zen 3, 1 thread: conv1's weight gradient took
+// 0.83× conv2's forward with oneDNN, 0.07–0.15× with this kernel: tools/bench/RESULTS.md). For
+// conv2 (32 input channels, x blocked) the same kernel was no faster than oneDNN's jit:avx2 in
+// one interleaved run (1.36–1.48× vs 1.31–1.53× conv2's forward), so oneDNN's stays there. On
+// AVX-512 (block 16) oneDNN's kernel is kept: not measured slower there (0.21× in the issue-6
+// profile), and there is no AVX-512 machine to measure a replacement on.
+class DirectGradWeightKernel : public Kernel {
  public:
-  Im2colGradWeightKernel(const KernelContext& ctx, const ConvGeometry& g)
+  DirectGradWeightKernel(const KernelContext& ctx, const ConvGeometry& g)
       : x_(ctx.in<float>(1)),
         dy_(ctx.in<float>(0)),
         dweight_(ctx.out<float>(0)),
         dbias_(ctx.out<float>(1)),
-        im2col_(Conv(ctx, g), static_cast<int>(BlockedChannels()),
-                ctx.input_layouts[0] == Layout::kBlocked, omp_get_max_threads()) {}
+        direct_(Geometry(ctx, g), ctx.input_layouts[0] == Layout::kBlocked, omp_get_max_threads()) {
+  }
   absl::Status Run() override {
-    im2col_.Run(x_, dy_, dweight_, dbias_);
+    direct_.Run(x_, dy_, dweight_, dbias_);
     return absl::OkStatus();
   }
 
  private:
-  static Im2colConv Conv(const KernelContext& ctx, const ConvGeometry& g) {
+  static GradWeightGeometry Geometry(const KernelContext& ctx, const ConvGeometry& g) {
     const Shape& x = ctx.inputs[1].shape();
     const Shape& dy = ctx.inputs[0].shape();
     const Shape& w = ctx.outputs[0].shape();
@@ -353,18 +356,18 @@ class Im2colGradWeightKernel : public Kernel {
   const float* dy_;
   float* dweight_;
   float* dbias_;
-  Im2colGradWeight im2col_;
+  DirectGradWeight direct_;
 };
 
-bool UseIm2colGradWeight(const KernelContext& ctx, const ConvGeometry& g) {
+bool UseDirectGradWeight(const KernelContext& ctx, const ConvGeometry& g) {
   return BlockedChannels() == 8 && g.groups == 1 && ctx.inputs[1].shape()[1] == 1 &&
-         ctx.input_layouts[1] == Layout::kPlain;
+         ctx.inputs[0].shape()[1] % 8 == 0 && ctx.input_layouts[1] == Layout::kPlain;
 }
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext& ctx) {
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const ConvGeometry g = ReadGeometry(ctx.op);
-    if (UseIm2colGradWeight(ctx, g)) return std::make_unique<Im2colGradWeightKernel>(ctx, g);
+    if (UseDirectGradWeight(ctx, g)) return std::make_unique<DirectGradWeightKernel>(ctx, g);
     const DnnlConv conv(ctx.inputs[1].shape(), ctx.outputs[0].shape(), ctx.inputs[0].shape(), g);
     dnnl::convolution_forward::primitive_desc hint(conv.Forward(prop_kind::forward_training, true),
                                                    CpuEngine());

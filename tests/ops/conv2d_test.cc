@@ -10,7 +10,7 @@
 
 #include "framework/attr.h"
 #include "framework/job_builder.h"
-#include "graph/autodiff.h"
+#include "framework/grad_context.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "graph/initializer.h"
@@ -213,9 +213,9 @@ TEST(Conv2dTest, GradientMatchesNumericWithDilation2) {
                              {RandomTensor({1, 2, 9, 6}, 12), RandomTensor({2, 2, 3, 2}, 13)}));
 }
 
-// One input channel and 8k filters: conv2d_grad_weight runs im2col + sgemm
-// (ops/conv2d_grad_weight_im2col_kernel.h), as for LeNet's conv1.
-TEST(Conv2dTest, GradientMatchesNumericWithOneInputChannelIm2colWeightGradient) {
+// One input channel and 8k filters: on AVX2 conv2d_grad_weight runs flowrt's direct kernel
+// (ops/conv2d_grad_weight_direct_kernel.h), as for LeNet's conv1.
+TEST(Conv2dTest, GradientMatchesNumericWithOneInputChannelDirectWeightGradient) {
   EXPECT_TRUE(CheckGradients(Conv({}), {RandomTensor({2, 1, 6, 5}, 21),
                                         RandomTensor({16, 1, 3, 3}, 22), RandomTensor({16}, 23)}));
   EXPECT_TRUE(CheckGradients(

@@ -214,17 +214,18 @@ BEGIN = "<!-- train_step_bench: begin (tools/bench/report.py rewrites this secti
 END = "<!-- train_step_bench: end -->"
 
 
-def write_section(path, text):
-    """Replaces this report's marked section of `path`, keeping whatever else the file holds
-    (other benchmarks and the accuracy runs record their results in the same RESULTS.md)."""
+def write_section(path, text, begin=BEGIN, end=END):
+    """Replaces the section of `path` between the markers `begin` and `end` (this report's by
+    default), keeping whatever else the file holds (other benchmarks and the accuracy runs record
+    their results in the same RESULTS.md)."""
     try:
         old = open(path).read()
     except FileNotFoundError:
         old = ""
-    section = BEGIN + "\n" + text + END + "\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + section + rest.split(END, 1)[1].lstrip("\n")
+    section = begin + "\n" + text + end + "\n"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + section + rest.split(end, 1)[1].lstrip("\n")
     else:
         new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old else "") + section
     tmp = path + ".tmp"

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "runtime/communicator.h"
+#include "runtime/openmp_wait_policy.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -94,6 +95,7 @@ bool CheckFlagsAreKnown(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  flow::UsePassiveOpenMpWait(argv);
   absl::SetProgramUsageMessage(kUsage);
   if (!CheckFlagsAreKnown(argc, argv)) return 2;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);

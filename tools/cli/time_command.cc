@@ -12,6 +12,7 @@
 #include "report/cpu_peak.h"
 #include "report/op_profile.h"
 #include "runtime/executor.h"
+#include "runtime/openmp_wait_policy.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/training_flags.h"
 
@@ -54,7 +55,8 @@ int RunTime(const std::vector<std::string>& args) {
             // ONEDNN_MAX_CPU_ISA) and one core's FMA peak there, the roofline for these times.
             << "oneDNN ISA " << jobs::DnnlIsaName() << ", FMA peak at that ISA "
             << absl::StrFormat("%.1f", jobs::FmaPeakGflopsPerCore(0.2))
-            << " GFLOP/s per core (probe)\n\n"
+            << " GFLOP/s per core (probe)\n"
+            << "OpenMP wait policy " << OpenMpWaitPolicy() << "\n\n"
             << jobs::FormatProfile(*profile);
   return 0;
 }

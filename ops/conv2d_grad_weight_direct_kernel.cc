@@ -1,0 +1,171 @@
+#include "ops/conv2d_grad_weight_direct_kernel.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+
+#include "runtime/status.h"
+
+namespace flow {
+namespace {
+
+constexpr int64_t kBlock = 8;  // filters per dy vector (AVX2)
+constexpr int kMaxTaps = 5;    // taps of one kernel row per sweep
+constexpr int kMaxBlocks = 2;  // filter blocks per sweep: 2 × 5 accumulators + 2 dy + 1 x
+
+// What one sweep reads and where it sums.
+struct SweepArgs {
+  const float* x;  // padded x at (c, r·dh, s0·dw): output cell (i, j) reads x[i·row + j·sw]
+  int64_t row, sw, dw;  // x steps: one output row, one output column, one tap
+  const float* dy;      // blocked dy of the first filter block, cell 0
+  int64_t dy_block;     // cells · 8: the next filter block
+  int64_t oh, ow;
+  float* acc;         // first block's accumulator for tap s0, (taps, 8)
+  int64_t acc_block;  // taps · 8: the next filter block's accumulators
+};
+
+// acc[b][t] += Σ_{i,j} dy[b, i, j, :] · x[i·row + j·sw + t·dw] for kBlocks blocks and kTaps taps,
+// the accumulators in registers for the whole image.
+template <int kBlocks, int kTaps>
+__attribute__((target("avx2,fma"))) void Sweep(const SweepArgs& a) {
+  __m256 acc[kBlocks][kTaps];
+#pragma GCC unroll 8
+  for (int b = 0; b < kBlocks; ++b) {
+#pragma GCC unroll 8
+    for (int t = 0; t < kTaps; ++t) acc[b][t] = _mm256_loadu_ps(a.acc + b * a.acc_block + t * 8);
+  }
+  for (int64_t i = 0; i < a.oh; ++i) {
+    const float* x = a.x + i * a.row;
+    const float* dy = a.dy + i * a.ow * kBlock;
+    for (int64_t j = 0; j < a.ow; ++j, x += a.sw, dy += kBlock) {
+      __m256 d[kBlocks];
+#pragma GCC unroll 8
+      for (int b = 0; b < kBlocks; ++b) d[b] = _mm256_loadu_ps(dy + b * a.dy_block);
+#pragma GCC unroll 8
+      for (int t = 0; t < kTaps; ++t) {
+        const __m256 v = _mm256_broadcast_ss(x + t * a.dw);
+#pragma GCC unroll 8
+        for (int b = 0; b < kBlocks; ++b) acc[b][t] = _mm256_fmadd_ps(d[b], v, acc[b][t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int b = 0; b < kBlocks; ++b) {
+#pragma GCC unroll 8
+    for (int t = 0; t < kTaps; ++t) _mm256_storeu_ps(a.acc + b * a.acc_block + t * 8, acc[b][t]);
+  }
+}
+
+using SweepFn = void (*)(const SweepArgs&);
+constexpr SweepFn kSweeps[kMaxBlocks][kMaxTaps] = {
+    {Sweep<1, 1>, Sweep<1, 2>, Sweep<1, 3>, Sweep<1, 4>, Sweep<1, 5>},
+    {Sweep<2, 1>, Sweep<2, 2>, Sweep<2, 3>, Sweep<2, 4>, Sweep<2, 5>}};
+
+// bias[b] += Σ_p dy[b, p, :] for `blocks` filter blocks of `cells` cells.
+__attribute__((target("avx2,fma"))) void SumBias(const float* dy, int64_t blocks, int64_t cells,
+                                                 float* bias) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256 sum = _mm256_loadu_ps(bias + b * kBlock);
+    const float* d = dy + b * cells * kBlock;
+    for (int64_t p = 0; p < cells; ++p) sum = _mm256_add_ps(sum, _mm256_loadu_ps(d + p * kBlock));
+    _mm256_storeu_ps(bias + b * kBlock, sum);
+  }
+}
+
+}  // namespace
+
+DirectGradWeight::DirectGradWeight(const GradWeightGeometry& g, bool dy_blocked, int threads)
+    : g_(g),
+      dy_blocked_(dy_blocked),
+      threads_(std::max<int>(1, std::min<int64_t>(threads, g.n))),
+      taps_(g.c * g.kh * g.kw),
+      cells_(g.oh * g.ow),
+      padded_h_((g.oh - 1) * g.stride[0] + (g.kh - 1) * g.dilation[0] + 1),
+      padded_w_((g.ow - 1) * g.stride[1] + (g.kw - 1) * g.dilation[1] + 1),
+      scratch_size_(g.c * padded_h_ * padded_w_ + (dy_blocked ? 0 : g.o * cells_)),
+      acc_size_(g.o * taps_ + g.o),
+      scratch_(threads_ * scratch_size_),
+      acc_(threads_ * acc_size_) {
+  FLOWRT_CHECK(g.o % kBlock == 0);
+}
+
+void DirectGradWeight::Image(int64_t n, const float* x, const float* dy, float* scratch,
+                             float* acc) const {
+  // The padded plane: padded[c, u, v] = x[n, c, u − ph, v − pw], 0 outside x.
+  float* padded = scratch;
+  std::fill(padded, padded + g_.c * padded_h_ * padded_w_, 0.f);
+  const int64_t u0 = std::max<int64_t>(0, g_.pad_before[0]);
+  const int64_t u1 = std::min(padded_h_, g_.h + g_.pad_before[0]);
+  const int64_t v0 = std::max<int64_t>(0, g_.pad_before[1]);
+  const int64_t v1 = std::min(padded_w_, g_.w + g_.pad_before[1]);
+  for (int64_t c = 0; c < g_.c; ++c) {
+    const float* plane = x + (n * g_.c + c) * g_.h * g_.w;
+    for (int64_t u = u0; u < u1; ++u) {
+      const float* src = plane + (u - g_.pad_before[0]) * g_.w - g_.pad_before[1];
+      std::copy(src + v0, src + v1, padded + (c * padded_h_ + u) * padded_w_ + v0);
+    }
+  }
+  const int64_t blocks = g_.o / kBlock;
+  const float* dy_n = dy + n * g_.o * cells_;
+  if (!dy_blocked_) {  // (O, cells) → (O/8, cells, 8)
+    float* blocked = scratch + g_.c * padded_h_ * padded_w_;
+    for (int64_t o = 0; o < g_.o; ++o) {
+      for (int64_t p = 0; p < cells_; ++p) {
+        blocked[((o / kBlock) * cells_ + p) * kBlock + o % kBlock] = dy_n[o * cells_ + p];
+      }
+    }
+    dy_n = blocked;
+  }
+  for (int64_t b0 = 0; b0 < blocks; b0 += kMaxBlocks) {
+    const int64_t nb = std::min<int64_t>(kMaxBlocks, blocks - b0);
+    for (int64_t c = 0; c < g_.c; ++c) {
+      for (int64_t r = 0; r < g_.kh; ++r) {
+        for (int64_t s0 = 0; s0 < g_.kw; s0 += kMaxTaps) {
+          const int64_t nt = std::min<int64_t>(kMaxTaps, g_.kw - s0);
+          const SweepArgs args{
+              padded + (c * padded_h_ + r * g_.dilation[0]) * padded_w_ + s0 * g_.dilation[1],
+              g_.stride[0] * padded_w_,
+              g_.stride[1],
+              g_.dilation[1],
+              dy_n + b0 * cells_ * kBlock,
+              cells_ * kBlock,
+              g_.oh,
+              g_.ow,
+              acc + (b0 * taps_ + (c * g_.kh + r) * g_.kw + s0) * kBlock,
+              taps_ * kBlock};
+          kSweeps[nb - 1][nt - 1](args);
+        }
+      }
+    }
+  }
+  SumBias(dy_n, blocks, cells_, acc + g_.o * taps_);
+}
+
+void DirectGradWeight::Run(const float* x, const float* dy, float* dweight, float* dbias) {
+  std::fill(acc_.begin(), acc_.end(), 0.f);
+  if (threads_ == 1) {
+    for (int64_t n = 0; n < g_.n; ++n) Image(n, x, dy, scratch_.data(), acc_.data());
+  } else {
+    // Each thread sums a contiguous range of images into its own accumulators.
+#pragma omp parallel num_threads(threads_)
+    {
+      const int64_t t = omp_get_thread_num();
+      for (int64_t n = g_.n * t / threads_; n < g_.n * (t + 1) / threads_; ++n) {
+        Image(n, x, dy, scratch_.data() + t * scratch_size_, acc_.data() + t * acc_size_);
+      }
+    }
+  }
+  // (O/8, taps, 8) → (O, taps), threads added in order.
+  for (int64_t o = 0; o < g_.o; ++o) {
+    for (int64_t k = 0; k <= taps_; ++k) {  // k == taps_: the bias
+      const int64_t i =
+          k < taps_ ? ((o / kBlock) * taps_ + k) * kBlock + o % kBlock : g_.o * taps_ + o;
+      float sum = acc_[i];
+      for (int t = 1; t < threads_; ++t) sum += acc_[t * acc_size_ + i];
+      (k < taps_ ? dweight[o * taps_ + k] : dbias[o]) = sum;
+    }
+  }
+}
+
+}  // namespace flow
