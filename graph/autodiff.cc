@@ -1,4 +1,4 @@
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 
 #include <map>
 #include <set>
