@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "framework/job_builder.h"
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/data_parallel.h"
 #include "graph/get_variable.h"
 #include "graph/initializer.h"

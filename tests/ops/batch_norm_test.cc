@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "absl/strings/match.h"
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/flow.h"
 #include "framework/job_builder.h"
 #include "tests/testing/apply_op.h"

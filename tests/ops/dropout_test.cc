@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "framework/job_builder.h"
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "tests/testing/gradcheck.h"

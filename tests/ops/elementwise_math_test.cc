@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/flow.h"
 #include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"

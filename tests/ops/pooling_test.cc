@@ -15,7 +15,7 @@
 
 #include "framework/attr.h"
 #include "framework/job_builder.h"
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "tests/testing/gradcheck.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/flow.h"
 #include "tests/testing/gradcheck.h"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "framework/grad_context.h"
+#include "graph/autodiff.h"
 #include "graph/global_function.h"
 #include "graph/math_ops.h"
 
