@@ -16,7 +16,7 @@ set(FLOWRT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/flowrt)
 set(FLOWRT_PUBLIC_HEADERS
     graph/flow.h graph/blob.h graph/get_variable.h graph/global_function.h graph/initializer.h
     graph/layers.h graph/math_ops.h graph/nn.h graph/optimizer.h graph/predictor.h graph/scope.h graph/session.h graph/watch.h
-    runtime/dtype.h runtime/shape.h runtime/status.h runtime/tensor.h
+    runtime/dtype.h runtime/openmp_wait_policy.h runtime/shape.h runtime/status.h runtime/tensor.h
     checkpoint/checkpoint.h checkpoint/snapshot_reader.h checkpoint/checksum_file.h
     checkpoint/meta_file.h
     data/mnist.h)
