@@ -18,7 +18,7 @@ set(FLOWRT_PUBLIC_HEADERS
     graph/initializer.h graph/layers.h graph/math_ops.h graph/nn.h graph/optimizer.h
     graph/predictor.h graph/scope.h graph/session.h graph/watch.h
     framework/blob.h
-    runtime/dtype.h runtime/shape.h runtime/status.h runtime/tensor.h
+    runtime/dtype.h runtime/openmp_wait_policy.h runtime/shape.h runtime/status.h runtime/tensor.h
     checkpoint/snapshot_reader.h checkpoint/checksum_file.h checkpoint/meta_file.h
     data/mnist.h
     deploy/onnx_export.h)

@@ -314,12 +314,12 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
 
 // One input channel, x plain (conv1 of LeNet), on AVX2: flowrt's direct kernel
 // (ops/conv2d_grad_weight_direct_kernel.h) instead of oneDNN's backward-weights primitive, which
-// is slow for ic = 1 on AVX2 (issue 19, AMD EPYC Zen 3, 1 thread: conv1's weight gradient took
-// 0.83× conv2's forward with oneDNN, 0.07–0.15× with this kernel: tools/bench/RESULTS.md). For
-// conv2 (32 input channels, x blocked) the same kernel was no faster than oneDNN's jit:avx2 in
-// one interleaved run (1.36–1.48× vs 1.31–1.53× conv2's forward), so oneDNN's stays there. On
-// AVX-512 (block 16) oneDNN's kernel is kept: not measured slower there (0.21× in the issue-6
-// profile), and there is no AVX-512 machine to measure a replacement on.
+// is slow for ic = 1 on AVX2 (issue 19, AMD EPYC Zen 3, 1 thread: conv1's backward took 0.83×
+// conv2's forward with oneDNN; with this kernel 0.14–0.19×, the weight gradient alone 0.07–0.15×:
+// tools/bench/RESULTS.md). For conv2 (32 input channels, x blocked) the same kernel was no faster
+// than oneDNN's jit:avx2 in one interleaved run (1.36–1.48× vs 1.31–1.53× conv2's forward), so
+// oneDNN's stays there. On AVX-512 (block 16) oneDNN's kernel is kept: not measured slower there
+// (0.21× in the issue-6 profile), and there is no AVX-512 machine to measure a replacement on.
 class DirectGradWeightKernel : public Kernel {
  public:
   DirectGradWeightKernel(const KernelContext& ctx, const ConvGeometry& g)

@@ -4,13 +4,14 @@
 # Issue 15: is the training step steady when a neighbour is busy? Per round, every row runs
 # quiet and then beside a CPU hog that this script starts and stops itself: one busy loop
 # (`while :; do :; done`) pinned with taskset to CPU --hog_cpu (default: the last one). Rows:
-# LeNet and the MLP (batch 100), flowrt at 1 and 2 threads and PyTorch at 2 threads, plus flowrt at
-# 2 threads with libgomp's default spin-wait (GOMP_SPINCOUNT=300000, what flowrt's programs ran
-# with before runtime/openmp_wait_policy.h); the order alternates per round. Then tools/bench/contention_report.py writes the table
-# (median ms per row, the spread of the per-round medians, % of the FMA peak, hog/quiet) to
-# RESULTS.md's contention section. Needs a built train_step_bench ($FLOWRT_BENCH_BIN, default
-# build/tools/bench/train_step_bench) and /usr/bin/python3 with torch (tools/bench/run.sh
-# installs both). "Quiet" means no hog of ours: the load average of other processes is logged.
+# LeNet and the MLP (batch 100), flowrt at 1 and 2 threads and PyTorch at 2 threads, plus flowrt
+# at 2 threads with libgomp's default spin-wait (GOMP_SPINCOUNT=300000, what flowrt's programs ran
+# with before runtime/openmp_wait_policy.h); the order alternates per round. Then
+# tools/bench/contention_report.py writes the table (median ms per row, the spread of the
+# per-round medians, % of the FMA peak, hog/quiet) to RESULTS.md's contention section. Needs a
+# built train_step_bench ($FLOWRT_BENCH_BIN, default build/tools/bench/train_step_bench) and
+# /usr/bin/python3 with torch (tools/bench/run.sh installs both). "Quiet" means no hog of ours:
+# the load average of other processes is logged.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
