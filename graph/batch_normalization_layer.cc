@@ -20,11 +20,13 @@
 //   momentum is 1 − OneFlow's.
 // - Biased or unbiased variance in the moving average: OneFlow's `normalization` op kernels use
 //   the unbiased batch variance, sum((x − mean)²)/(n − 1) with n = N·H·W
-//   (normalization_kernel.cpp's temp_unbias_variance on CPU; the GPU kernel is cuDNN's, whose
-//   running variance is unbiased too). Only layers.py's CPU fallback of v0.3–0.4 (flow.nn.moments,
-//   a biased reduce_variance) fed the biased one. flowrt follows the kernels, which is also
-//   PyTorch's rule: the biased variance normalizes y, the unbiased one enters the moving average.
-//   n < 2 in a train job is an error (PyTorch refuses it too; OneFlow would divide by zero).
+//   (normalization_kernel.cpp's temp_unbias_variance on CPU; normalization_kernel.cu calls
+//   cudnnBatchNormalizationForwardTraining with exponentialAverageFactor 1 − momentum, and cuDNN's
+//   running variance is the unbiased one). Only layers.py's CPU fallback of v0.3–0.4
+//   (flow.nn.moments, a biased reduce_variance: moments([1..5]) = 2) fed the biased one. flowrt
+//   follows the kernels, which is also PyTorch's rule: the biased variance normalizes y, the
+//   unbiased one enters the moving average. n < 2 in a train job is an error (PyTorch refuses it
+//   too; OneFlow would divide by zero).
 //
 // flowrt differs in one default: axis is 1 (NCHW), not OneFlow's -1 (channels last), and only the
 // channel axis 1 is supported (-1 too on (N, C) input).
