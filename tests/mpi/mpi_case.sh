@@ -73,8 +73,8 @@ expect_whole_job_ends() {
   [[ $rc -ne 0 ]] || fail "mpirun exited 0 after a rank was killed"
   local f state
   for f in "$WORK"/pid.*; do  # a dead rank may linger as a zombie (Z) until init reaps it
-    state=$(ps -o stat= -p "$(cat "$f")" || true)
-    if [[ -n $state && $state != Z* ]]; then fail "rank pid $(cat "$f") survived ($state)"; fi
+    state=$(awk '{ print $3 }' "/proc/$(cat "$f")/stat" 2>/dev/null || true)
+    if [[ -n $state && $state != Z ]]; then fail "rank pid $(cat "$f") survived (state $state)"; fi
   done
   echo "whole job ended (exit $rc) ${took} ms after the SIGKILL; no rank survived"
 }
