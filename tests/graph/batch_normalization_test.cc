@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "framework/op_registry.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "runtime/executor.h"
@@ -241,9 +242,9 @@ TEST(BatchNormalizationTest, StaysBlockedBetweenConvolutions) {
   auto run = [&](bool blocked) {
     std::map<std::string, Tensor> vars;
     for (const auto& [name, t] : session.get_all_variables()) vars[name] = t.Clone();
-    auto ex =
-        Executor::Create(CompiledJob::Job(train), [&](const std::string& n) { return &vars.at(n); },
-                         {.threads = 1, .blocked_layouts = blocked});
+    auto ex = Executor::Create(CompiledJob::Job(train), FindKernelDef,
+                               [&](const std::string& n) { return &vars.at(n); },
+                               {.threads = 1, .blocked_layouts = blocked});
     FLOWRT_CHECK(ex.ok()) << ex.status();
     for (int step = 0; step < 2; ++step) {
       FLOWRT_CHECK((*ex)->Run({testing::RandomTensor({2, 1, 6, 6}, 10 + step)}).ok());
