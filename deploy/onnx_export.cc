@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "graph/checkpoint.h"
 #include "checkpoint/file_io.h"
 #include "deploy/onnx_ops.h"
+#include "graph/checkpoint.h"
 #include "graph/compiled_job.h"
 #include "runtime/status.h"
 

@@ -14,8 +14,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "onnx/onnx_pb.h"  // ONNX_API, then onnx-ml.pb.h (ONNX_ML is set by onnx_proto)
 #include "framework/op_registry.h"
+#include "onnx/onnx_pb.h"  // ONNX_API, then onnx-ml.pb.h (ONNX_ML is set by onnx_proto)
 #include "proto/job.pb.h"
 
 namespace flow::onnx_export {

@@ -15,8 +15,8 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
-#include "graph/checkpoint.h"
 #include "data/mnist.h"
+#include "graph/checkpoint.h"
 #include "graph/flow.h"
 
 namespace {

@@ -31,8 +31,8 @@
 // flowrt differs in one default: axis is 1 (NCHW), not OneFlow's -1 (channels last), and only the
 // channel axis 1 is supported (-1 too on (N, C) input).
 #include "absl/strings/str_cat.h"
-#include "graph/initializer.h"
 #include "framework/job_builder.h"
+#include "graph/initializer.h"
 #include "graph/layers.h"
 #include "graph/math_ops.h"
 #include "graph/scope.h"

@@ -7,11 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "framework/attr.h"
+#include "framework/job_builder.h"
+#include "framework/op_registry.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "framework/job_builder.h"
-#include "framework/attr.h"
-#include "framework/op_registry.h"
 #include "runtime/communicator.h"
 #include "runtime/random.h"
 

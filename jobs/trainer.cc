@@ -12,15 +12,15 @@
 #include "absl/strings/str_join.h"
 #include "checkpoint/snapshot_manager.h"
 #include "data/mnist.h"
-#include "graph/data_parallel.h"
 #include "graph/checkpoint.h"
+#include "graph/data_parallel.h"
 #include "graph/flow.h"
 #include "jobs/model_jobs.h"
 #include "jobs/models.h"
-#include "runtime/communicator.h"
-#include "runtime/random.h"
 #include "report/metrics.h"
 #include "report/progress.h"
+#include "runtime/communicator.h"
+#include "runtime/random.h"
 #include "runtime/status.h"
 
 namespace flow::jobs {

@@ -22,10 +22,10 @@
 // (runtime/layout.h); the primitive runs in x's stored layout and the kernel reorders any other
 // tensor stored differently, once per step, into buffers it owns.
 #include "absl/strings/str_cat.h"
-#include "framework/grad_context.h"
 #include "framework/attr.h"
-#include "ops/dnnl_kernel.h"
+#include "framework/grad_context.h"
 #include "framework/op_registry.h"
+#include "ops/dnnl_kernel.h"
 
 namespace flow {
 namespace {

@@ -9,8 +9,8 @@
 // variable it writes is not trainable).
 #include "absl/strings/str_cat.h"
 #include "framework/attr.h"
-#include "ops/elementwise.h"
 #include "framework/op_registry.h"
+#include "ops/elementwise.h"
 
 namespace flow {
 namespace {

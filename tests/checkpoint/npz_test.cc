@@ -188,9 +188,9 @@ TEST(NpzTest, CliExportThenImportRoundTrips) {
                                      " >/dev/null")
                             .c_str()),
             0);
-  EXPECT_EQ(std::system(
-                absl::StrCat(flowrt, " ckpt diff ", dir.File("a"), " ", dir.File("b"), " >/dev/null")
-                    .c_str()),
+  EXPECT_EQ(std::system(absl::StrCat(flowrt, " ckpt diff ", dir.File("a"), " ", dir.File("b"),
+                                     " >/dev/null")
+                            .c_str()),
             0);
   // Importing over an existing snapshot is refused, naming it.
   EXPECT_NE(std::system(absl::StrCat(flowrt, " ckpt import ", dir.File("a.npz"), " ", dir.File("b"),

@@ -23,7 +23,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "checkpoint/file_io.h"
-#include "checkpoint/file_io.h"
 #include "checkpoint/snapshot_reader.h"
 #include "checkpoint/snapshot_writer.h"
 #include "tests/checkpoint/checkpoint_test_util.h"

@@ -1,13 +1,13 @@
 // README.md's shell examples, run as written, in order, in a scratch directory (data/ linked to
 // the repo's): the fine-tuning pair, the plot of their metrics, the NumPy round trip, the ONNX
-// export and its check, the graph view, the restartable run. Lines starting with `build/tools/flowrt` or `python3` inside ```sh
-// blocks are the examples; `build/tools/flowrt` becomes this build's binary. Not run here:
-// tools/setup.sh and tools/test.sh (they are the setup and the suite itself), `cmake --install`,
-// which InstallTest.OutOfTreeBuild runs with the README's C++ program, and the build/examples/
-// programs, which tests/e2e/examples_test.cc runs. Named RealMnist: trains on data/mnist, so it
-// skips without it and the sanitizer stage leaves it out. The README's C++ program is checked
-// here too: it must be examples/mlp_mnist_origin.cc, byte for byte, and so is "Serving a
-// snapshot from C++": examples/mlp_predict.cc.
+// export and its check, the graph view, the restartable run. Lines starting with
+// `build/tools/flowrt` or `python3` inside ```sh blocks are the examples; `build/tools/flowrt`
+// becomes this build's binary. Not run here: tools/setup.sh and tools/test.sh (they are the setup
+// and the suite itself), `cmake --install`, which InstallTest.OutOfTreeBuild runs with the README's
+// C++ program, and the build/examples/ programs, which tests/e2e/examples_test.cc runs. Named
+// RealMnist: trains on data/mnist, so it skips without it and the sanitizer stage leaves it out.
+// The README's C++ program is checked here too: it must be examples/mlp_mnist_origin.cc, byte for
+// byte, and so is "Serving a snapshot from C++": examples/mlp_predict.cc.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "graph/flow.h"
-#include "framework/job_builder.h"
 #include "framework/attr.h"
+#include "framework/job_builder.h"
 #include "framework/op_registry.h"
+#include "graph/flow.h"
 
 namespace flow {
 namespace {

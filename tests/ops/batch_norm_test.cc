@@ -7,9 +7,9 @@
 #include <cmath>
 
 #include "absl/strings/match.h"
+#include "framework/job_builder.h"
 #include "graph/autodiff.h"
 #include "graph/flow.h"
-#include "framework/job_builder.h"
 #include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
 
