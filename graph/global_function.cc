@@ -67,6 +67,7 @@ struct JobFunction::State {
   // them, and each split fetch is all-gathered into `gathered` (else empty).
   int ranks = 1;
   std::vector<Shape> global_shapes;
+  std::vector<Shape> local_shapes;  // global_shapes with axis 0 divided by the ranks
   std::vector<Tensor> local_feeds;
   std::vector<bool> split_fetches;
   std::vector<std::string> created_variables;  // by this job's compilation
@@ -151,6 +152,7 @@ absl::Status JobFunction::CompileOnRank(State& s) {
   JobBuilder builder(s.name, s.type == JobType::kTrain ? flowrt::kTrain : flowrt::kPredict);
   builder.set_num_ranks(s.ranks);
   s.global_shapes.clear();
+  s.local_shapes.clear();
   {
     JobBuilder::Activation active(&builder);
     std::vector<Blob> inputs;
@@ -160,6 +162,7 @@ absl::Status JobFunction::CompileOnRank(State& s) {
       FLOWRT_ASSIGN_OR_RETURN(Shape shape, LocalShape(s.name, name, p.shape, s.ranks));
       inputs.push_back(builder.AddPlaceholder(name, shape, p.dtype));
       s.global_shapes.push_back(p.shape);
+      s.local_shapes.push_back(shape);
     }
     std::vector<Blob> outputs = s.body(inputs);
     FLOWRT_RETURN_IF_ERROR(builder.status());
@@ -256,9 +259,9 @@ absl::Status JobFunction::RunOnSlice(State& s, absl::Span<const Tensor> feeds) {
     }
     // This rank's rows [rank·b, (rank+1)·b) of axis 0: a view, no copy.
     const int64_t bytes = global.rank() == 0 ? 0 : feeds[i].num_bytes() / s.ranks;
-    const Shape local = *LocalShape(s.name, "", global, s.ranks);
     char* base = static_cast<char*>(const_cast<void*>(feeds[i].raw_data()));
-    s.local_feeds.push_back(Tensor::Wrap(base + world.rank() * bytes, local, feeds[i].dtype()));
+    s.local_feeds.push_back(
+        Tensor::Wrap(base + world.rank() * bytes, s.local_shapes[i], feeds[i].dtype()));
   }
   FLOWRT_RETURN_IF_ERROR(s.executor->Run(s.local_feeds));
   for (size_t i = 0; i < s.gathered.size(); ++i) {
