@@ -66,12 +66,6 @@ dnnl::memory::desc DataDesc(const Shape& shape, Layout layout) {
 
 dnnl::memory Channels(const Tensor& t) { return DnnlMemory(t, tag::x); }
 
-dnnl::primitive_attr UserScratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
 dnnl::batch_normalization_forward::primitive_desc ForwardDesc(const dnnl::memory::desc& data,
                                                               float epsilon, bool global_stats,
                                                               prop_kind prop) {

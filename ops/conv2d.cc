@@ -164,12 +164,6 @@ struct DnnlConv {
   }
 };
 
-dnnl::primitive_attr UserScratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
 // ---- conv2d ----
 
 absl::StatusOr<std::vector<BlobDesc>> Conv2dShape(const ShapeContext& ctx) {

@@ -6,6 +6,12 @@ dnnl::memory::dims DnnlDims(const Shape& shape) {
   return dnnl::memory::dims(shape.dims().begin(), shape.dims().end());
 }
 
+dnnl::primitive_attr UserScratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 dnnl::memory::desc DnnlDesc(const Shape& shape, dnnl::memory::format_tag tag) {
   return dnnl::memory::desc(DnnlDims(shape), dnnl::memory::data_type::f32, tag);
 }

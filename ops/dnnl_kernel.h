@@ -21,6 +21,10 @@ dnnl::memory::desc DnnlDesc(const Shape& shape, dnnl::memory::format_tag tag);
 dnnl::memory::desc DnnlDesc(const Shape& shape, Layout layout);
 dnnl::memory::dims DnnlDims(const Shape& shape);
 
+// Primitive attributes asking for a user-mode scratchpad: DnnlKernel::Add allocates it once, at
+// compile time, instead of leaving it to oneDNN's library-managed scratchpad.
+dnnl::primitive_attr UserScratchpad();
+
 // One primitive with its arguments.
 class DnnlStep {
  public:

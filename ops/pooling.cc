@@ -31,12 +31,6 @@ void Fill(const std::vector<int64_t>& v, int64_t out[2]) {
 
 dnnl::memory::dims Dims2(const int64_t v[2]) { return {v[0], v[1]}; }
 
-dnnl::primitive_attr UserScratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
 }  // namespace
 
 absl::StatusOr<PoolGeometry> PoolGeometryOf(const ShapeContext& ctx, const Shape& x) {
