@@ -319,7 +319,7 @@ int RunProbe() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  flow::UsePassiveOpenMpWait(argv);
+  flow::UseBoundedOpenMpWait(argv);
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "probe") return RunProbe();

@@ -95,7 +95,7 @@ bool CheckFlagsAreKnown(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  flow::UsePassiveOpenMpWait(argv);
+  flow::UseBoundedOpenMpWait(argv);
   absl::SetProgramUsageMessage(kUsage);
   if (!CheckFlagsAreKnown(argc, argv)) return 2;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
