@@ -10,29 +10,16 @@ void ReluGrad(GradContext& ctx) {
   ctx.SetInputGrad(0, ctx.Op("relu_grad").Input(ctx.output_grad(0)).Input(ctx.output(0)).Build1());
 }
 
+// Both kernels read every input element unconditionally, as MakeMapKernel/MakeZipKernel do: a
+// ternary that loads dy[i] only where y[i] > 0 compiled to a scalar loop with a data-dependent
+// branch (0.175 ms for the MLP's 100×512 gradient, ~50× a vectorized select).
 absl::StatusOr<std::unique_ptr<Kernel>> MakeReluKernel(const KernelContext& ctx) {
-  const float* x = ctx.in<float>(0);
-  float* y = ctx.out<float>(0);
-  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
-                                              [=](int64_t begin, int64_t end) {
-#pragma omp simd
-                                                for (int64_t i = begin; i < end; ++i) {
-                                                  y[i] = x[i] > 0.f ? x[i] : 0.f;
-                                                }
-                                              });
+  return MakeMapKernel(ctx, [](float x) { return x > 0.f ? x : 0.f; });
 }
 
+// dx = dy where y > 0, else 0 (inputs dy, y).
 absl::StatusOr<std::unique_ptr<Kernel>> MakeReluGradKernel(const KernelContext& ctx) {
-  const float* dy = ctx.in<float>(0);
-  const float* y = ctx.in<float>(1);
-  float* dx = ctx.out<float>(0);
-  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
-                                              [=](int64_t begin, int64_t end) {
-#pragma omp simd
-                                                for (int64_t i = begin; i < end; ++i) {
-                                                  dx[i] = y[i] > 0.f ? dy[i] : 0.f;
-                                                }
-                                              });
+  return MakeZipKernel(ctx, [](float dy, float y) { return y > 0.f ? dy : 0.f; });
 }
 
 REGISTER_OP("relu")
