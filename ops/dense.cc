@@ -161,8 +161,11 @@ class DenseGradInputKernel : public Kernel {
   float* dx_;
 };
 
-// dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,),
-// split over units (rows of dweight).
+// dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
+// The GEMM is split over in (columns of dweight), each thread reading all of dy (N × units, small)
+// and its columns of x. Split over units instead, each thread packed all of x: LeNet's dense1
+// (N = 100, in = 3136, units = 512) at 2 threads took 3.47 ms that way against 2.19–2.33 ms
+// (one thread: 3.6–4.4 ms; AMD EPYC Zen 3, quiet). dbias is a column sum, on the calling thread.
 absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
   const Shape& x = ctx.inputs[1].shape;
@@ -182,14 +185,14 @@ class DenseGradWeightKernel : public Kernel {
         db_(ctx.out<float>(1)) {}
 
   absl::Status Run() override {
-    SplitRange(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
-      Gemm('T', 'N', end - begin, in_, rows_, dy_ + begin, units_, x_, in_, dw_ + begin * in_, in_);
-      for (int64_t u = begin; u < end; ++u) db_[u] = 0.f;
-      for (int64_t r = 0; r < rows_; ++r) {
-        const float* row = dy_ + r * units_;
-        for (int64_t u = begin; u < end; ++u) db_[u] += row[u];
-      }
+    SplitRange(in_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+      Gemm('T', 'N', units_, end - begin, rows_, dy_, units_, x_ + begin, in_, dw_ + begin, in_);
     });
+    for (int64_t u = 0; u < units_; ++u) db_[u] = 0.f;
+    for (int64_t r = 0; r < rows_; ++r) {
+      const float* row = dy_ + r * units_;
+      for (int64_t u = 0; u < units_; ++u) db_[u] += row[u];
+    }
     return absl::OkStatus();
   }
 
