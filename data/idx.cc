@@ -1,6 +1,5 @@
 #include "data/idx.h"
 
-#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,20 +44,23 @@ const char* IdxTypeName(uint8_t type) {
 
 }  // namespace
 
+// The file is read once, front to back: the header into a small buffer, the payload straight into
+// the tensor (no whole-file string, no copy).
 absl::StatusOr<Tensor> ReadIdx(const std::string& path, int expected_rank) {
   FLOWRT_CHECK(expected_rank >= 1 && expected_rank <= kMaxRank) << expected_rank;
-  FLOWRT_ASSIGN_OR_RETURN(const std::string bytes, ReadMaybeGzipFile(path));
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  FLOWRT_ASSIGN_OR_RETURN(MaybeGzipReader in, MaybeGzipReader::Open(path));
+  unsigned char header[4 + 4 * kMaxRank];
+  FLOWRT_ASSIGN_OR_RETURN(const size_t magic_got, in.Read(header, 4));
   const uint32_t expected_magic = (uint32_t{kUnsignedByteType} << 8) | expected_rank;
   const std::string kind = absl::StrFormat(
       "an IDX file (expected magic 0x%08X: unsigned byte, "
       "rank %d)",
       expected_magic, expected_rank);
-  if (bytes.size() < 4) {
+  if (magic_got < 4) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": file has ", bytes.size(), " bytes, too short for the 4-byte magic of ", kind));
+        path, ": file has ", magic_got, " bytes, too short for the 4-byte magic of ", kind));
   }
-  const uint32_t magic = ReadBigEndian32(p);
+  const uint32_t magic = ReadBigEndian32(header);
   const uint8_t type = static_cast<uint8_t>(magic >> 8);
   const int rank = static_cast<int>(magic & 0xFF);
   if ((magic >> 16) != 0) {
@@ -81,13 +83,14 @@ absl::StatusOr<Tensor> ReadIdx(const std::string& path, int expected_rank) {
                         magic, rank, expected_rank, expected_magic, hint));
   }
   const size_t header_bytes = 4 + 4 * static_cast<size_t>(rank);
-  if (bytes.size() < header_bytes) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated header: file has ", bytes.size(),
+  FLOWRT_ASSIGN_OR_RETURN(const size_t dims_got, in.Read(header + 4, header_bytes - 4));
+  if (4 + dims_got < header_bytes) {
+    return absl::DataLossError(absl::StrCat(path, ": truncated header: file has ", 4 + dims_got,
                                             " bytes, the rank-", rank, " IDX header needs ",
                                             header_bytes));
   }
   std::vector<int64_t> dims(rank);
-  for (int i = 0; i < rank; ++i) dims[i] = ReadBigEndian32(p + 4 + 4 * i);
+  for (int i = 0; i < rank; ++i) dims[i] = ReadBigEndian32(header + 4 + 4 * i);
   // Dims are uint32 each, so a hostile header can overflow int64 (2^96 at rank 3): checked.
   const Shape shape(dims);
   const std::optional<int64_t> elements = shape.CheckedNumElements();
@@ -95,21 +98,42 @@ absl::StatusOr<Tensor> ReadIdx(const std::string& path, int expected_rank) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": header dims ", shape.ToString(), " overflow int64"));
   }
-  const int64_t payload = static_cast<int64_t>(bytes.size() - header_bytes);
-  if (payload < *elements) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": truncated: header says ", shape.ToString(), " = ", *elements,
-        " bytes of data, file has ", payload, " after the ", header_bytes, "-byte header (",
-        bytes.size(), " bytes in all, expected ", header_bytes + *elements, ")"));
-  }
-  if (payload > *elements) {
+  // `payload`: the bytes after the header, when it is not what the header says.
+  auto size_mismatch = [&](int64_t payload) {
+    const int64_t total = static_cast<int64_t>(header_bytes) + payload;
+    if (payload < *elements) {
+      return absl::DataLossError(absl::StrCat(
+          path, ": truncated: header says ", shape.ToString(), " = ", *elements,
+          " bytes of data, file has ", payload, " after the ", header_bytes, "-byte header (",
+          total, " bytes in all, expected ", header_bytes + *elements, ")"));
+    }
     return absl::DataLossError(absl::StrCat(path, ": size mismatch: header says ", shape.ToString(),
                                             " = ", *elements, " bytes of data, file has ", payload,
                                             " (", payload - *elements,
                                             " trailing bytes); is the header corrupt?"));
+  };
+  // A plain file's size is known before reading, so a header that lies about the count is refused
+  // before allocating. A gzip stream's is known only by inflating it: its header is trusted up to
+  // the inflation limit, and a stream shorter or longer than it says is refused after reading.
+  if (in.plain_size().has_value()) {
+    const int64_t payload = *in.plain_size() - static_cast<int64_t>(header_bytes);
+    if (payload != *elements) return size_mismatch(payload);
+  } else if (*elements > kMaxDecompressedBytes) {
+    return absl::DataLossError(absl::StrCat(path, ": header says ", shape.ToString(), " = ",
+                                            *elements, " bytes of data, past the ",
+                                            kMaxDecompressedBytes, "-byte limit"));
   }
   Tensor tensor(shape, kUInt8);
-  if (*elements > 0) std::memcpy(tensor.raw_data(), p + header_bytes, *elements);
+  FLOWRT_ASSIGN_OR_RETURN(const size_t got,
+                          in.Read(tensor.raw_data(), static_cast<size_t>(*elements)));
+  if (static_cast<int64_t>(got) < *elements) return size_mismatch(static_cast<int64_t>(got));
+  // Anything after the payload (a gzip stream's; a plain file that grew since the size check).
+  int64_t trailing = 0;
+  char probe[4096];
+  for (size_t n = 1; n > 0 && trailing <= kMaxDecompressedBytes; trailing += n) {
+    FLOWRT_ASSIGN_OR_RETURN(n, in.Read(probe, sizeof(probe)));
+  }
+  if (trailing > 0) return size_mismatch(*elements + trailing);
   return tensor;
 }
 

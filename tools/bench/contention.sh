@@ -1,17 +1,23 @@
 #!/bin/bash
-# Usage: tools/bench/contention.sh [--rounds=N] [--iters=N] [--hog_cpu=K] [--out=FILE] [--log=FILE]
+# Usage: tools/bench/contention.sh [--rounds=N] [--iters=N] [--hog_cpu=K] [--startup_threads=T]
+#                                  [--no_passive] [--startup_only] [--out=FILE] [--log=FILE]
 #
-# Issue 15: is the training step steady when a neighbour is busy? Per round, every row runs
-# quiet and then beside a CPU hog that this script starts and stops itself: one busy loop
-# (`while :; do :; done`) pinned with taskset to CPU --hog_cpu (default: the last one). Rows:
-# LeNet and the MLP (batch 100), flowrt at 1 and 2 threads and PyTorch at 2 threads, plus flowrt
-# at 2 threads with libgomp's default spin-wait (GOMP_SPINCOUNT=300000, what flowrt's programs ran
-# with before runtime/openmp_wait_policy.h); the order alternates per round. Then
-# tools/bench/contention_report.py writes the table (median ms per row, the spread of the
-# per-round medians, % of the FMA peak, hog/quiet) to RESULTS.md's contention section. Needs a
-# built train_step_bench ($FLOWRT_BENCH_BIN, default build/tools/bench/train_step_bench) and
-# /usr/bin/python3 with torch (tools/bench/run.sh installs both). "Quiet" means no hog of ours:
-# the load average of other processes is logged.
+# Issue 15's one run: is the training step steady when a neighbour is busy, how close is it to the
+# FMA roofline, and how long does a training program take to start? After the FMA probe, per
+# round: the start-up of LeNet and the MLP, flowrt and PyTorch (exec to the end of the first step
+# on real MNIST, --mode=startup, quiet), then every step row quiet and beside a CPU hog that this
+# script starts and stops itself: one busy loop (`while :; do :; done`) pinned with taskset to CPU
+# --hog_cpu (default: the last one). Step rows: LeNet and the MLP (batch 100), flowrt and PyTorch
+# at 1 and 2 threads, plus flowrt at 2 threads waiting passively (OMP_WAIT_POLICY=passive,
+# flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it);
+# the order alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
+# (--startup_only skips the step rows and the profile).
+# tools/bench/contention_report.py then rewrites RESULTS.md's issue-15 section:
+# median ms per row, the spread of the per-round medians, % of the FMA peak, hog/quiet, the
+# start-up table, and the issue's targets as met/missed with their distance. Needs a built
+# train_step_bench ($FLOWRT_BENCH_BIN, default build/tools/bench/train_step_bench), MNIST in
+# data/mnist and /usr/bin/python3 with torch and numpy (tools/bench/run.sh installs them).
+# "Quiet" means no hog of ours: the load average of other processes is logged.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,6 +26,10 @@ PY=/usr/bin/python3
 ROUNDS=3
 ITERS=20
 HOG_CPU=$(($(nproc) - 1))
+STARTUP_THREADS=1
+PASSIVE=1
+STEPS=1
+DATA="$ROOT/data/mnist"
 OUT="$ROOT/tools/bench/RESULTS.md"
 LOG=""
 for arg in "$@"; do
@@ -27,13 +37,18 @@ for arg in "$@"; do
     --rounds=*) ROUNDS="${arg#*=}" ;;
     --iters=*) ITERS="${arg#*=}" ;;
     --hog_cpu=*) HOG_CPU="${arg#*=}" ;;
+    --startup_threads=*) STARTUP_THREADS="${arg#*=}" ;;
+    --no_passive) PASSIVE=0 ;;
+    --startup_only) STEPS=0 ;;
     --out=*) OUT="${arg#*=}" ;;
     --log=*) LOG="${arg#*=}" ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "contention.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
 [ -x "$BENCH" ] || { echo "contention.sh: no train_step_bench at $BENCH" >&2; exit 1; }
+[ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte.gz" ] ||
+  { echo "contention.sh: no MNIST in $DATA (bash tools/setup.sh fetches it)" >&2; exit 1; }
 LOG="${LOG:-$ROOT/build/contention_$(date +%Y%m%d_%H%M%S).log}"
 mkdir -p "$(dirname "$LOG")"
 : >"$LOG"
@@ -43,11 +58,14 @@ stop_hog() { if [ -n "$HOG" ]; then kill "$HOG" 2>/dev/null || true; wait "$HOG"
 trap stop_hog EXIT
 start_hog() { taskset -c "$HOG_CPU" bash -c 'while :; do :; done' & HOG=$!; sleep 0.5; }
 
-# run HOG ROUND VARIANT CMD...: appends CMD's RESULT line, tagged, to the log.
+# run HOG ROUND VARIANT CMD...: appends CMD's RESULT line, tagged, to the log. CMD is exec'd from
+# a subshell that stamps FLOWRT_BENCH_EXEC_TIME (bash's $EPOCHREALTIME) just before the exec: the
+# start-up rows count from there, the dynamic loader and Python's imports included.
 run() {
   local hog="$1" round="$2" variant="$3"; shift 3
   local line
-  line=$("$@" | grep '^RESULT' | tail -1) || { echo "contention.sh: failed: $*" >&2; exit 1; }
+  line=$( (export FLOWRT_BENCH_EXEC_TIME=$EPOCHREALTIME; exec "$@") | grep '^RESULT' | tail -1) ||
+    { echo "contention.sh: failed: $*" >&2; exit 1; }
   echo "$line hog=$hog round=$round variant=$variant load=$(cut -d' ' -f1 /proc/loadavg)" >>"$LOG"
   echo "  hog=$hog variant=$variant ${line%% times_ms=*}"
 }
@@ -64,24 +82,47 @@ run() {
 echo "== FMA peak probe"
 run off 0 - "$BENCH" --mode=probe --threads=1 --probe_seconds=0.3
 for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round/$ROUNDS, start-up"
+  for model in lenet mlp; do
+    start=(--mode=startup --model=$model --threads="$STARTUP_THREADS" --data="$DATA")
+    flowrt=("$BENCH" "${start[@]}")
+    torch=($PY "$ROOT/tools/bench/train_step_bench.py" "${start[@]}")
+    if [ $((round % 2)) -eq 1 ]; then
+      run off $round - "${flowrt[@]}"; run off $round - "${torch[@]}"
+    else
+      run off $round - "${torch[@]}"; run off $round - "${flowrt[@]}"
+    fi
+  done
+  [ "$STEPS" = 1 ] || continue
   for hog in off on; do
     echo "== round $round/$ROUNDS, hog $hog"
     [ "$hog" = on ] && start_hog
     for model in lenet mlp; do
-      steps=(--mode=step --model=$model --batch=100 --warmup=5 --iters="$ITERS")
-      flowrt=("$BENCH" "${steps[@]}")
-      torch=($PY "$ROOT/tools/bench/train_step_bench.py" "${steps[@]}" --threads=2)
-      spin=(env GOMP_SPINCOUNT=300000 "${flowrt[@]}" --threads=2)
-      if [ $((round % 2)) -eq 1 ]; then
-        run $hog $round - "${flowrt[@]}" --threads=1; run $hog $round - "${flowrt[@]}" --threads=2
-        run $hog $round - "${torch[@]}"; run $hog $round spin "${spin[@]}"
-      else
-        run $hog $round spin "${spin[@]}"; run $hog $round - "${torch[@]}"
-        run $hog $round - "${flowrt[@]}" --threads=2; run $hog $round - "${flowrt[@]}" --threads=1
-      fi
+      steps=(--mode=step --model=$model --batch=100 --warmup=5 --iters="$ITERS" --data="$DATA")
+      torch=($PY "$ROOT/tools/bench/train_step_bench.py" "${steps[@]}")
+      n=$((4 + PASSIVE))
+      for k in $(seq 0 $((n - 1))); do
+        i=$k; [ $((round % 2)) -eq 0 ] && i=$((n - 1 - k))  # even rounds: the reverse order
+        case $i in
+          0) run $hog $round - "$BENCH" "${steps[@]}" --threads=1 ;;
+          1) run $hog $round - "$BENCH" "${steps[@]}" --threads=2 ;;
+          2) run $hog $round - "${torch[@]}" --threads=1 ;;
+          3) run $hog $round - "${torch[@]}" --threads=2 ;;
+          4) run $hog $round passive env OMP_WAIT_POLICY=passive "$BENCH" "${steps[@]}" --threads=2 ;;
+        esac
+      done
     done
     stop_hog
   done
+done
+[ "$STEPS" = 1 ] && echo "== flowrt per-op profile, LeNet, quiet"
+for threads in $([ "$STEPS" = 1 ] && echo 1 2); do
+  echo "PROFILE_BEGIN" >>"$LOG"
+  echo "-- LeNet, $threads thread(s), batch 100: $(basename "$BENCH") --mode=step --model=lenet" \
+       "--threads=$threads --iters=$ITERS --profile" >>"$LOG"
+  "$BENCH" --mode=step --model=lenet --threads=$threads --batch=100 --warmup=5 --iters="$ITERS" \
+    --data="$DATA" --profile | grep -v '^RESULT' >>"$LOG"
+  echo "PROFILE_END" >>"$LOG"
 done
 echo "UPTIME_END $(uptime)" >>"$LOG"
 

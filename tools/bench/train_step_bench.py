@@ -6,6 +6,8 @@ Usage:
         --batch=100 --warmup=3 --iters=20
     /usr/bin/python3 tools/bench/train_step_bench.py --mode=epoch --model=lenet --threads=2 \
         --data=data/mnist
+    FLOWRT_BENCH_EXEC_TIME=$EPOCHREALTIME exec /usr/bin/python3 tools/bench/train_step_bench.py \
+        --mode=startup --model=lenet
 
 Same jobs as flowrt's jobs/models.h: LeNet (conv1 32x5x5 pad 2 relu, max_pool 2/2, conv2 64x5x5
 pad 2 relu, max_pool 2/2, flatten, dense1 512 relu, dropout 0.5 in training, dense2 10) and the
@@ -16,8 +18,17 @@ step:  one fixed batch, the first --batch MNIST training images (synthetic witho
        same values as the C++ side; per-step wall times.
 epoch: reading the IDX files into tensors (timed, /255 float32 NCHW) + one training epoch in
        file order, batch 100.
+startup: process start (exec_time) to the end of the first step: the interpreter plus
+       `import numpy, torch`, reading both MNIST splits into float tensors, building the model and
+       optimizer, one step on the first batch; the same parts as the C++ side.
 """
+import time
+
+_SCRIPT_START = time.time()  # before the heavy imports: startup mode counts them
+
 import argparse
+import gzip
+import os
 import resource
 import time
 
@@ -116,8 +127,12 @@ def run_step(args):
 
 
 def read_idx(path, magic):
-    with open(path, "rb") as f:
-        data = f.read()
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        with gzip.open(path + ".gz", "rb") as f:
+            data = f.read()
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
     assert int.from_bytes(data[:4], "big") == magic, path
     rank = data[3]
     dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
@@ -126,10 +141,7 @@ def read_idx(path, magic):
 
 def run_epoch(args):
     start = time.perf_counter()
-    images = read_idx(args.data + "/train-images-idx3-ubyte", 2051)
-    labels = read_idx(args.data + "/train-labels-idx1-ubyte", 2049)
-    x_all = torch.from_numpy(images.astype(np.float32)).div_(255.0).reshape(-1, 1, 28, 28)
-    y_all = torch.from_numpy(labels.astype(np.int64))
+    x_all, y_all = load_split(args.data, "train")
     loaded = time.perf_counter()
     net, opt = make(args.model, args.dropout)
     built = time.perf_counter()
@@ -147,9 +159,51 @@ def run_epoch(args):
               done - built, batches, peak_rss_mb(), loss_sum / 50, cpu_s()), flush=True)
 
 
+def exec_time():
+    """(seconds since the epoch when this process was exec'd, how it is known): the launcher's
+    FLOWRT_BENCH_EXEC_TIME (bash $EPOCHREALTIME just before exec), else the kernel's start time in
+    /proc/self/stat (clock ticks since boot). The same rule as ExecTime in train_step_bench.cc."""
+    stamp = os.environ.get("FLOWRT_BENCH_EXEC_TIME")
+    if stamp:
+        return float(stamp), "wrapper"
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    since_start = (time.clock_gettime(time.CLOCK_BOOTTIME) -
+                   int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    return time.time() - since_start, "proc"
+
+
+def load_split(data, prefix):
+    """One MNIST split as float32 NCHW in [0, 1] and int64 labels."""
+    images = read_idx("%s/%s-images-idx3-ubyte" % (data, prefix), 2051)
+    labels = read_idx("%s/%s-labels-idx1-ubyte" % (data, prefix), 2049)
+    return (torch.from_numpy(images.astype(np.float32)).div_(255.0).reshape(-1, 1, 28, 28),
+            torch.from_numpy(labels.astype(np.int64)))
+
+
+def run_startup(args):
+    start, source = exec_time()
+    main, main_cpu = time.time(), cpu_s()
+    x_train, y_train = load_split(args.data, "train")
+    load_split(args.data, "t10k")  # flowrt's load_mnist reads both splits too
+    loaded, load_cpu_ms = time.time(), (cpu_s() - main_cpu) * 1e3
+    net, opt = make(args.model, args.dropout)
+    built = time.time()
+    loss = step(net, opt, x_train[:100], y_train[:100])
+    loss = loss.item()
+    stepped = time.time()
+    print("RESULT framework=pytorch mode=startup model=%s threads=%d batch=100 start=%s "
+          "total_ms=%.1f init_ms=%.1f imports_ms=%.1f load_ms=%.1f load_cpu_ms=%.1f compile_ms=%.1f "
+          "first_step_ms=%.1f loss=%.4f peak_rss_mb=%.1f cpu_s=%.2f" % (
+              args.model, args.threads, source, (stepped - start) * 1e3, (main - start) * 1e3,
+              (main - _SCRIPT_START) * 1e3, (loaded - main) * 1e3, load_cpu_ms,
+              (built - loaded) * 1e3,
+              (stepped - built) * 1e3, loss, peak_rss_mb(), cpu_s()), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--mode", default="step", choices=["step", "epoch"])
+    p.add_argument("--mode", default="step", choices=["step", "epoch", "startup"])
     p.add_argument("--model", default="lenet", choices=["lenet", "mlp"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch", type=int, default=100)
@@ -161,7 +215,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    (run_step if args.mode == "step" else run_epoch)(args)
+    {"step": run_step, "epoch": run_epoch, "startup": run_startup}[args.mode](args)
 
 
 if __name__ == "__main__":
