@@ -18,6 +18,7 @@
 #include "data/mnist.h"
 #include "graph/checkpoint.h"
 #include "graph/flow.h"
+#include "runtime/openmp_wait_policy.h"
 
 namespace {
 
@@ -75,6 +76,8 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Idle OpenMP threads spin ~tens of µs, not libgomp's ~3 ms (may re-execute the program).
+  flow::UseBoundedOpenMpWait(argv);
   int epochs = 5, steps = 0;  // 0: every batch
   if (argc > 3 || (argc > 1 && (!absl::SimpleAtoi(argv[1], &epochs) || epochs < 1)) ||
       (argc > 2 && (!absl::SimpleAtoi(argv[2], &steps) || steps < 1))) {

@@ -7,6 +7,7 @@
 #include "data/mnist.h"
 #include "graph/checkpoint.h"
 #include "graph/flow.h"
+#include "runtime/openmp_wait_policy.h"
 
 flow::Blob lenet(const flow::Blob& data, bool train = false) {
   auto initializer = flow::truncated_normal(0.1);
@@ -31,6 +32,8 @@ flow::Blob lenet(const flow::Blob& data, bool train = false) {
 }
 
 int main(int argc, char** argv) {
+  // Idle OpenMP threads spin ~tens of µs, not libgomp's ~3 ms (may re-execute the program).
+  flow::UseBoundedOpenMpWait(argv);
   int epochs = 20;
   if (argc > 2 || (argc == 2 && (!absl::SimpleAtoi(argv[1], &epochs) || epochs < 1))) {
     std::cerr << "usage: lenet_train [EPOCHS]  (default 20, as lenet_train.py)\n";
