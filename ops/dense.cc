@@ -59,13 +59,14 @@ void DenseGrad(GradContext& ctx) {
 // Runs body(begin, end) over [0, n) split across the OpenMP threads (one chunk each), or on
 // the calling thread when the product is small. oneDNN's sgemm called inside the parallel region
 // runs single-threaded, which also keeps it from allocating its thread-partition scratch.
-// "Small" is under 4 MFLOP (~40 us of one core): a parallel region costs ~1 us when the team is
-// spinning but ~100 us when it has to be woken (runtime/openmp_wait_policy.h), and halving a
-// GEMM as thin as the MLP's dense2 (100×512 · 512×10) made each of its three GEMMs 3-5× slower
-// (0.03 ms → 0.11-0.16 ms, `flowrt time --job=mlp --threads=2`).
+// "Small" is under 2^22 multiply-adds (`macs`; 8 MFLOP, ~100 us of one core): a parallel region
+// costs ~1 us when the team is spinning but ~100 us when it has to be woken
+// (runtime/openmp_wait_policy.h), and halving a GEMM as thin as the MLP's dense2 (100×512 ·
+// 512×10) made each of its three GEMMs 3-5× slower (0.03 → 0.11-0.16 ms, `flowrt time --job=mlp
+// --threads=2`).
 template <typename Body>
-void SplitRange(int64_t n, int64_t flops, Body body) {
-  const int threads = flops < (int64_t{1} << 22) ? 1 : std::min<int>(omp_get_max_threads(), n);
+void SplitRange(int64_t n, int64_t macs, Body body) {
+  const int threads = macs < (int64_t{1} << 22) ? 1 : std::min<int>(omp_get_max_threads(), n);
   if (threads <= 1) {
     body(0, n);
     return;
