@@ -6,7 +6,7 @@
 #include "graph/compiled_job.h"
 #include "graph/data_parallel.h"
 #include "graph/initializer_proto.h"
-#include "graph/passes/relu_grad_before_max_pool_grad.h"
+#include "graph/passes/exact_rewrites.h"
 #include "graph/watch.h"
 #include "runtime/communicator.h"
 #include "runtime/executor.h"
@@ -210,7 +210,7 @@ absl::Status JobFunction::CompileOnRank(State& s) {
   // The graph's exact compile-time rewrites (graph/passes/), then the executor binds kernels and
   // buffers to the job as rewritten.
   flowrt::JobConf runnable = builder.job();
-  MoveReluGradBeforeMaxPoolGrad(&runnable);
+  RunExactRewrites(session->options().rewrites, &runnable);
   FLOWRT_ASSIGN_OR_RETURN(
       s.executor,
       Executor::Create(

@@ -19,6 +19,13 @@
 
 namespace flow {
 
+// Which of the graph's exact compile-time rewrites run (graph/passes/exact_rewrites.h). Each is
+// bit-identical to training without it; off only to compare or to debug.
+struct ExactRewrites {
+  bool relu_grad_before_max_pool_grad = true;  // relu_grad on the pooled gradient
+  bool relu_grad_into_max_pool_grad = true;    // that relu_grad inside the max-pool gradient
+};
+
 struct SessionOptions {
   // Variables without an explicit random_seed draw from (seed, variable name): adding a layer
   // never changes another layer's initial values, and two runs with one seed are bit-identical.
@@ -29,6 +36,8 @@ struct SessionOptions {
   // axis 0 and gradients are averaged over the ranks (README, "Training on several processes").
   // False: every rank runs the jobs whole, on its own (flow::Predictor's inference).
   bool data_parallel = true;
+  // The exact compile-time graph rewrites (graph/passes/exact_rewrites.h); off only to compare.
+  ExactRewrites rewrites;
 };
 
 // What load_variables did, name by name (each list sorted).

@@ -14,6 +14,10 @@
 // CPU kernel instead gives dy to every tied cell, which does not conserve the gradient; flowrt
 // keeps sum(dx over a window's cells) = dy for every window.
 //
+// Fused form (graph/passes/relu_grad_into_max_pool_grad.h): max_pool2d_grad(dy, workspace,
+// relu_y) = max_pool2d_grad(relu_grad(dy, relu_y), workspace), relu_y of dy's shape (the pooled
+// ReLU output), bit for bit, without the pooled relu_grad's own pass over memory.
+//
 // The workspace size is oneDNN's, queried at shape inference on this machine (it depends on the
 // implementation oneDNN picks); predict jobs produce it too and the planner frees it at once.
 #include "absl/strings/str_cat.h"
@@ -93,6 +97,7 @@ class BlockedMaxPoolKernel : public Kernel {
         forward_(forward),
         pooled_plain_((forward ? ctx.output_layouts[0] : ctx.input_layouts[0]) == Layout::kPlain),
         argmax_(!forward || ctx.OutputRead(1)),
+        relu_y_plain_(ctx.inputs.size() > 2 && ctx.input_layouts[2] == Layout::kPlain),
         ctx_(ctx.inputs, ctx.outputs) {}
   absl::Status Run() override {
     const auto& [in, out] = ctx_;
@@ -102,7 +107,8 @@ class BlockedMaxPoolKernel : public Kernel {
                             argmax_ ? const_cast<uint8_t*>(out[1].data<uint8_t>()) : nullptr);
     } else {
       BlockedMaxPoolBackward(g_, BlockedChannels(), in[0].data<float>(), pooled_plain_,
-                             in[1].data<uint8_t>(), const_cast<float*>(out[0].data<float>()));
+                             in[1].data<uint8_t>(), const_cast<float*>(out[0].data<float>()),
+                             in.size() > 2 ? in[2].data<float>() : nullptr, relu_y_plain_);
     }
     return absl::OkStatus();
   }
@@ -112,6 +118,7 @@ class BlockedMaxPoolKernel : public Kernel {
   bool forward_;
   bool pooled_plain_;  // y (forward) or dy (backward) stored NCHW
   bool argmax_;        // forward: the workspace is read (a gradient will be taken)
+  bool relu_y_plain_;  // backward: the optional relu_y stored NCHW
   std::pair<std::vector<Tensor>, std::vector<Tensor>> ctx_;  // inputs, outputs (bound views)
 };
 
@@ -138,7 +145,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
   });
 }
 
-// max_pool2d_grad: dy (N, C, OH, OW) f32, workspace (bytes,) u8 from the forward op
+// max_pool2d_grad: dy (N, C, OH, OW) f32, workspace (bytes,) u8 from the forward op,
+//   [relu_y (N, C, OH, OW) f32: dy is first masked by relu_y > 0]
 //   attrs: the forward's ksize/strides/pad_before/pad_after, x_shape [N, C, H, W]
 //   → dx (N, C, H, W) f32.
 absl::StatusOr<std::vector<BlobDesc>> MaxPoolGradShape(const ShapeContext& ctx) {
@@ -157,8 +165,55 @@ absl::StatusOr<std::vector<BlobDesc>> MaxPoolGradShape(const ShapeContext& ctx) 
                      ctx.inputs[1].shape.ToString(), ", expected kUInt8 ",
                      expected.shape.ToString(), " (the workspace output of the max_pool2d op)"));
   }
+  if (ctx.inputs.size() > 2 && !(ctx.inputs[2] == BlobDesc{g.y_shape(), DataType::kFloat})) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ctx.Where(), "input 'relu_y' is ", DataTypeName(ctx.inputs[2].dtype), " ",
+                     ctx.inputs[2].shape.ToString(), ", expected kFloat ", g.y_shape().ToString()));
+  }
   return std::vector<BlobDesc>{{g.x, DataType::kFloat}};
 }
+
+// The fused gradient on oneDNN's pooling (geometries or ISAs the blocked kernel does not take):
+// dy and relu_y reordered into the primitive's diff_dst layout when stored otherwise, masked
+// into a buffer (relu_grad's arithmetic, element by element in one layout), then routed.
+class MaskedDnnlPoolGradKernel : public Kernel {
+ public:
+  MaskedDnnlPoolGradKernel(const KernelContext& ctx, const PoolGeometry& g,
+                           const dnnl::pooling_backward::primitive_desc& pd)
+      : masked_(Shape({static_cast<int64_t>(pd.diff_dst_desc().get_size() / sizeof(float))}),
+                DataType::kFloat) {
+    const dnnl::memory::desc& want = pd.diff_dst_desc();
+    dy_ = static_cast<const float*>(
+        inputs_.Input(ctx.inputs[0], DnnlDesc(g.y_shape(), ctx.input_layouts[0]), want)
+            .get_data_handle());
+    y_ = static_cast<const float*>(
+        inputs_.Input(ctx.inputs[2], DnnlDesc(g.y_shape(), ctx.input_layouts[2]), want)
+            .get_data_handle());
+    const dnnl::memory masked(want, CpuEngine(), masked_.raw_data());
+    pool_.Add(
+        dnnl::pooling_backward(pd), pd.scratchpad_desc(),
+        {{DNNL_ARG_DIFF_DST, masked},
+         {DNNL_ARG_DIFF_SRC,
+          pool_.Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]), pd.diff_src_desc())},
+         {DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])}});
+  }
+  absl::Status Run() override {
+    FLOWRT_RETURN_IF_ERROR(inputs_.Run());
+    const float *dy = dy_, *y = y_;
+    float* m = const_cast<float*>(masked_.data<float>());
+    const int64_t n = masked_.num_elements();
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) m[i] = y[i] > 0.f ? dy[i] : 0.f;
+    return pool_.Run();
+  }
+
+ private:
+  DnnlKernel inputs_;  // only the reorders of dy and relu_y, if any
+  DnnlKernel pool_;    // pooling_backward from masked_, and dx's reorder out, if any
+  Tensor masked_;      // relu_grad(dy, relu_y) in diff_dst's layout
+  const float* dy_;
+  const float* y_;
+};
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContext& ctx) {
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
@@ -168,6 +223,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContex
     if (UseBlockedKernel(g, ctx.output_layouts[0], pd.workspace_desc())) {
       return std::make_unique<BlockedMaxPoolKernel>(g, /*forward=*/false, ctx);
     }
+    if (ctx.inputs.size() > 2) return std::make_unique<MaskedDnnlPoolGradKernel>(ctx, g, pd);
     auto kernel = std::make_unique<DnnlKernel>();
     auto args = PoolBackwardArgs(*kernel, ctx, g, pd);
     args.push_back({DNNL_ARG_WORKSPACE, WorkspaceMemory(pd.workspace_desc(), ctx.inputs[1])});
@@ -187,9 +243,10 @@ REGISTER_OP("max_pool2d")
 REGISTER_OP("max_pool2d_grad")
     .Input("dy")
     .Input("workspace")
+    .OptionalInput("relu_y")
     .Output("dx")
     .ShapeFn(MaxPoolGradShape)
-    .BlockedLayout(/*dy*/ {0}, /*dx*/ {0})
+    .BlockedLayout(/*dy, relu_y*/ {0, 2}, /*dx*/ {0})
     .NoGradient()
     .KernelFn(MakeMaxPoolGradKernel);
 

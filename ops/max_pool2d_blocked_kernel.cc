@@ -40,6 +40,12 @@ struct Plane {
   int64_t CoveredCols() const { return std::min(w, ow * kw - pw); }
 };
 
+// The backward's optional ReLU mask: pooled y (plain when lane_stride > 0), or null.
+struct Mask {
+  const float* y;
+  int64_t lane_stride;
+};
+
 // ---- AVX2: block 8, one __m256 per (h, w) cell ----
 
 __attribute__((target("avx2,fma"))) void ForwardPlaneAvx2(const Plane& p, const float* x, float* y,
@@ -78,18 +84,69 @@ __attribute__((target("avx2,fma"))) void ForwardPlaneAvx2(const Plane& p, const 
   }
 }
 
+// The 8×8 transpose of r[0..7] in registers: r[k] becomes lane k of every input vector.
+__attribute__((target("avx2,fma"))) void Transpose8x8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+    t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+    u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE);
+    u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+    u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+  }
+  for (int k = 0; k < 4; ++k) {
+    r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+    r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+  }
+}
+
+// Copies cells [o0, o0 + n) of one plane of a plain pooled tensor (lane l at t[l·lane_stride +
+// cell]) into blocked order out[(cell − o0)·8 + l]: 8×8 register transposes, which on Zen 3 cost a
+// fraction of one gather per cell.
+__attribute__((target("avx2,fma"))) void PlainToBlockedAvx2(const float* t, int64_t lane_stride,
+                                                            int64_t o0, int64_t n, float* out) {
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    __m256 r[8];
+    for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(t + l * lane_stride + o0 + c);
+    Transpose8x8(r);
+    for (int k = 0; k < 8; ++k) _mm256_storeu_ps(out + (c + k) * 8, r[k]);
+  }
+  for (; c < n; ++c) {
+    for (int l = 0; l < 8; ++l) out[c * 8 + l] = t[l * lane_stride + o0 + c];
+  }
+}
+
 __attribute__((target("avx2,fma"))) void BackwardPlaneAvx2(const Plane& p, const float* dy,
                                                            int64_t lane_stride, const uint8_t* ws,
-                                                           float* dx) {
-  const __m256i lane_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                                  _mm256_set1_epi32(static_cast<int>(lane_stride)));
-  for (int64_t i = 0; i < p.oh; ++i) {
-    for (int64_t j = 0; j < p.ow; ++j) {
+                                                           const Mask& mask, float* dx) {
+  // Output cells in chunks; a plain dy or relu_y chunk is first transposed into a blocked buffer.
+  constexpr int64_t kChunk = 64;
+  alignas(32) float dy_chunk[kChunk * 8], y_chunk[kChunk * 8];
+  const int64_t cells = p.oh * p.ow;
+  for (int64_t o0 = 0; o0 < cells; o0 += kChunk) {
+    const int64_t n = std::min(kChunk, cells - o0);
+    const float* g_cells = dy + o0 * 8;  // cell o's 8 lanes at g_cells[(o − o0)·8]
+    if (lane_stride != 0) {
+      PlainToBlockedAvx2(dy, lane_stride, o0, n, dy_chunk);
+      g_cells = dy_chunk;
+    }
+    const float* y_cells = mask.y == nullptr ? nullptr : mask.y + o0 * 8;
+    if (mask.y != nullptr && mask.lane_stride != 0) {
+      PlainToBlockedAvx2(mask.y, mask.lane_stride, o0, n, y_chunk);
+      y_cells = y_chunk;
+    }
+    for (int64_t out = o0; out < o0 + n; ++out) {
       int64_t h0, w0, r0, r1, c0, c1;
-      p.Window(i, j, h0, w0, r0, r1, c0, c1);
-      const int64_t out = i * p.ow + j;
-      const __m256 g = lane_stride == 0 ? _mm256_loadu_ps(dy + out * 8)
-                                        : _mm256_i32gather_ps(dy + out, lane_offsets, 4);
+      p.Window(out / p.ow, out % p.ow, h0, w0, r0, r1, c0, c1);
+      __m256 g = _mm256_loadu_ps(g_cells + (out - o0) * 8);
+      if (y_cells != nullptr) {  // relu_grad's y > 0 ? g : +0 (false for NaN, like the scalar >)
+        const __m256 y = _mm256_loadu_ps(y_cells + (out - o0) * 8);
+        g = _mm256_and_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ), g);
+      }
       const __m256i arg =
           _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws + out * 8)));
       for (int64_t r = r0; r < r1; ++r) {
@@ -138,19 +195,28 @@ __attribute__((target("avx512f"))) void ForwardPlaneAvx512(const Plane& p, const
   }
 }
 
-__attribute__((target("avx512f"))) void BackwardPlaneAvx512(const Plane& p, const float* dy,
-                                                            int64_t lane_stride, const uint8_t* ws,
-                                                            float* dx) {
+__attribute__((target("avx512f"))) __m512 LoadPooledAvx512(const float* t, int64_t out,
+                                                           int64_t lane_stride) {
+  if (lane_stride == 0) return _mm512_loadu_ps(t + out * 16);
   const __m512i lane_offsets =
       _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                          _mm512_set1_epi32(static_cast<int>(lane_stride)));
+  return _mm512_i32gather_ps(lane_offsets, t + out, 4);
+}
+
+__attribute__((target("avx512f"))) void BackwardPlaneAvx512(const Plane& p, const float* dy,
+                                                            int64_t lane_stride, const uint8_t* ws,
+                                                            const Mask& mask, float* dx) {
   for (int64_t i = 0; i < p.oh; ++i) {
     for (int64_t j = 0; j < p.ow; ++j) {
       int64_t h0, w0, r0, r1, c0, c1;
       p.Window(i, j, h0, w0, r0, r1, c0, c1);
       const int64_t out = i * p.ow + j;
-      const __m512 g = lane_stride == 0 ? _mm512_loadu_ps(dy + out * 16)
-                                        : _mm512_i32gather_ps(lane_offsets, dy + out, 4);
+      __m512 g = LoadPooledAvx512(dy, out, lane_stride);
+      if (mask.y != nullptr) {
+        const __m512 y = LoadPooledAvx512(mask.y, out, mask.lane_stride);
+        g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+      }
       const __m512i arg =
           _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ws + out * 16)));
       for (int64_t r = r0; r < r1; ++r) {
@@ -201,7 +267,8 @@ void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, flo
 }
 
 void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
-                            const uint8_t* workspace, float* dx) {
+                            const uint8_t* workspace, float* dx, const float* relu_y,
+                            bool relu_y_plain) {
   FLOWRT_CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
   const Plane p(g);
   const int64_t planes = g.x[0] * (g.x[1] / block);
@@ -209,10 +276,11 @@ void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, b
   const int64_t lane_stride = dy_plain ? p.oh * p.ow : 0;
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < planes; ++k) {
+    const Mask mask{relu_y == nullptr ? nullptr : relu_y + k * out, relu_y_plain ? p.oh * p.ow : 0};
     if (block == 8) {
-      BackwardPlaneAvx2(p, dy + k * out, lane_stride, workspace + k * out, dx + k * in);
+      BackwardPlaneAvx2(p, dy + k * out, lane_stride, workspace + k * out, mask, dx + k * in);
     } else {
-      BackwardPlaneAvx512(p, dy + k * out, lane_stride, workspace + k * out, dx + k * in);
+      BackwardPlaneAvx512(p, dy + k * out, lane_stride, workspace + k * out, mask, dx + k * in);
     }
     ZeroUncovered(p, block, dx + k * in);
   }

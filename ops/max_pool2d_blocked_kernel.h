@@ -5,6 +5,8 @@
 //   BlockedMaxPoolForward(g, /*block=*/8, x, y, /*y_plain=*/false, workspace);
 //   // dy (N, C/B, OH, OW, B), workspace → dx (N, C/B, H, W, B), every element written
 //   BlockedMaxPoolBackward(g, 8, dy, /*dy_plain=*/false, workspace, dx);
+//   // the same with ReLU's gradient fused in: dy masked by pool_y > 0 (N, C/B, OH, OW, B)
+//   BlockedMaxPoolBackward(g, 8, dy, false, workspace, dx, pool_y, /*relu_y_plain=*/false);
 //
 // The pooled side (y, dy) may instead be plain (N, C, OH, OW): LeNet's pool2 output feeds the
 // reshape into dense1, so it is stored plain and the kernel writes (and reads) it directly.
@@ -41,9 +43,12 @@ bool BlockedMaxPoolSupports(const PoolGeometry& g);
 // ISA. x and dx are blocked, the workspace always in the blocked order; y / dy plain NCHW when
 // `y_plain` / `dy_plain`. `workspace` may be null (inference: no argmax kept). Threads: the
 // OpenMP team, split over (n, channel block).
+// Backward with `relu_y` (pooled shape, plain when `relu_y_plain`): each window's winner gets
+// relu_y > 0 ? dy : +0 — relu_grad(dy, relu_y) routed, bit for bit, in the same single pass.
 void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
                            uint8_t* workspace);
 void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
-                            const uint8_t* workspace, float* dx);
+                            const uint8_t* workspace, float* dx, const float* relu_y = nullptr,
+                            bool relu_y_plain = false);
 
 }  // namespace flow

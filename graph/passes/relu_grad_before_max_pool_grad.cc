@@ -1,47 +1,24 @@
 #include "graph/passes/relu_grad_before_max_pool_grad.h"
 
-#include <map>
-#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "graph/passes/job_uses.h"
 
 namespace flow {
 namespace {
 
-struct Uses {
-  std::map<std::string, int> producer;  // blob → index of the op writing it
-  std::map<std::string, int> readers;   // blob → number of reading ops (+1 if fetched)
-};
-
-Uses IndexJob(const flowrt::JobConf& job) {
-  Uses uses;
-  for (int i = 0; i < job.op_size(); ++i) {
-    for (const std::string& in : job.op(i).input()) ++uses.readers[in];
-    for (const std::string& out : job.op(i).output()) uses.producer[out] = i;
-  }
-  for (const std::string& fetch : job.fetch()) ++uses.readers[fetch];
-  return uses;
-}
-
-const flowrt::OpConf* Producer(const flowrt::JobConf& job, const Uses& uses,
-                               const std::string& blob, const char* type) {
-  auto it = uses.producer.find(blob);
-  if (it == uses.producer.end() || job.op(it->second).type() != type) return nullptr;
-  return &job.op(it->second);
-}
-
 // Rewrites the first match; false if there is none.
 bool RewriteOne(flowrt::JobConf* job) {
-  const Uses uses = IndexJob(*job);
+  const JobUses uses(*job);
   for (int r = 0; r < job->op_size(); ++r) {
     const flowrt::OpConf& relu_grad = job->op(r);
     if (relu_grad.type() != "relu_grad") continue;
     const std::string& dy = relu_grad.input(0);
     const std::string& y = relu_grad.input(1);
-    const flowrt::OpConf* pool_grad = Producer(*job, uses, dy, "max_pool2d_grad");
-    if (pool_grad == nullptr || uses.readers.at(dy) != 1) continue;
-    const flowrt::OpConf* pool = Producer(*job, uses, pool_grad->input(1), "max_pool2d");
+    const flowrt::OpConf* pool_grad = uses.Producer(*job, dy, "max_pool2d_grad");
+    if (pool_grad == nullptr || uses.Readers(dy) != 1) continue;
+    const flowrt::OpConf* pool = uses.Producer(*job, pool_grad->input(1), "max_pool2d");
     if (pool == nullptr || pool->input(0) != y) continue;
 
     // mask: relu_grad(g, pool_y) → "<relu_grad>/pooled_dx"; routed: max_pool2d_grad(mask, ws)

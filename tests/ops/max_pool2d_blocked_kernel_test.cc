@@ -128,6 +128,39 @@ void CheckAgainstOneDnn(const Case& c, int block) {
   std::fill(got_dx.begin(), got_dx.end(), std::numeric_limits<float>::quiet_NaN());
   BlockedMaxPoolBackward(g, block, plain_dy.data(), true, got_ws.data(), got_dx.data());
   ExpectSameBits(got_dx.data(), want_dx.data(), nx * sizeof(float), "dx from plain dy");
+
+  // ReLU's gradient fused in: relu_y with positives, negatives, ±0 and NaN (masked like the scalar
+  // relu_grad, y > 0 ? dy : +0) against oneDNN's backward of that masked dy.
+  Tensor relu_y = testing::RandomTensor(g.y_shape(), 29);
+  float* ry = relu_y.data<float>();
+  for (int64_t i = 0; i < ny; ++i) {
+    if (i % 5 == 1) ry[i] = 0.f;
+    if (i % 7 == 2) ry[i] = -0.f;
+    if (i % 11 == 3) ry[i] = std::numeric_limits<float>::quiet_NaN();
+  }
+  std::vector<float> masked(ny), want_masked_dx(nx);
+  for (int64_t i = 0; i < ny; ++i) masked[i] = ry[i] > 0.f ? dy.data<float>()[i] : 0.f;
+  dnnl::memory masked_mem(bwd.diff_dst_desc(), engine, masked.data());
+  dnnl::memory masked_dx_mem(bwd.diff_src_desc(), engine, want_masked_dx.data());
+  dnnl::pooling_backward(bwd).execute(stream, {{DNNL_ARG_DIFF_DST, masked_mem},
+                                               {DNNL_ARG_DIFF_SRC, masked_dx_mem},
+                                               {DNNL_ARG_WORKSPACE, ws_mem}});
+  stream.wait();
+  std::fill(got_dx.begin(), got_dx.end(), std::numeric_limits<float>::quiet_NaN());
+  BlockedMaxPoolBackward(g, block, dy.data<float>(), false, got_ws.data(), got_dx.data(), ry,
+                         /*relu_y_plain=*/false);
+  ExpectSameBits(got_dx.data(), want_masked_dx.data(), nx * sizeof(float), "masked dx");
+  const std::vector<float> plain_relu_y = to_plain(ry);
+  std::fill(got_dx.begin(), got_dx.end(), std::numeric_limits<float>::quiet_NaN());
+  BlockedMaxPoolBackward(g, block, plain_dy.data(), true, got_ws.data(), got_dx.data(),
+                         plain_relu_y.data(), /*relu_y_plain=*/true);
+  ExpectSameBits(got_dx.data(), want_masked_dx.data(), nx * sizeof(float),
+                 "masked dx, plain dy and relu_y");
+  std::fill(got_dx.begin(), got_dx.end(), std::numeric_limits<float>::quiet_NaN());
+  BlockedMaxPoolBackward(g, block, dy.data<float>(), false, got_ws.data(), got_dx.data(),
+                         plain_relu_y.data(), /*relu_y_plain=*/true);
+  ExpectSameBits(got_dx.data(), want_masked_dx.data(), nx * sizeof(float),
+                 "masked dx, blocked dy and plain relu_y");
 }
 
 const Case kCases[] = {

@@ -331,6 +331,30 @@ TEST(MaxPool2dTest, GradientMatchesNumericValidNonSquare) {
       {DistinctTensor({1, 3, 5, 8}, 2)}));
 }
 
+// max_pool2d(relu(x)): its compiled gradient is the fused max_pool2d_grad(dy, workspace, relu_y)
+// (graph/passes/relu_grad_into_max_pool_grad.h). Values 0.025 off the grid: none at ReLU's kink.
+Tensor DistinctOffZero(const Shape& shape, uint64_t seed) {
+  Tensor t = DistinctTensor(shape, seed);
+  for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] += 0.025f;
+  return t;
+}
+
+TEST(MaxPool2dTest, FusedReluGradientMatchesNumericOnTheBlockedKernel) {
+  EXPECT_TRUE(CheckGradients(  // 2×2 stride 2, 16 channels: flowrt's blocked kernel on AVX2
+      [](const std::vector<Blob>& in) {
+        return nn::max_pool2d(nn::relu(in[0]), {2, 2}, {2, 2}, "VALID");
+      },
+      {DistinctOffZero({2, 16, 6, 6}, 3)}));
+}
+
+TEST(MaxPool2dTest, FusedReluGradientMatchesNumericOnOneDnn) {
+  EXPECT_TRUE(CheckGradients(  // overlapping windows: oneDNN's pooling after the mask
+      [](const std::vector<Blob>& in) {
+        return nn::max_pool2d(nn::relu(in[0]), {3, 3}, {2, 2}, "SAME");
+      },
+      {DistinctOffZero({2, 2, 7, 6}, 4)}));
+}
+
 TEST(AvgPool2dTest, GradientMatchesNumericSameLowerStride2) {
   EXPECT_TRUE(CheckGradients(
       [](const std::vector<Blob>& in) {
@@ -442,6 +466,36 @@ TEST(PoolingTest, OpRejectsPaddingAsLargeAsTheWindow) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
   EXPECT_NE(s.message().find("(max_pool2d)"), std::string::npos) << s;
   EXPECT_NE(s.message().find("must be smaller than the window 2"), std::string::npos) << s;
+}
+
+TEST(MaxPool2dTest, FusedGradientRejectsAReluYOfAnotherShape) {
+  // Only reachable by building the op directly: the fusion pass passes the pooled y.
+  absl::Status s = CompileError(
+      [](const Blob& x) {
+        std::vector<Blob> pool = OpBuilder("max_pool2d")
+                                     .Input(x)
+                                     .Attr("ksize", std::vector<int64_t>{2, 2})
+                                     .Attr("strides", std::vector<int64_t>{2, 2})
+                                     .Attr("pad_before", std::vector<int64_t>{0, 0})
+                                     .Attr("pad_after", std::vector<int64_t>{0, 0})
+                                     .Build();
+        return OpBuilder("max_pool2d_grad")
+            .Input(pool[0])
+            .Input(pool[1])
+            .Input(x)  // (1, 8, 4, 4): the full-size tensor, not the pooled (1, 8, 2, 2)
+            .Attr("ksize", std::vector<int64_t>{2, 2})
+            .Attr("strides", std::vector<int64_t>{2, 2})
+            .Attr("pad_before", std::vector<int64_t>{0, 0})
+            .Attr("pad_after", std::vector<int64_t>{0, 0})
+            .Attr("x_shape", std::vector<int64_t>{1, 8, 4, 4})
+            .Build()[0];
+      },
+      {1, 8, 4, 4});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("(max_pool2d_grad)"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("input 'relu_y' is kFloat (1, 8, 4, 4), expected kFloat (1, 8, 2, 2)"),
+            std::string::npos)
+      << s;
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "framework/op_registry.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
-#include "graph/passes/relu_grad_before_max_pool_grad.h"
+#include "graph/passes/exact_rewrites.h"
 #include "jobs/model_jobs.h"
 #include "runtime/executor.h"
 #include "tests/testing/gradcheck.h"
@@ -20,10 +20,10 @@ namespace {
 constexpr int kBatch = 8;
 
 // Runs 3 LeNet training steps from the session's initial variables with an executor built with
-// `options` (on the job after the graph's rewrites when `rewrite_job`), and returns the variables
+// `options` on the job after the graph rewrites `rewrites` keeps on, and returns the variables
 // afterwards.
 std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& options,
-                                         bool rewrite_job = true) {
+                                         const ExactRewrites& rewrites = {}) {
   Session session({.seed = 5, .threads = threads});
   absl::StatusOr<JobFunction> job = jobs::BuildModelJob(
       session, "lenet", {.train = true, .batch_size = kBatch, .momentum = 0.9f, .dropout = 0.5f});
@@ -31,7 +31,9 @@ std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& opt
   std::map<std::string, Tensor> variables;
   for (const auto& [name, t] : session.get_all_variables()) variables[name] = t.Clone();
   flowrt::JobConf runnable = CompiledJob::Job(*job);
-  if (rewrite_job) EXPECT_EQ(MoveReluGradBeforeMaxPoolGrad(&runnable), 2);
+  // Both conv chains match each rewrite that is on.
+  EXPECT_EQ(RunExactRewrites(rewrites, &runnable),
+            2 * (rewrites.relu_grad_before_max_pool_grad + rewrites.relu_grad_into_max_pool_grad));
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(
       runnable, FindKernelDef,
       [&](const std::string& name) {
@@ -64,7 +66,12 @@ TEST(ExactCompileOptionsTest, LenetTrainingIsBitIdenticalWithEachOptimizationOff
     plain.blocked_layouts = false;
     ExpectBitIdentical(optimized, TrainLenet(threads, plain),
                        absl::StrCat("blocked layouts off, threads ", threads));
-    ExpectBitIdentical(optimized, TrainLenet(threads, all, /*rewrite_job=*/false),
+    ExpectBitIdentical(optimized, TrainLenet(threads, all, {.relu_grad_into_max_pool_grad = false}),
+                       absl::StrCat("relu_grad/max-pool gradient fusion off, threads ", threads));
+    ExpectBitIdentical(optimized,
+                       TrainLenet(threads, all,
+                                  {.relu_grad_before_max_pool_grad = false,
+                                   .relu_grad_into_max_pool_grad = false}),
                        absl::StrCat("job rewrites off, threads ", threads));
     // Training really moved the weights (the comparison is not between untouched copies).
     Session session({.seed = 5, .threads = threads});

@@ -31,7 +31,7 @@ TEST(LayoutAssignmentTest, LenetTrainJobKeepsItsConvChainBlocked) {
       jobs::BuildModelJob(session, "lenet", {.train = true, .batch_size = 4});
   ASSERT_TRUE(job.ok()) << job.status();
   const Executor& ex = CompiledJob::GetExecutor(*job);
-  const flowrt::JobConf& conf = ex.job();  // as it runs: relu_grads moved before pool grads
+  const flowrt::JobConf& conf = ex.job();  // as it runs, after the graph rewrites
   // Forward: conv1 → pool1 → conv2 stay blocked; pool2 feeds the reshape into dense1: plain.
   for (const std::string& blob : OutputsOf(conf, "conv2d")) {
     EXPECT_EQ(ex.BlobLayout(blob), Layout::kBlocked) << blob;
@@ -40,19 +40,18 @@ TEST(LayoutAssignmentTest, LenetTrainJobKeepsItsConvChainBlocked) {
   ASSERT_EQ(pools.size(), 2u);
   EXPECT_EQ(ex.BlobLayout(pools[0]), Layout::kBlocked) << pools[0];
   EXPECT_EQ(ex.BlobLayout(pools[1]), Layout::kPlain) << pools[1];
-  // Backward: each relu_grad (elementwise) sees one layout: pool1's mask blocked, pool2's plain
-  // (its gradient comes from the reshape); the pool gradients feed the conv gradients blocked.
-  std::vector<Layout> relu_grad_layouts;
+  // Backward: each pool gradient carries its ReLU's mask (graph/passes/
+  // relu_grad_into_max_pool_grad.h) and reads dy and the pooled y in one layout: pool2's plain
+  // (its gradient comes from the reshape), pool1's blocked; the pool gradients feed the conv
+  // gradients blocked.
+  std::vector<Layout> pooled_layouts;
   for (const flowrt::OpConf& op : conf.op()) {
-    if (op.type() != "relu_grad") continue;
-    if (ex.FindBlobDesc(op.input(0))->shape.rank() != 4) continue;  // dense1's relu
-    const Layout layout = ex.BlobLayout(op.output(0));
-    relu_grad_layouts.push_back(layout);
-    for (const std::string& blob : {op.input(0), op.input(1)}) {
-      EXPECT_EQ(ex.BlobLayout(blob), layout) << op.name() << " " << blob;
-    }
+    if (op.type() != "max_pool2d_grad") continue;
+    ASSERT_EQ(op.input_size(), 3) << op.name() << ": the ReLU gradient is fused in";
+    pooled_layouts.push_back(ex.BlobLayout(op.input(0)));
+    EXPECT_EQ(ex.BlobLayout(op.input(2)), pooled_layouts.back()) << op.name();
   }
-  EXPECT_EQ(relu_grad_layouts, (std::vector<Layout>{Layout::kPlain, Layout::kBlocked}));
+  EXPECT_EQ(pooled_layouts, (std::vector<Layout>{Layout::kPlain, Layout::kBlocked}));
   for (const std::string& blob : OutputsOf(conf, "max_pool2d_grad")) {
     EXPECT_EQ(ex.BlobLayout(blob), Layout::kBlocked) << blob;
   }

@@ -1,7 +1,7 @@
 // flowrt time: per-op forward, backward and update ms of a model's training step, like
 // `caffe time`, on random input (no data needed):
 //   flowrt time --job=lenet|mlp|mlp_finetune [--iterations=50] [--threads=T] [--batch_size=100]
-//               [the training flags of training_flags.h: --optimizer, --lr, --dropout, ...]
+//               [--nofusions] [the training flags of training_flags.h: --optimizer, --lr, ...]
 #include <iostream>
 
 #include "absl/flags/declare.h"
@@ -20,6 +20,9 @@ ABSL_DECLARE_FLAG(std::string, job);
 ABSL_DECLARE_FLAG(int32_t, batch_size);
 ABSL_DECLARE_FLAG(int32_t, threads);
 ABSL_FLAG(int32_t, iterations, 50, "flowrt time: profiled iterations (after 5 warm-up ones)");
+ABSL_FLAG(bool, fusions, true,
+          "flowrt time: the exact op fusions of graph/passes/ (--nofusions: the unfused job, to "
+          "compare; training is bit-identical either way)");
 
 namespace flow::cli {
 
@@ -31,7 +34,9 @@ int RunTime(const std::vector<std::string>& args) {
   absl::StatusOr<jobs::ModelJobOptions> training = ReadTrainingFlags();
   if (!training.ok()) return Fail("time", training.status());
   const int batch = training->batch_size;
-  Session session({.threads = absl::GetFlag(FLAGS_threads)});
+  const bool fusions = absl::GetFlag(FLAGS_fusions);
+  Session session({.threads = absl::GetFlag(FLAGS_threads),
+                   .rewrites = {.relu_grad_into_max_pool_grad = fusions}});
   absl::StatusOr<JobFunction> job =
       jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job), *training);
   if (!job.ok()) return Fail("time", job.status());
@@ -56,7 +61,8 @@ int RunTime(const std::vector<std::string>& args) {
             << "oneDNN ISA " << jobs::DnnlIsaName() << ", FMA peak at that ISA "
             << absl::StrFormat("%.1f", jobs::FmaPeakGflopsPerCore(0.2))
             << " GFLOP/s per core (probe)\n"
-            << "OpenMP wait policy " << OpenMpWaitPolicy() << "\n\n"
+            << "OpenMP wait policy " << OpenMpWaitPolicy() << "\n"
+            << "exact fusions " << (fusions ? "on" : "off (--nofusions)") << "\n\n"
             << jobs::FormatProfile(*profile);
   return 0;
 }

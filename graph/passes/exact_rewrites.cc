@@ -1,0 +1,15 @@
+#include "graph/passes/exact_rewrites.h"
+
+#include "graph/passes/relu_grad_before_max_pool_grad.h"
+#include "graph/passes/relu_grad_into_max_pool_grad.h"
+
+namespace flow {
+
+int RunExactRewrites(const ExactRewrites& options, flowrt::JobConf* job) {
+  int rewrites = 0;
+  if (options.relu_grad_before_max_pool_grad) rewrites += MoveReluGradBeforeMaxPoolGrad(job);
+  if (options.relu_grad_into_max_pool_grad) rewrites += FuseReluGradIntoMaxPoolGrad(job);
+  return rewrites;
+}
+
+}  // namespace flow
