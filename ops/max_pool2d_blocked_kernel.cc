@@ -105,18 +105,29 @@ __attribute__((target("avx2,fma"))) void Transpose8x8(__m256 r[8]) {
 
 // Copies cells [o0, o0 + n) of one plane of a plain pooled tensor (lane l at t[l·lane_stride +
 // cell]) into blocked order out[(cell − o0)·8 + l]: 8×8 register transposes, which on Zen 3 cost a
-// fraction of one gather per cell.
+// fraction of one gather per cell. With `relu_y` (plain, the same lane_stride), each value is
+// first masked as relu_grad does: relu_y > 0 ? t : +0.
 __attribute__((target("avx2,fma"))) void PlainToBlockedAvx2(const float* t, int64_t lane_stride,
-                                                            int64_t o0, int64_t n, float* out) {
+                                                            int64_t o0, int64_t n, float* out,
+                                                            const float* relu_y) {
   int64_t c = 0;
   for (; c + 8 <= n; c += 8) {
     __m256 r[8];
-    for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(t + l * lane_stride + o0 + c);
+    for (int l = 0; l < 8; ++l) {
+      r[l] = _mm256_loadu_ps(t + l * lane_stride + o0 + c);
+      if (relu_y != nullptr) {
+        const __m256 y = _mm256_loadu_ps(relu_y + l * lane_stride + o0 + c);
+        r[l] = _mm256_and_ps(_mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ), r[l]);
+      }
+    }
     Transpose8x8(r);
     for (int k = 0; k < 8; ++k) _mm256_storeu_ps(out + (c + k) * 8, r[k]);
   }
   for (; c < n; ++c) {
-    for (int l = 0; l < 8; ++l) out[c * 8 + l] = t[l * lane_stride + o0 + c];
+    for (int l = 0; l < 8; ++l) {
+      const int64_t i = l * lane_stride + o0 + c;
+      out[c * 8 + l] = relu_y == nullptr || relu_y[i] > 0.f ? t[i] : 0.f;
+    }
   }
 }
 
@@ -130,18 +141,26 @@ __attribute__((target("avx2,fma"))) void BackwardPlaneAvx2(const Plane& p, const
   for (int64_t o0 = 0; o0 < cells; o0 += kChunk) {
     const int64_t n = std::min(kChunk, cells - o0);
     const float* g_cells = dy + o0 * 8;  // cell o's 8 lanes at g_cells[(o − o0)·8]
-    if (lane_stride != 0) {
-      PlainToBlockedAvx2(dy, lane_stride, o0, n, dy_chunk);
+    const float* y_cells = mask.y == nullptr ? nullptr : mask.y + o0 * 8;  // alike, or null
+    if (lane_stride != 0 && mask.y != nullptr && mask.lane_stride == lane_stride) {
+      PlainToBlockedAvx2(dy, lane_stride, o0, n, dy_chunk, mask.y);  // both plain: masked here
       g_cells = dy_chunk;
+      y_cells = nullptr;
+    } else {
+      if (lane_stride != 0) {
+        PlainToBlockedAvx2(dy, lane_stride, o0, n, dy_chunk, nullptr);
+        g_cells = dy_chunk;
+      }
+      if (y_cells != nullptr && mask.lane_stride != 0) {
+        PlainToBlockedAvx2(mask.y, mask.lane_stride, o0, n, y_chunk, nullptr);
+        y_cells = y_chunk;
+      }
     }
-    const float* y_cells = mask.y == nullptr ? nullptr : mask.y + o0 * 8;
-    if (mask.y != nullptr && mask.lane_stride != 0) {
-      PlainToBlockedAvx2(mask.y, mask.lane_stride, o0, n, y_chunk);
-      y_cells = y_chunk;
-    }
-    for (int64_t out = o0; out < o0 + n; ++out) {
+    // Window (i, j) of cell `out` = i·OW + j, stepped without a division per cell.
+    for (int64_t out = o0, i = o0 / p.ow, j = o0 % p.ow; out < o0 + n;
+         ++out, j = j + 1 == p.ow ? 0 : j + 1, i += j == 0) {
       int64_t h0, w0, r0, r1, c0, c1;
-      p.Window(out / p.ow, out % p.ow, h0, w0, r0, r1, c0, c1);
+      p.Window(i, j, h0, w0, r0, r1, c0, c1);
       __m256 g = _mm256_loadu_ps(g_cells + (out - o0) * 8);
       if (y_cells != nullptr) {  // relu_grad's y > 0 ? g : +0 (false for NaN, like the scalar >)
         const __m256 y = _mm256_loadu_ps(y_cells + (out - o0) * 8);
