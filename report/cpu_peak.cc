@@ -83,27 +83,34 @@ bool DnnlIsaHasAvx512() {
   return (isa & avx512) == avx512;
 }
 
-double FmaPeakGflopsPerCore(double seconds) {
-  const bool avx512 = DnnlIsaHasAvx512();
-  auto loop = [&](int64_t n) { return avx512 ? FmaLoopAvx512(n) : FmaLoopAvx2(n); };
-  // Calibrate: iterations for ~seconds of CPU.
+double RunFmaLoop(bool avx512, int64_t iterations) {
+  return avx512 ? FmaLoopAvx512(iterations) : FmaLoopAvx2(iterations);
+}
+
+double FmaLoopFlops(bool avx512) { return 2.0 * (avx512 ? 16 : 8) * kAccumulators; }
+
+int64_t CalibrateFmaLoop(bool avx512, double seconds) {
   int64_t n = 1 << 16;
   for (;;) {
     const double start = ThreadCpuSeconds();
-    volatile double sink = loop(n);
+    volatile double sink = RunFmaLoop(avx512, n);
     (void)sink;
     const double used = ThreadCpuSeconds() - start;
     if (used > 0.02 || n > (int64_t{1} << 40)) {
-      n = static_cast<int64_t>(n * seconds / std::max(1e-6, used));
-      break;
+      return static_cast<int64_t>(n * seconds / std::max(1e-6, used));
     }
     n *= 4;
   }
-  const double flops = 2.0 * (avx512 ? 16 : 8) * kAccumulators * static_cast<double>(n);
+}
+
+double FmaPeakGflopsPerCore(double seconds) {
+  const bool avx512 = DnnlIsaHasAvx512();
+  const int64_t n = CalibrateFmaLoop(avx512, seconds);
+  const double flops = FmaLoopFlops(avx512) * static_cast<double>(n);
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     const double start = ThreadCpuSeconds();
-    volatile double sink = loop(n);
+    volatile double sink = RunFmaLoop(avx512, n);
     (void)sink;
     best = std::max(best, flops / (ThreadCpuSeconds() - start) / 1e9);
   }

@@ -9,6 +9,7 @@
 // that the capped kernels can reach.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace flow::jobs {
@@ -17,6 +18,15 @@ namespace flow::jobs {
 std::string DnnlIsaName();
 // Whether that ISA includes AVX-512 (avx512_core or above).
 bool DnnlIsaHasAvx512();
+
+// The probe's loop, for programs that run it on several threads (tools/bench/train_step_bench):
+// `iterations` × 12 independent FMAs of 16 (AVX-512, which the CPU must have) or 8 (AVX2) lanes.
+// Returns a value to sink, so the compiler keeps the work.
+double RunFmaLoop(bool avx512, int64_t iterations);
+// FLOPs of one iteration of that loop (2 per lane per FMA).
+double FmaLoopFlops(bool avx512);
+// Iterations of that loop for about `seconds` of the calling thread's CPU time.
+int64_t CalibrateFmaLoop(bool avx512, double seconds);
 
 // One thread's FMA throughput at the effective ISA (12 independent FMA chains of 8 or 16 lanes,
 // 2 FLOPs per lane), in GFLOP per CPU second of the thread, so time-slicing with other processes

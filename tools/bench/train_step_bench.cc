@@ -18,7 +18,6 @@
 // probe: every thread runs a loop of independent FMAs (AVX-512 if the CPU has it, and AVX2; the
 //        faster counts) for about --probe_seconds; prints the aggregate GFLOP/s per wall second
 //        and the per-core peak per CPU second of a thread (robust to a busy machine).
-#include <immintrin.h>
 #include <omp.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -284,40 +283,6 @@ int RunEpoch(const flow::jobs::Model* model) {
 
 // ---- FMA peak probe ----
 
-constexpr int kAccumulators = 12;  // > FMA latency × pipes, so the loop is throughput-bound
-
-// One loop iteration: 12 independent FMAs, then an empty asm that claims to read and write every
-// accumulator in a register, so the compiler neither folds the chains nor spills them.
-#define FLOWRT_FMA_LOOP(VEC, SET1, FMADD, STORE, LANES)                                            \
-  VEC a0 = SET1(1.00f), a1 = SET1(1.01f), a2 = SET1(1.02f), a3 = SET1(1.03f);                      \
-  VEC a4 = SET1(1.04f), a5 = SET1(1.05f), a6 = SET1(1.06f), a7 = SET1(1.07f);                      \
-  VEC a8 = SET1(1.08f), a9 = SET1(1.09f), a10 = SET1(1.10f), a11 = SET1(1.11f);                    \
-  const VEC mul = SET1(0.999999f), add = SET1(1e-7f);                                              \
-  for (int64_t i = 0; i < iterations; ++i) {                                                       \
-    a0 = FMADD(a0, mul, add), a1 = FMADD(a1, mul, add), a2 = FMADD(a2, mul, add);                  \
-    a3 = FMADD(a3, mul, add), a4 = FMADD(a4, mul, add), a5 = FMADD(a5, mul, add);                  \
-    a6 = FMADD(a6, mul, add), a7 = FMADD(a7, mul, add), a8 = FMADD(a8, mul, add);                  \
-    a9 = FMADD(a9, mul, add), a10 = FMADD(a10, mul, add), a11 = FMADD(a11, mul, add);              \
-    asm volatile(""                                                                                \
-                 : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7), \
-                   "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));                                      \
-  }                                                                                                \
-  alignas(64) float lanes[LANES];                                                                  \
-  float sink = 0;                                                                                  \
-  for (VEC v : {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11}) {                               \
-    STORE(lanes, v);                                                                               \
-    for (float x : lanes) sink += x;                                                               \
-  }                                                                                                \
-  return sink;
-
-__attribute__((target("avx512f"))) double FmaLoopAvx512(int64_t iterations) {
-  FLOWRT_FMA_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_store_ps, 16)
-}
-
-__attribute__((target("avx2,fma"))) double FmaLoopAvx2(int64_t iterations) {
-  FLOWRT_FMA_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_store_ps, 8)
-}
-
 struct Probe {
   double wall_gflops = 0;  // aggregate over threads, per wall second
   double core_gflops = 0;  // per CPU second of one thread: one core's peak, even on a busy machine
@@ -327,27 +292,13 @@ struct Probe {
 // each thread's own CPU time (CLOCK_THREAD_CPUTIME_ID), so time-slicing with other processes on a
 // shared machine does not lower it (no SMT here: one thread per core).
 Probe ProbeGflops(bool avx512, int threads, double seconds) {
-  const int lanes = avx512 ? 16 : 8;
-  auto loop = [&](int64_t n) { return avx512 ? FmaLoopAvx512(n) : FmaLoopAvx2(n); };
   auto thread_cpu_s = [] {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
   };
-  // Calibrate on one thread: iterations for ~seconds of CPU.
-  int64_t n = 1 << 16;
-  for (;;) {
-    const double start = thread_cpu_s();
-    volatile double sink = loop(n);
-    (void)sink;
-    const double used = thread_cpu_s() - start;
-    if (used > 0.05 || n > (int64_t{1} << 40)) {
-      n = static_cast<int64_t>(n * seconds / std::max(1e-6, used));
-      break;
-    }
-    n *= 4;
-  }
-  const double flops_per_thread = 2.0 * lanes * kAccumulators * static_cast<double>(n);
+  const int64_t n = flow::jobs::CalibrateFmaLoop(avx512, seconds);  // on one thread
+  const double flops_per_thread = flow::jobs::FmaLoopFlops(avx512) * static_cast<double>(n);
   Probe best;
   for (int rep = 0; rep < 3; ++rep) {
     std::vector<double> core(threads, 0.0);
@@ -355,7 +306,7 @@ Probe ProbeGflops(bool avx512, int threads, double seconds) {
 #pragma omp parallel num_threads(threads)
     {
       const double t0 = thread_cpu_s();
-      volatile double sink = loop(n);
+      volatile double sink = flow::jobs::RunFmaLoop(avx512, n);
       (void)sink;
       core[omp_get_thread_num()] = flops_per_thread / (thread_cpu_s() - t0) / 1e9;
     }
