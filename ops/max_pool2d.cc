@@ -202,8 +202,13 @@ class MaskedDnnlPoolGradKernel : public Kernel {
     const float *dy = dy_, *y = y_;
     float* m = const_cast<float*>(masked_.data<float>());
     const int64_t n = masked_.num_elements();
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) m[i] = y[i] > 0.f ? dy[i] : 0.f;
+    // dy[i] is read unconditionally, as relu_grad's kernel does (ops/relu.cc): a load only where
+    // y > 0 keeps g++ from vectorizing the select.
+#pragma omp parallel for simd schedule(static) if (n >= (1 << 15))
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = dy[i];
+      m[i] = y[i] > 0.f ? g : 0.f;
+    }
     return pool_.Run();
   }
 
