@@ -207,6 +207,7 @@ absl::Status JobFunction::CompileOnRank(State& s) {
   ExecutorOptions options{session->options().reuse_memory, session->options().threads,
                           session->options().seed};
   options.shard = s.ranks > 1 ? Communicator::World().rank() : 0;
+  options.adapt_threads = session->options().adapt_threads;
   // The graph's exact compile-time rewrites (graph/passes/), then the executor binds kernels and
   // buffers to the job as rewritten.
   flowrt::JobConf runnable = builder.job();

@@ -30,7 +30,11 @@ struct SessionOptions {
   // Variables without an explicit random_seed draw from (seed, variable name): adding a layer
   // never changes another layer's initial values, and two runs with one seed are bit-identical.
   uint64_t seed = 0;
-  int threads = 0;           // OpenMP threads for kernels; 0 = OMP_NUM_THREADS, else all cores
+  int threads = 0;  // OpenMP threads for kernels; 0 = OMP_NUM_THREADS, else all cores
+  // Each job runs each step on `threads` or on 1 thread, whichever ran faster lately
+  // (runtime/thread_governor.h): beside a process that keeps a core busy, 2 threads then cost what
+  // 1 does instead of 1.3-1.4x more. The price: the last bits of the results depend on the load.
+  bool adapt_threads = false;
   bool reuse_memory = true;  // the memory planner's buffer reuse (off only to debug)
   // Under `mpirun -np N`, jobs run data-parallel: each rank computes on its 1/N of every feed's
   // axis 0 and gradients are averaged over the ranks (README, "Training on several processes").

@@ -152,7 +152,8 @@ absl::StatusOr<TrainResult> Train(const TrainConfig& config) {
       data::Mnist mnist,
       Agreed(data::load_mnist(config.batch_size, config.batch_size, config.data_dir,
                               {.shuffle = config.shuffle, .seed = config.seed})));
-  Session session({.seed = config.seed, .threads = config.threads});
+  Session session(
+      {.seed = config.seed, .threads = config.threads, .adapt_threads = config.adapt_threads});
   const ModelJobOptions job_options{.batch_size = config.batch_size,
                                     .optimizer = config.optimizer,
                                     .lr = config.lr,

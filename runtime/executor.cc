@@ -12,6 +12,7 @@
 #include "runtime/layout_assignment.h"
 #include "runtime/memory_plan.h"
 #include "runtime/status.h"
+#include "runtime/thread_governor.h"
 
 namespace flow {
 namespace {
@@ -129,12 +130,15 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
     return Tensor::Wrap(arena + plan.offsets[info.request], desc.shape, desc.dtype);
   };
 
-  // 4. Kernels, created once with their tensors bound.
+  // 4. Kernels, created once with their tensors bound. The contexts first: kernels are created
+  //    from them once per thread count the job runs with (oneDNN primitives fix their team size
+  //    when they are created).
   std::set<std::string> read_blobs(job.fetch().begin(), job.fetch().end());
   for (const flowrt::OpConf& op : job.op()) read_blobs.insert(op.input().begin(), op.input().end());
   ex->env_.is_train = job.job_type() == flowrt::kTrain;
   ex->env_.session_seed = options.seed;
   ex->env_.shard = options.shard;
+  std::vector<KernelContext> contexts;
   for (int i = 0; i < num_ops; ++i) {
     const flowrt::OpConf& op = job.op(i);
     const KernelDef& def = *defs[i];
@@ -157,15 +161,31 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
       ctx.output_layouts.push_back(layout_of(out));
       ctx.output_read.push_back(read_blobs.contains(out));
     }
-    absl::StatusOr<std::unique_ptr<Kernel>> kernel = def.kernel_fn(ctx);
-    if (!kernel.ok()) {
-      return absl::Status(kernel.status().code(),
-                          absl::StrCat("op '", op.name(), "' (", op.type(),
-                                       "): cannot create kernel: ", kernel.status().message()));
-    }
-    ex->kernels_.push_back(*std::move(kernel));
+    contexts.push_back(std::move(ctx));
     ex->kernel_op_index_.push_back(i);
   }
+  auto create_kernels = [&](int threads) -> absl::StatusOr<std::vector<std::unique_ptr<Kernel>>> {
+    SetThreads(threads);
+    std::vector<std::unique_ptr<Kernel>> kernels;
+    for (size_t k = 0; k < contexts.size(); ++k) {
+      const flowrt::OpConf& op = contexts[k].op;
+      absl::StatusOr<std::unique_ptr<Kernel>> kernel =
+          defs[ex->kernel_op_index_[k]]->kernel_fn(contexts[k]);
+      if (!kernel.ok()) {
+        return absl::Status(kernel.status().code(),
+                            absl::StrCat("op '", op.name(), "' (", op.type(),
+                                         "): cannot create kernel: ", kernel.status().message()));
+      }
+      kernels.push_back(*std::move(kernel));
+    }
+    return kernels;
+  };
+  const int threads = KernelThreads(options.threads);
+  if (options.adapt_threads && threads > 1) {
+    ex->governor_ = std::make_unique<ThreadGovernor>(threads);
+    FLOWRT_ASSIGN_OR_RETURN(ex->one_thread_kernels_, create_kernels(1));
+  }
+  FLOWRT_ASSIGN_OR_RETURN(ex->kernels_, create_kernels(threads));
   for (const std::string& fetch : job.fetch()) ex->fetches_.push_back(tensor_of(fetch));
   return ex;
 }
@@ -189,21 +209,30 @@ absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
 
 absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(CheckFeeds(feeds));
-  SetThreads(options_.threads);
+  const auto start = std::chrono::steady_clock::now();
+  last_threads_ = governor_ ? governor_->threads() : KernelThreads(options_.threads);
+  SetThreads(last_threads_);
+  const std::vector<std::unique_ptr<Kernel>>& kernels =
+      governor_ && last_threads_ == 1 ? one_thread_kernels_ : kernels_;
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
   Communicator& world = Communicator::World();
-  for (const std::unique_ptr<Kernel>& kernel : kernels_) {
+  for (const std::unique_ptr<Kernel>& kernel : kernels) {
     FLOWRT_RETURN_IF_ERROR(kernel->Run());
     // A started gradient all-reduce advances only inside MPI calls: poke it between kernels so
     // it proceeds while the backward pass computes (allreduce_wait then finds it done).
     if (world.HasPending()) world.Progress();
+  }
+  if (governor_) {
+    governor_->Record(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return absl::OkStatus();
 }
 
 absl::Status Executor::RunProfiled(absl::Span<const Tensor> feeds, std::vector<double>* op_ms) {
   FLOWRT_RETURN_IF_ERROR(CheckFeeds(feeds));
-  SetThreads(options_.threads);
+  last_threads_ = KernelThreads(options_.threads);  // the profile is of the configured count
+  SetThreads(last_threads_);
   op_ms->resize(num_ops(), 0.0);
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
   for (size_t k = 0; k < kernels_.size(); ++k) {

@@ -22,6 +22,7 @@
 #include "runtime/kernel_def.h"
 #include "runtime/layout.h"
 #include "runtime/tensor.h"
+#include "runtime/thread_governor.h"
 
 namespace flow {
 
@@ -35,6 +36,10 @@ struct ExecutorOptions {
   // Data-parallel: which 1/N slice of the global batch this process computes (its rank), so
   // random kernels draw what one process would draw for those examples (ExecEnv::shard).
   int shard = 0;
+  // Let each Run choose between `threads` and 1 thread by the recent step times
+  // (runtime/thread_governor.h): steady on a busy machine, but the results then depend on the
+  // load. Needs `threads` > 1 to do anything; creates every kernel twice.
+  bool adapt_threads = false;
 };
 
 // The OpenMP threads kernels run with when `requested` are asked for: requested if > 0, else
@@ -59,6 +64,11 @@ class Executor {
   absl::Status Run(absl::Span<const Tensor> feeds);
   // As Run, adding each op's wall time in ms to `op_ms` (size num_ops()).
   absl::Status RunProfiled(absl::Span<const Tensor> feeds, std::vector<double>* op_ms);
+
+  // The thread count the last Run (or RunProfiled) used.
+  int last_threads() const { return last_threads_; }
+  // Set when ExecutorOptions::adapt_threads is in effect, else null.
+  const ThreadGovernor* governor() const { return governor_.get(); }
 
   int num_fetches() const { return static_cast<int>(fetches_.size()); }
   // The job's fetch i after the last Run: a view into the arena, valid until the next Run.
@@ -90,8 +100,12 @@ class Executor {
   std::vector<Tensor> placeholders_;  // arena views, in job.placeholder order
   std::vector<std::string> placeholder_names_;
   std::vector<Tensor> fetches_;
-  std::vector<std::unique_ptr<Kernel>> kernels_;  // in execution order
-  std::vector<int> kernel_op_index_;              // op index of each kernel, for profiling
+  std::vector<std::unique_ptr<Kernel>> kernels_;  // in execution order, at options_.threads
+  // adapt_threads: the same kernels created for 1 thread, and who picks between the two sets.
+  std::vector<std::unique_ptr<Kernel>> one_thread_kernels_;
+  std::unique_ptr<ThreadGovernor> governor_;
+  int last_threads_ = 0;
+  std::vector<int> kernel_op_index_;  // op index of each kernel, for profiling
 };
 
 }  // namespace flow

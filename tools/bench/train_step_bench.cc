@@ -52,6 +52,9 @@
 ABSL_FLAG(std::string, mode, "step", "step | epoch | startup | probe");
 ABSL_FLAG(std::string, model, "lenet", "lenet | mlp");
 ABSL_FLAG(int, threads, 1, "OpenMP threads (session threads)");
+ABSL_FLAG(bool, adapt_threads, false,
+          "step mode: SessionOptions::adapt_threads (each step on --threads or 1 thread, "
+          "whichever ran faster lately)");
 ABSL_FLAG(int, batch, 100, "batch size (step mode; epoch mode uses 100)");
 ABSL_FLAG(int, warmup, 3, "untimed steps first");
 ABSL_FLAG(int, iters, 20, "timed steps");
@@ -145,7 +148,8 @@ int Fail(const absl::Status& status) {
 
 int RunStep(const flow::jobs::Model* model) {
   const int batch = absl::GetFlag(FLAGS_batch), threads = absl::GetFlag(FLAGS_threads);
-  flow::Session session({.seed = 0, .threads = threads});
+  const bool adapt = absl::GetFlag(FLAGS_adapt_threads);
+  flow::Session session({.seed = 0, .threads = threads, .adapt_threads = adapt});
   flow::JobFunction job = MakeTrainJob(session, model, batch, absl::GetFlag(FLAGS_dropout));
   if (absl::Status s = job.Compile(); !s.ok()) return Fail(s);
   flow::Tensor images(flow::Shape({batch, 1, 28, 28}), flow::kFloat);
@@ -166,17 +170,21 @@ int RunStep(const flow::jobs::Model* model) {
   // (time-slicing stretches the wall time, not this); at 2 threads it includes OpenMP spinning.
   const double cpu_ms = (CpuSeconds() - cpu_start) * 1e3 / std::max(1, absl::GetFlag(FLAGS_iters));
   const double loss = job.fetch(0).mean();
+  // adapt_threads: how many of all steps (warm-up included) ran on 1 thread.
+  const flow::ThreadGovernor* governor = flow::CompiledJob::GetExecutor(job).governor();
+  const std::string one_thread_steps =
+      governor == nullptr ? "-" : absl::StrCat(governor->steps_at(1));
   std::vector<std::string> formatted;
   for (double t : times) formatted.push_back(absl::StrFormat("%.3f", t));
   std::cout << absl::StrFormat(
                    "RESULT framework=flowrt mode=step model=%s threads=%d batch=%d "
                    "input=%s dnnl_isa=%s omp_wait=%s median_ms=%.3f cpu_ms_per_step=%.3f "
-                   "peak_rss_mb=%.1f "
+                   "peak_rss_mb=%.1f adapt_threads=%d one_thread_steps=%s "
                    "arena_mb=%.1f loss=%.4f "
                    "cpu_s=%.2f times_ms=%s",
                    model->name, threads, batch, input, flow::jobs::DnnlIsaName(),
                    absl::StrReplaceAll(flow::OpenMpWaitPolicy(), {{" ", "_"}}), Median(times),
-                   cpu_ms, PeakRssMb(),
+                   cpu_ms, PeakRssMb(), adapt, one_thread_steps,
                    flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss,
                    CpuSeconds(), absl::StrJoin(formatted, ","))
             << std::endl;

@@ -22,6 +22,9 @@ ABSL_FLAG(int32_t, batch_size, 100, "examples per iteration");
 ABSL_FLAG(uint64_t, seed, 0, "session seed: initial weights, shuffling, dropout masks");
 ABSL_FLAG(bool, shuffle, false, "shuffle the training set each epoch (seeded)");
 ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = OMP_NUM_THREADS if set, else all cores)");
+ABSL_FLAG(bool, adapt_threads, false,
+          "each step runs on --threads or 1 thread, whichever ran faster lately (steady on a busy "
+          "machine; the last bits of the results then depend on the load)");
 ABSL_FLAG(std::string, load, "", "snapshot to start from (fine-tune/resume) or to evaluate");
 ABSL_FLAG(std::string, save, "",
           "snapshot directory to write at the end (must not exist or be empty)");
@@ -80,6 +83,7 @@ int RunTrain(const std::vector<std::string>& args) {
   config.seed = absl::GetFlag(FLAGS_seed);
   config.shuffle = absl::GetFlag(FLAGS_shuffle);
   config.threads = absl::GetFlag(FLAGS_threads);
+  config.adapt_threads = absl::GetFlag(FLAGS_adapt_threads);
   config.load = absl::GetFlag(FLAGS_load);
   config.save = absl::GetFlag(FLAGS_save);
   config.log_every = absl::GetFlag(FLAGS_log_every);

@@ -1,0 +1,70 @@
+#include "runtime/thread_governor.h"
+
+#include <algorithm>
+
+#include "runtime/status.h"
+
+namespace flow {
+
+ThreadGovernor::ThreadGovernor(int max_threads) : max_threads_(max_threads), current_(max_threads) {
+  FLOWRT_CHECK(max_threads >= 1) << "ThreadGovernor needs at least 1 thread, got " << max_threads;
+}
+
+double ThreadGovernor::Median(std::vector<double> times) {
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+void ThreadGovernor::SwitchTo(int threads) {
+  current_ = threads;
+  skip_left_ = kSkip;
+  window_.clear();
+}
+
+void ThreadGovernor::Record(double seconds) {
+  (current_ == max_threads_ ? steps_many_ : steps_one_) += 1;
+  if (max_threads_ == 1) return;
+  if (phase_ == Phase::kSettled) ++settled_steps_;
+  if (skip_left_ > 0) {
+    --skip_left_;
+    return;
+  }
+  window_.push_back(seconds);
+  switch (phase_) {
+    case Phase::kMeasure:  // the first window, at max_threads: then probe 1 thread
+      if (static_cast<int>(window_.size()) < kWindow) return;
+      settled_median_ = Median(window_);
+      phase_ = Phase::kProbe;
+      SwitchTo(Other());
+      return;
+    case Phase::kProbe: {
+      if (static_cast<int>(window_.size()) < kWindow) return;
+      const double probed = Median(window_);
+      phase_ = Phase::kSettled;
+      settled_steps_ = 0;
+      if (probed < settled_median_ * (1 - kMargin)) {  // the probed count is faster: stay on it
+        settled_median_ = probed;
+        interval_ = kFirstInterval;
+        window_.clear();
+      } else {  // the choice holds: back to it, and probe less often
+        interval_ = std::min(2 * interval_, kMaxInterval);
+        SwitchTo(Other());
+      }
+      return;
+    }
+    case Phase::kSettled: {
+      if (static_cast<int>(window_.size()) > kWindow) window_.erase(window_.begin());
+      const bool full = static_cast<int>(window_.size()) == kWindow;
+      const double recent = full ? Median(window_) : settled_median_;
+      const bool busier = full && recent > kLoadChange * settled_median_;
+      if (!busier && settled_steps_ < interval_) return;
+      if (busier) interval_ = kFirstInterval;
+      settled_median_ = recent;  // the settled count's time now, to compare the probe with
+      phase_ = Phase::kProbe;
+      SwitchTo(Other());
+      return;
+    }
+  }
+}
+
+}  // namespace flow

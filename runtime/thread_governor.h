@@ -1,0 +1,77 @@
+// How many OpenMP threads the next run of a compiled job gets when SessionOptions::adapt_threads
+// is on (issue 15): all of them, or one, whichever ran the job faster lately.
+//
+//   ThreadGovernor governor(/*max_threads=*/2);
+//   for (;;) {
+//     const int threads = governor.threads();   // 2 or 1
+//     ... run the step with `threads` ...
+//     governor.Record(step_seconds);
+//   }
+//
+// Why: on a machine where another process keeps a core busy, every parallel region waits at its
+// closing barrier for the thread that shares that core, and the neighbour's time slice decides
+// when it arrives. Beside a busy loop pinned to one of 2 cores (AMD EPYC Zen 3), flowrt's MLP
+// step took 3.65 ms at 2 threads against 2.60 ms at 1 (and 1.98 ms at 2 threads quiet); PyTorch's
+// took 12.2 ms at 2 threads (tools/bench/RESULTS.md). No fixed thread count is right for both
+// a quiet and a shared machine, so the governor measures.
+//
+// Policy (a pure function of the recorded times, so tests drive it with made-up ones):
+//  - Two candidates: max_threads and 1. It starts at max_threads.
+//  - A window is kWindow timed steps at one count, after kSkip untimed ones (the first step
+//    after a switch pays for cold caches and sleeping threads). Its median is that count's time.
+//  - After the first window it probes the other count for one window, then settles on the faster.
+//    The probed count wins only if it is faster by more than kMargin (5%).
+//  - Settled, it probes again after `interval` steps: kFirstInterval (50), doubled each time a
+//    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch.
+//    It probes at once when the settled count's last window is kLoadChange (1.3×) slower than the
+//    window it settled on (the machine got busier).
+//  - With max_threads 1 it always answers 1 and never probes.
+//
+// The cost: the probes run the slower count now and then (at most 6 of every 56 steps, then
+// fewer), and a run's results depend on the machine's load, because flowrt's kernels split work
+// by thread count and the float sums come out in a different order (the last bits differ). That
+// is why it is off unless asked for.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace flow {
+
+class ThreadGovernor {
+ public:
+  static constexpr int kSkip = 1;
+  static constexpr int kWindow = 5;
+  static constexpr double kMargin = 0.05;
+  static constexpr double kLoadChange = 1.3;
+  static constexpr int64_t kFirstInterval = 50;
+  static constexpr int64_t kMaxInterval = 800;
+
+  explicit ThreadGovernor(int max_threads);
+
+  // The thread count for the next step.
+  int threads() const { return current_; }
+  // The wall time of the step just run with threads().
+  void Record(double seconds);
+
+  // Steps run so far at `threads` (for reports and tests).
+  int64_t steps_at(int threads) const { return threads == max_threads_ ? steps_many_ : steps_one_; }
+
+ private:
+  enum class Phase { kMeasure, kProbe, kSettled };
+  int Other() const { return current_ == 1 ? max_threads_ : 1; }
+  void SwitchTo(int threads);
+  static double Median(std::vector<double> times);
+
+  int max_threads_;
+  int current_;
+  Phase phase_ = Phase::kMeasure;
+  int skip_left_ = kSkip;
+  std::vector<double> window_;  // timed steps of the current window (settled: the last kWindow)
+  double settled_median_ = 0;   // the settled count's median when the last decision was made
+  int64_t interval_ = kFirstInterval;
+  int64_t settled_steps_ = 0;  // steps since the last decision
+  int64_t steps_many_ = 0, steps_one_ = 0;
+};
+
+}  // namespace flow

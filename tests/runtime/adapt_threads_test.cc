@@ -1,0 +1,114 @@
+// ExecutorOptions::adapt_threads: each step runs exactly what an executor fixed at that step's
+// thread count runs. The governor's first 12 steps do not depend on time (6 at all threads, then
+// a 6-step probe of 1 thread; runtime/thread_governor.h), so two fixed executors sharing one set
+// of variables can replay them.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "framework/op_registry.h"
+#include "graph/compiled_job.h"
+#include "graph/flow.h"
+#include "graph/passes/exact_rewrites.h"
+#include "jobs/model_jobs.h"
+#include "runtime/executor.h"
+#include "tests/testing/gradcheck.h"
+
+namespace flow {
+namespace {
+
+constexpr int kBatch = 16;
+constexpr int kProbeSteps = ThreadGovernor::kSkip + ThreadGovernor::kWindow;
+
+using Variables = std::map<std::string, Tensor>;
+
+class AdaptThreadsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Session session({.seed = 5, .threads = 2});
+    absl::StatusOr<JobFunction> job = jobs::BuildModelJob(
+        session, "lenet", {.train = true, .batch_size = kBatch, .momentum = 0.9f, .dropout = 0.5f});
+    ASSERT_TRUE(job.ok()) << job.status();
+    for (const auto& [name, t] : session.get_all_variables()) initial_[name] = t.Clone();
+    job_ = CompiledJob::Job(*job);
+    RunExactRewrites({}, &job_);
+  }
+
+  Variables Copy() const {
+    Variables copy;
+    for (const auto& [name, t] : initial_) copy[name] = t.Clone();
+    return copy;
+  }
+
+  std::unique_ptr<Executor> Create(Variables& variables, int threads, bool adapt) {
+    absl::StatusOr<std::unique_ptr<Executor>> executor =
+        Executor::Create(job_, FindKernelDef,
+                         [&variables](const std::string& name) {
+                           auto it = variables.find(name);
+                           return it == variables.end() ? nullptr : &it->second;
+                         },
+                         {.threads = threads, .seed = 5, .adapt_threads = adapt});
+    EXPECT_TRUE(executor.ok()) << executor.status();
+    return executor.ok() ? *std::move(executor) : nullptr;
+  }
+
+  // Step `step`'s feeds.
+  static std::vector<Tensor> Feeds(int step) {
+    Tensor labels(Shape({kBatch}), kInt32);
+    for (int i = 0; i < kBatch; ++i) labels.data<int32_t>()[i] = (i * 7 + step) % 10;
+    return {testing::RandomTensor({kBatch, 1, 28, 28}, 100 + step), labels};
+  }
+
+  static void ExpectBitIdentical(const Variables& a, const Variables& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [name, t] : a) EXPECT_TRUE(t.BitwiseEqual(b.at(name))) << name;
+  }
+
+  Variables initial_;
+  flowrt::JobConf job_;
+};
+
+TEST_F(AdaptThreadsTest, EachStepRunsTheKernelsOfItsThreadCount) {
+  Variables adaptive_vars = Copy(), replay_vars = Copy();
+  std::unique_ptr<Executor> adaptive = Create(adaptive_vars, 2, /*adapt=*/true);
+  std::unique_ptr<Executor> two = Create(replay_vars, 2, false);
+  std::unique_ptr<Executor> one = Create(replay_vars, 1, false);
+  ASSERT_TRUE(adaptive && two && one);
+  ASSERT_NE(adaptive->governor(), nullptr);
+  for (int step = 0; step < 2 * kProbeSteps; ++step) {
+    const std::vector<Tensor> feeds = Feeds(step);
+    ASSERT_TRUE(adaptive->Run(feeds).ok());
+    const int expected = step < kProbeSteps ? 2 : 1;
+    EXPECT_EQ(adaptive->last_threads(), expected) << "step " << step;
+    ASSERT_TRUE((expected == 2 ? two : one)->Run(feeds).ok());
+  }
+  ExpectBitIdentical(adaptive_vars, replay_vars);
+  EXPECT_EQ(adaptive->governor()->steps_at(1), kProbeSteps);
+  EXPECT_EQ(adaptive->governor()->steps_at(2), kProbeSteps);
+}
+
+// What makes the test above able to fail: the 1- and 2-thread kernels give different bits (oneDNN
+// splits the convolutions' weight-gradient sums by thread), so running the wrong set shows.
+TEST_F(AdaptThreadsTest, OneAndTwoThreadKernelsDiffer) {
+  Variables two_vars = Copy(), one_vars = Copy();
+  std::unique_ptr<Executor> two = Create(two_vars, 2, false);
+  std::unique_ptr<Executor> one = Create(one_vars, 1, false);
+  ASSERT_TRUE(two && one);
+  for (int step = 0; step < 2 * kProbeSteps; ++step) {
+    ASSERT_TRUE(two->Run(Feeds(step)).ok());
+    ASSERT_TRUE(one->Run(Feeds(step)).ok());
+  }
+  int differing = 0;
+  for (const auto& [name, t] : two_vars) differing += !t.BitwiseEqual(one_vars.at(name));
+  EXPECT_GT(differing, 0);
+}
+
+TEST_F(AdaptThreadsTest, OffOrOneThreadHasNoGovernor) {
+  Variables vars = Copy();
+  EXPECT_EQ(Create(vars, 2, false)->governor(), nullptr);
+  EXPECT_EQ(Create(vars, 1, true)->governor(), nullptr);
+}
+
+}  // namespace
+}  // namespace flow
