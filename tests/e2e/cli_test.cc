@@ -54,6 +54,26 @@ TEST_F(RealMnistTest, LenetResumeFromSnapshotIsBitIdentical) {
   EXPECT_EQ(RunFlowrt("ckpt diff " + Path("straight") + " " + Path("other")).exit_code, 1);
 }
 
+// --adapt_threads switches between 2 threads and 1 by step time; the two sum in different orders,
+// so the run may differ in its last bits from a fixed 2-thread one, but it learns the same model.
+TEST_F(RealMnistTest, AdaptThreadsTrainsTheSameModel) {
+  const std::string common =
+      "train --job=mlp --steps=300 --threads=2 --log_every=0 --data=" + kMnist;
+  CommandResult fixed = RunFlowrt(common + " --save=" + Path("fixed"));
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.output;
+  CommandResult adaptive = RunFlowrt(common + " --adapt_threads --save=" + Path("adaptive"));
+  ASSERT_EQ(adaptive.exit_code, 0) << adaptive.output;
+  auto accuracy = [&](const std::string& snapshot) {
+    CommandResult eval = RunFlowrt("eval --job=mlp --load=" + Path(snapshot) + " --data=" + kMnist);
+    EXPECT_EQ(eval.exit_code, 0) << eval.output;
+    const size_t at = eval.output.rfind("accuracy: ");
+    return at == std::string::npos ? -1.0 : std::stod(eval.output.substr(at + 10));
+  };
+  const double fixed_accuracy = accuracy("fixed"), adaptive_accuracy = accuracy("adaptive");
+  EXPECT_GT(fixed_accuracy, 0.85);
+  EXPECT_NEAR(adaptive_accuracy, fixed_accuracy, 0.005);
+}
+
 TEST_F(RealMnistTest, FineTuneFlowContinuesTheStepCounterAndEvalAcceptsIt) {
   const std::string data = " --data=" + kMnist + " --log_every=0";
   CommandResult origin = RunFlowrt("train --job=mlp --steps=60 --save=" + Path("mlp") + data);

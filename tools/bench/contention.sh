@@ -9,8 +9,9 @@
 # script starts and stops itself: one busy loop (`while :; do :; done`) pinned with taskset to CPU
 # --hog_cpu (default: the last one). Step rows: LeNet and the MLP (batch 100), flowrt and PyTorch
 # at 1 and 2 threads, plus flowrt at 2 threads waiting passively (OMP_WAIT_POLICY=passive,
-# flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it);
-# the order alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
+# flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it)
+# and flowrt at 2 threads with its thread governor (--adapt_threads, runtime/thread_governor.h;
+# 12 more warm-up steps, its first probe); the order alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
 # (--startup_only skips the step rows and the profile).
 # tools/bench/contention_report.py then rewrites RESULTS.md's issue-15 section:
 # median ms per row, the spread of the per-round medians, % of the FMA peak, hog/quiet, the
@@ -100,15 +101,20 @@ for round in $(seq 1 "$ROUNDS"); do
     for model in lenet mlp; do
       steps=(--mode=step --model=$model --batch=100 --warmup=5 --iters="$ITERS" --data="$DATA")
       torch=($PY "$ROOT/tools/bench/train_step_bench.py" "${steps[@]}")
-      n=$((4 + PASSIVE))
+      rows=(flowrt1 flowrt2 torch1 torch2 adaptive)
+      [ "$PASSIVE" = 1 ] && rows+=(passive)
+      n=${#rows[@]}
       for k in $(seq 0 $((n - 1))); do
         i=$k; [ $((round % 2)) -eq 0 ] && i=$((n - 1 - k))  # even rounds: the reverse order
-        case $i in
-          0) run $hog $round - "$BENCH" "${steps[@]}" --threads=1 ;;
-          1) run $hog $round - "$BENCH" "${steps[@]}" --threads=2 ;;
-          2) run $hog $round - "${torch[@]}" --threads=1 ;;
-          3) run $hog $round - "${torch[@]}" --threads=2 ;;
-          4) run $hog $round passive env OMP_WAIT_POLICY=passive "$BENCH" "${steps[@]}" --threads=2 ;;
+        case ${rows[$i]} in
+          flowrt1) run $hog $round - "$BENCH" "${steps[@]}" --threads=1 ;;
+          flowrt2) run $hog $round - "$BENCH" "${steps[@]}" --threads=2 ;;
+          torch1) run $hog $round - "${torch[@]}" --threads=1 ;;
+          torch2) run $hog $round - "${torch[@]}" --threads=2 ;;
+          adaptive) run $hog $round adaptive "$BENCH" "${steps[@]/--warmup=5/--warmup=17}" \
+                      --threads=2 --adapt_threads ;;
+          passive) run $hog $round passive env OMP_WAIT_POLICY=passive "$BENCH" "${steps[@]}" \
+                     --threads=2 ;;
         esac
       done
     done

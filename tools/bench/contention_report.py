@@ -23,8 +23,8 @@ import report
 BEGIN = "<!-- contention: begin (tools/bench/contention_report.py rewrites this section) -->"
 END = "<!-- contention: end -->"
 
-STEP_ROWS = (("flowrt", 1), ("flowrt", 2), ("flowrt (passive)", 2), ("pytorch", 1),
-             ("pytorch", 2))
+STEP_ROWS = (("flowrt", 1), ("flowrt", 2), ("flowrt (adaptive)", 2), ("flowrt (passive)", 2),
+             ("pytorch", 1), ("pytorch", 2))
 # Start-up parts: (RESULT key, column title). PyTorch's init_ms includes `import numpy, torch`.
 STARTUP_PARTS = (("init_ms", "exec → main (loader; Python: + imports)"), ("load_ms", "load MNIST"),
                  ("load_cpu_ms", "load CPU"), ("compile_ms", "build + compile"),
@@ -89,7 +89,8 @@ def main():
     for r in results:
         if r.get("mode") != "step":
             continue
-        fw = r["framework"] + (" (passive)" if r.get("variant") == "passive" else "")
+        variant = r.get("variant", "-")
+        fw = r["framework"] + (" (%s)" % variant if variant in ("passive", "adaptive") else "")
         key = (r["model"], fw, int(r["threads"]), r["hog"])
         rounds[key][r["round"]] += [float(t) for t in r["times_ms"].split(",") if t]
         cpu_ms[key].append(float(r.get("cpu_ms_per_step", 0)))
@@ -123,7 +124,11 @@ def main():
         lines.append("### Training step, quiet and beside a CPU hog\n")
         lines.append("flowrt's rows run with its own OpenMP wait policy (a bounded spin, "
                      "`GOMP_SPINCOUNT=1000`, runtime/openmp_wait_policy.h); *flowrt (passive)* is "
-                     "the same binary with `OMP_WAIT_POLICY=passive`, its default before.\n")
+                     "the same binary with `OMP_WAIT_POLICY=passive`, its default before; "
+                     "*flowrt (adaptive)* runs with its thread governor (`--adapt_threads`, "
+                     "runtime/thread_governor.h: each step on 2 threads or 1, whichever ran faster "
+                     "lately; off by default because the last bits then depend on the load), "
+                     "timed after 12 more warm-up steps (its first probe).\n")
         lines.append("Batch 100. *hog*: one busy loop pinned to one core, started and stopped by the "
                      "script. ms = median over all timed steps of all rounds; spread = lowest–highest "
                      "per-round median; CPU ms = the process's CPU time per quiet step (at 1 thread the "
@@ -187,12 +192,13 @@ def main():
     share_target(1, 0.85)
     share_target(2, 0.80)
     for model, name in (("lenet", "LeNet"), ("mlp", "MLP")):
-        one_h, two_h = median((model, "flowrt", 1, "on")), median((model, "flowrt", 2, "on"))
-        one_q, two_q = median((model, "flowrt", 1, "off")), median((model, "flowrt", 2, "off"))
-        ratio_target("%s, hog: 2 threads / 1 thread" % name, two_h, one_h, 1.0)
-        ratio_target("%s, 2 threads: hog / quiet" % name, two_h, two_q, 1.5)
-        if model == "mlp":
-            ratio_target("MLP, quiet: 2 threads / 1 thread", two_q, one_q, 1.0)
+        one_h, one_q = median((model, "flowrt", 1, "on")), median((model, "flowrt", 1, "off"))
+        for fw, how in (("flowrt", ""), ("flowrt (adaptive)", ", adaptive")):
+            two_h, two_q = median((model, fw, 2, "on")), median((model, fw, 2, "off"))
+            ratio_target("%s%s, hog: 2 threads / 1 thread" % (name, how), two_h, one_h, 1.0)
+            ratio_target("%s%s, 2 threads: hog / quiet" % (name, how), two_h, two_q, 1.5)
+            if model == "mlp":
+                ratio_target("MLP%s, quiet: 2 threads / 1 thread" % how, two_q, one_q, 1.0)
 
     if profile:
         lines.append("\n### flowrt per-op profile of LeNet (quiet, after the rounds)\n")
