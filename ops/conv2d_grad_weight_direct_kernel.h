@@ -1,27 +1,36 @@
-// conv2d_grad_weight for convolutions with few input channels (LeNet's conv1: x (100, 1, 28, 28),
-// dy (100, 32, 28, 28), 5×5 SAME) on AVX2, straight from the channel-blocked dy: oneDNN 2.6's jit
-// backward-weights kernel runs at ~7% of the FMA peak there (issue 19: 19–25 ms for 0.125 GFLOP).
+// conv2d_grad_weight on AVX2, straight from the channel-blocked dy, for LeNet's two convolutions:
+//  - conv1 (x (100, 1, 28, 28) plain, dy (100, 32, 28, 28), 5×5 SAME): oneDNN 2.6's jit
+//    backward-weights kernel runs at ~7% of the FMA peak there (issue 19: 19–25 ms for 0.125
+//    GFLOP);
+//  - conv2 (x (100, 32, 14, 14) blocked, dy (100, 64, 14, 14), 5×5 SAME): oneDNN's takes
+//    1.32–1.40× conv2's forward in `flowrt time --job=lenet --threads=1`, this kernel, which skips
+//    the kernel rows that fall in the zero padding as oneDNN does, 1.16–1.27× (6 interleaved runs
+//    each, AMD EPYC Zen 3; 2 threads: 1.34–1.41× against 1.06–1.29×). Standalone, with its data
+//    in the cache, 20.7–25 ms against oneDNN's 27–33 ms.
 //
-//   // x plain (N, C, H, W); dy (N, O/8, OH, OW, 8) blocked, or plain (N, O, OH, OW)
-//   DirectGradWeight k(geometry, /*dy_blocked=*/true, threads);
+//   // x plain (N, C, H, W) or blocked (N, C/8, H, W, 8); dy (N, O/8, OH, OW, 8) blocked, or plain
+//   DirectGradWeight k(geometry, /*x_blocked=*/false, /*dy_blocked=*/true, threads);
 //   k.Run(x, dy, dweight /*(O, C, KH, KW) = OIHW*/, dbias /*(O,)*/);
 //
 // dweight[o, c, r, s] = Σ_{n,i,j} dy[n, o, i, j] · x[n, c, i·sh − ph + r·dh, j·sw − pw + s·dw].
 // A blocked dy cell holds 8 filters in one vector, so each (n, i, j) is one vector of dy times one
 // broadcast x value per tap: 2 filter blocks × 5 taps = 10 accumulators in registers per sweep
 // over the image, 7 loads per 10 FMAs (FMA-bound). x is copied into a zero-padded plane per
-// image first, so the sweep has no bounds checks. An earlier im2col + one
+// image first, so the sweep has no bounds checks; a sweep covers only the output rows whose kernel
+// row reads x, not its zero padding (the skipped products are exact zeros). An earlier im2col + one
 // sgemm per image and block of 8 filters (M=8, N=25, K=784) reached only ~0.4× of conv2's forward
 // time; this kernel needs no column buffer and no GEMM packing.
 //
 // The images are split over the threads, each summing into its own accumulators, added in thread
 // order: the result depends on the thread count only, and differs from oneDNN's only in summation
-// order. A plain dy is first transposed into the blocked order per image, so both layouts give the
-// same bits. Requires AVX2 + FMA and O % 8 == 0 (callers choose it when oneDNN dispatches to AVX2,
+// order. A plain dy is first transposed into the blocked order per image and x is always copied
+// into plain padded planes, so every layout gives the same bits. Requires AVX2 + FMA, O % 8 == 0
+// and, for a blocked x, C % 8 == 0 (callers choose it when oneDNN dispatches to AVX2,
 // runtime/layout.h's BlockedChannels() == 8).
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace flow {
@@ -35,7 +44,7 @@ struct GradWeightGeometry {
 
 class DirectGradWeight {
  public:
-  DirectGradWeight(const GradWeightGeometry& g, bool dy_blocked, int threads);
+  DirectGradWeight(const GradWeightGeometry& g, bool x_blocked, bool dy_blocked, int threads);
   void Run(const float* x, const float* dy, float* dweight, float* dbias);
 
  private:
@@ -43,10 +52,12 @@ class DirectGradWeight {
   void Image(int64_t n, const float* x, const float* dy, float* scratch, float* acc) const;
 
   GradWeightGeometry g_;
-  bool dy_blocked_;
+  bool x_blocked_, dy_blocked_;
   int threads_;
-  int64_t taps_, cells_;             // C·KH·KW, OH·OW
-  int64_t padded_h_, padded_w_;      // the zero-padded x plane that the sweep reads
+  int64_t taps_, cells_;         // C·KH·KW, OH·OW
+  int64_t padded_h_, padded_w_;  // the zero-padded x plane that the sweep reads
+  // Per kernel row r: the output rows [i0, i1) whose window row r lies in x, not in the padding.
+  std::vector<std::pair<int64_t, int64_t>> rows_;
   int64_t scratch_size_, acc_size_;  // per thread
   std::vector<float> scratch_;  // threads × (padded x (C, PH, PW), blocked dy (plain dy only))
   std::vector<float> acc_;      // threads × acc_size_

@@ -1,9 +1,9 @@
 // flowrt's direct AVX2 conv2d_grad_weight (ops/conv2d_grad_weight_direct_kernel.h) against
 // oneDNN's backward-weights primitive: equal within float rounding (only the summation order
-// differs), with dy plain and blocked, one and two threads — and the same bits whatever dy's
-// layout. The cases cover every sweep shape: 1 or 2 filter blocks, 1–5 taps per sweep, a kernel row
-// wider than one sweep, several input channels, stride, dilation, and input rows the stride's
-// rounding leaves out of every window.
+// differs), with x and dy plain and blocked, one and two threads — and the same bits whatever
+// their layouts. The cases cover every sweep shape: 1 or 2 filter blocks, 1–5 taps per sweep, a
+// kernel row wider than one sweep, several input channels, stride, dilation, and input rows the
+// stride's rounding leaves out of every window.
 #include "ops/conv2d_grad_weight_direct_kernel.h"
 
 #include <gtest/gtest.h>
@@ -103,7 +103,7 @@ void Check(const Case& c) {
   for (int threads : {1, 2}) {
     std::vector<float> plain_w(want_w.size()), plain_b(c.o), blocked_w(want_w.size()),
         blocked_b(c.o);
-    DirectGradWeight(g, false, threads)
+    DirectGradWeight(g, false, false, threads)
         .Run(x.data<float>(), dy.data<float>(), plain_w.data(), plain_b.data());
     for (size_t i = 0; i < want_w.size(); ++i) {
       // Sums of N·OH·OW products of N(0, 1) values: float rounding ~1e-4 of it.
@@ -112,10 +112,18 @@ void Check(const Case& c) {
     for (int64_t o = 0; o < c.o; ++o) {
       ASSERT_NEAR(plain_b[o], want_b[o], tolerance) << "dbias " << o;
     }
-    DirectGradWeight(g, true, threads)
+    DirectGradWeight(g, false, true, threads)
         .Run(x.data<float>(), dy_blocked.data(), blocked_w.data(), blocked_b.data());
     EXPECT_EQ(blocked_w, plain_w) << "dweight depends on dy's layout";
     EXPECT_EQ(blocked_b, plain_b) << "dbias depends on dy's layout";
+    if (c.c % 8 == 0) {  // x blocked too (conv2 after a blocked pooling)
+      const std::vector<float> x_blocked = blocked(x, c.n, c.c, c.h * c.w);
+      std::fill(blocked_w.begin(), blocked_w.end(), 0.f);
+      DirectGradWeight(g, true, true, threads)
+          .Run(x_blocked.data(), dy_blocked.data(), blocked_w.data(), blocked_b.data());
+      EXPECT_EQ(blocked_w, plain_w) << "dweight depends on x's layout";
+      EXPECT_EQ(blocked_b, plain_b) << "dbias depends on x's layout";
+    }
   }
 }
 
@@ -126,6 +134,9 @@ TEST(DirectGradWeightTest, MatchesOneDnnWithinFloatRounding) {
   Check({2, 3, 9, 8, 8, 4, 1, 1, 0});      // 3 input channels, 1 block × 4 taps, no padding
   Check({2, 2, 6, 7, 8, 1, 1, 1, 0});      // 1×1 kernel: 1 tap
   Check({2, 16, 14, 14, 24, 5, 1, 1, 2});  // 16 input channels, LeNet's conv2 geometry
+  Check({3, 32, 14, 14, 64, 5, 1, 1, 2});  // LeNet's conv2 at batch 3, x blocked too
+  Check({2, 8, 7, 9, 16, 3, 2, 1, 2});     // x blocked, stride 2: padding rows skipped per tap
+  Check({2, 8, 3, 5, 8, 5, 1, 2, 4});  // dilation 2, pad 4: kernel rows 0 and 4 read only padding
 }
 
 }  // namespace
