@@ -162,13 +162,15 @@ void DirectGradWeight::Image(int64_t n, const float* x, const float* dy, float* 
   const int64_t v0 = std::max<int64_t>(0, g_.pad_before[1]);
   const int64_t v1 = std::min(padded_w_, g_.w + g_.pad_before[1]);
   if (x_blocked_) {  // (C/8, H, W, 8): lane l of cell (h, w) goes to plane c0 + l
+    // Read in memory order, so x streams in even when it has left the cache.
+    const int64_t plane = padded_h_ * padded_w_;
     for (int64_t c0 = 0; c0 < g_.c; c0 += kBlock) {
       const float* block = x + (n * g_.c + c0) * g_.h * g_.w;
       for (int64_t u = u0; u < u1; ++u) {
         const float* src = block + ((u - g_.pad_before[0]) * g_.w - g_.pad_before[1]) * kBlock;
-        for (int64_t l = 0; l < kBlock; ++l) {
-          float* dst = padded + ((c0 + l) * padded_h_ + u) * padded_w_;
-          for (int64_t v = v0; v < v1; ++v) dst[v] = src[v * kBlock + l];
+        float* dst = padded + (c0 * padded_h_ + u) * padded_w_;
+        for (int64_t v = v0; v < v1; ++v) {
+          for (int64_t l = 0; l < kBlock; ++l) dst[l * plane + v] = src[v * kBlock + l];
         }
       }
     }
