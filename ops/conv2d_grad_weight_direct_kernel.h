@@ -17,7 +17,8 @@
 // broadcast x value per tap: 2 filter blocks × 5 taps = 10 accumulators in registers per sweep
 // over the image, 7 loads per 10 FMAs (FMA-bound). x is copied into a zero-padded plane per
 // image first, so the sweep has no bounds checks; a sweep covers only the output rows whose kernel
-// row reads x, not its zero padding (the skipped products are exact zeros). An earlier im2col + one
+// row reads x, not its zero padding (the skipped products are zeros; an inf or NaN in dy there is
+// skipped too, as oneDNN skips it). An earlier im2col + one
 // sgemm per image and block of 8 filters (M=8, N=25, K=784) reached only ~0.4× of conv2's forward
 // time; this kernel needs no column buffer and no GEMM packing.
 //
