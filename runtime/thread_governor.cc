@@ -24,7 +24,10 @@ void ThreadGovernor::SwitchTo(int threads) {
 void ThreadGovernor::Record(double seconds) {
   (current_ == max_threads_ ? steps_many_ : steps_one_) += 1;
   if (max_threads_ == 1) return;
-  if (phase_ == Phase::kSettled) ++settled_steps_;
+  if (phase_ == Phase::kSettled) {
+    ++settled_steps_;
+    settled_seconds_ += seconds;
+  }
   if (skip_left_ > 0) {
     --skip_left_;
     return;
@@ -42,6 +45,7 @@ void ThreadGovernor::Record(double seconds) {
       const double probed = Median(window_);
       phase_ = Phase::kSettled;
       settled_steps_ = 0;
+      settled_seconds_ = 0;
       if (probed < settled_median_ * (1 - kMargin)) {  // the probed count is faster: stay on it
         settled_median_ = probed;
         interval_ = kFirstInterval;
@@ -57,7 +61,9 @@ void ThreadGovernor::Record(double seconds) {
       const bool full = static_cast<int>(window_.size()) == kWindow;
       const double recent = full ? Median(window_) : settled_median_;
       const bool busier = full && recent > kLoadChange * settled_median_;
-      if (!busier && settled_steps_ < interval_) return;
+      const bool due = settled_steps_ >= interval_ ||
+                       (settled_steps_ >= kFirstInterval && settled_seconds_ >= kMaxSettledSeconds);
+      if (!busier && !due) return;
       if (busier) interval_ = kFirstInterval;
       settled_median_ = recent;  // the settled count's time now, to compare the probe with
       phase_ = Phase::kProbe;

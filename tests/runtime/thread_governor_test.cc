@@ -87,6 +87,26 @@ TEST(ThreadGovernorTest, ReturnsToAllThreadsWhenTheNeighbourStops) {
   EXPECT_GT(Count(used, 2, 1200), 400 - 2 * kProbeSteps);
 }
 
+TEST(ThreadGovernorTest, ProbesAtLeastEvery30SecondsOfSlowSteps) {
+  ThreadGovernor governor(2);
+  // 1-second steps on 1 thread while a neighbour is busy, for 300 steps: by then the step interval
+  // has doubled to 200 (probes near steps 62, 168 and 374), but kFirstInterval steps take 50 s.
+  int step = 0;
+  const std::vector<int> used = Drive(governor, 500, [&](int threads) {
+    const bool busy = step++ < 300;
+    return threads == 2 ? (busy ? 4000.0 : 500.0) : 1000.0;
+  });
+  // The neighbour stops at step 300; 2 threads are back within kFirstInterval steps and a probe.
+  int back = -1;
+  for (int i = 300; i + kProbeSteps < 500 && back < 0; ++i) {
+    if (used[i] == 2 && used[i + kProbeSteps] == 2) back = i;
+  }
+  ASSERT_GE(back, 0);
+  EXPECT_LE(back, 300 + ThreadGovernor::kFirstInterval + 2 * kProbeSteps);
+  // Then 2 threads, but for a 1-thread probe every 30 s (60 steps of 0.5 s).
+  EXPECT_GE(Count(used, 2, back), 500 - back - 4 * kProbeSteps);
+}
+
 TEST(ThreadGovernorTest, NeedsAMarginToSwitch) {
   ThreadGovernor governor(2);
   // 1 thread 3% faster: inside the 5% margin, so 2 threads stay.
