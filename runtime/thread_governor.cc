@@ -1,6 +1,7 @@
 #include "runtime/thread_governor.h"
 
 #include <algorithm>
+#include <array>
 
 #include "runtime/status.h"
 
@@ -8,11 +9,15 @@ namespace flow {
 
 ThreadGovernor::ThreadGovernor(int max_threads) : max_threads_(max_threads), current_(max_threads) {
   FLOWRT_CHECK(max_threads >= 1) << "ThreadGovernor needs at least 1 thread, got " << max_threads;
+  window_.reserve(kWindow + 1);  // never grows after this
 }
 
-double ThreadGovernor::Median(std::vector<double> times) {
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+// A copy on the stack: Record runs every training step, which must not allocate.
+double ThreadGovernor::Median(const std::vector<double>& window) {
+  std::array<double, kWindow> times;
+  std::copy(window.begin(), window.end(), times.begin());
+  std::nth_element(times.begin(), times.begin() + kWindow / 2, times.end());
+  return times[kWindow / 2];
 }
 
 void ThreadGovernor::SwitchTo(int threads) {

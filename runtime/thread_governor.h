@@ -66,7 +66,7 @@ class ThreadGovernor {
   enum class Phase { kMeasure, kProbe, kSettled };
   int Other() const { return current_ == 1 ? max_threads_ : 1; }
   void SwitchTo(int threads);
-  static double Median(std::vector<double> times);
+  static double Median(const std::vector<double>& window);  // window: exactly kWindow times
 
   int max_threads_;
   int current_;
