@@ -24,7 +24,8 @@
 // runs, and offers no call to change it later (a setenv from the executable's .preinit_array,
 // which runs earlier, does not reach it either: tried with glibc 2.36). So UseBoundedOpenMpWait
 // sets GOMP_SPINCOUNT=1000 and re-executes /proc/self/exe with the same arguments, once, when
-// neither variable is set. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept. Programs that
+// neither variable is set. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept, and so is a
+// thread binding the user asked for (the re-executed program gets the CPUs of all the places). Programs that
 // link libflowrt without calling it keep libgomp's default (the README tells them to set
 // GOMP_SPINCOUNT=1000 on a shared machine, or to call this).
 #pragma once
@@ -40,5 +41,10 @@ void UseBoundedOpenMpWait(char** argv);
 // The policy this process runs with, for reports: "GOMP_SPINCOUNT=1000 (flowrt's default)",
 // "OMP_WAIT_POLICY=passive (user)", "GOMP_SPINCOUNT=300 (user)" or "libgomp default (spin ~3 ms)".
 std::string OpenMpWaitPolicy();
+
+// The thread binding this process runs with, for reports: "none (the kernel places the threads)"
+// or, when the user asked for binding, "OMP_PROC_BIND 1, 2 places over 2 CPUs" (OpenMP's
+// omp_proc_bind_t: 1 true, 2 master, 3 close, 4 spread).
+std::string OpenMpBinding();
 
 }  // namespace flow

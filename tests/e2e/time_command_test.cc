@@ -1,5 +1,7 @@
 // `flowrt time` (like `caffe time`): a header saying what was timed, then the per-layer and
 // per-op tables of report/op_profile. No data needed: it times random input.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -105,6 +107,31 @@ TEST(TimeCommandTest, ChoosesABoundedOpenMpSpinUnlessTheUserChoseOne) {
   CommandResult spin = time("GOMP_SPINCOUNT=300");
   EXPECT_TRUE(absl::StrContains(spin.output, "\nOpenMP wait policy GOMP_SPINCOUNT=300 (user)\n"))
       << spin.output;
+}
+
+// A binding the user asks for survives that re-execution: libgomp binds the first thread to the
+// first place before main, and the re-executed program used to inherit that one-CPU mask, so
+// every thread ran on CPU 0. Its places must cover the CPUs this test may use.
+TEST(TimeCommandTest, KeepsTheUsersThreadBindingAcrossTheReExecution) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
+  const int cpus = CPU_COUNT(&mine);
+  CommandResult bound = Shell(absl::StrCat("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OMP_PLACES ",
+                                           "OMP_PROC_BIND=true ", FlowrtBinary(),
+                                           " time --job=mlp --iterations=1 --threads=2 2>&1"));
+  ASSERT_EQ(bound.exit_code, 0) << bound.output;
+  EXPECT_TRUE(absl::StrContains(bound.output, "\nOpenMP wait policy GOMP_SPINCOUNT=1000"))
+      << bound.output;
+  EXPECT_TRUE(absl::StrContains(bound.output, absl::StrCat("\nOpenMP thread binding OMP_PROC_BIND 1, ",
+                                                           cpus, " places over ", cpus, " CPUs\n")))
+      << "this process may use " << cpus << " CPUs\n"
+      << bound.output;
+  CommandResult free = Shell(absl::StrCat("env -u OMP_PROC_BIND -u OMP_PLACES -u GOMP_CPU_AFFINITY ",
+                                          FlowrtBinary(),
+                                          " time --job=mlp --iterations=1 --threads=1 2>&1"));
+  EXPECT_TRUE(absl::StrContains(free.output,
+                                "\nOpenMP thread binding none (the kernel places the threads)\n"))
+      << free.output;
 }
 
 TEST(TimeCommandTest, UnknownJobOrArgumentIsRefused) {

@@ -62,6 +62,7 @@ int RunTime(const std::vector<std::string>& args) {
             << absl::StrFormat("%.1f", jobs::FmaPeakGflopsPerCore(0.2))
             << " GFLOP/s per core (probe)\n"
             << "OpenMP wait policy " << OpenMpWaitPolicy() << "\n"
+            << "OpenMP thread binding " << OpenMpBinding() << "\n"
             << "exact fusions " << (fusions ? "on" : "off (--nofusions)") << "\n\n"
             << jobs::FormatProfile(*profile);
   return 0;
