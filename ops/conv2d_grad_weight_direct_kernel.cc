@@ -131,6 +131,7 @@ DirectGradWeight::DirectGradWeight(const GradWeightGeometry& g, bool x_blocked, 
       x_blocked_(x_blocked),
       dy_blocked_(dy_blocked),
       threads_(std::max<int>(1, std::min<int64_t>(threads, g.n))),
+      chunks_(threads_ == 1 ? 1 : std::min<int64_t>(g.n, 16)),
       taps_(g.c * g.kh * g.kw),
       cells_(g.oh * g.ow),
       padded_h_((g.oh - 1) * g.stride[0] + (g.kh - 1) * g.dilation[0] + 1),
@@ -138,7 +139,7 @@ DirectGradWeight::DirectGradWeight(const GradWeightGeometry& g, bool x_blocked, 
       scratch_size_(g.c * padded_h_ * padded_w_ + (dy_blocked ? 0 : g.o * cells_)),
       acc_size_((g.o + kPairFloats - 1) / kPairFloats * kPairFloats * taps_ + g.o),
       scratch_(threads_ * scratch_size_),
-      acc_(threads_ * acc_size_) {
+      acc_(chunks_ * acc_size_) {
   FLOWRT_CHECK(g.o % kBlock == 0);
   FLOWRT_CHECK(!x_blocked || g.c % kBlock == 0);
   // Kernel row r reads padded row i·sh + r·dh for output row i; x fills padded rows [u0, u1).
@@ -226,28 +227,35 @@ void DirectGradWeight::Image(int64_t n, const float* x, const float* dy, float* 
 }
 
 void DirectGradWeight::Run(const float* x, const float* dy, float* dweight, float* dbias) {
-  std::fill(acc_.begin(), acc_.end(), 0.f);
+  auto chunk = [&](int64_t c, float* scratch) {
+    float* acc = acc_.data() + c * acc_size_;
+    std::fill(acc, acc + acc_size_, 0.f);
+    for (int64_t n = g_.n * c / chunks_; n < g_.n * (c + 1) / chunks_; ++n) {
+      Image(n, x, dy, scratch, acc);
+    }
+  };
   if (threads_ == 1) {
-    for (int64_t n = 0; n < g_.n; ++n) Image(n, x, dy, scratch_.data(), acc_.data());
+    for (int64_t c = 0; c < chunks_; ++c) chunk(c, scratch_.data());
   } else {
-    // Each thread sums a contiguous range of images into its own accumulators.
-#pragma omp parallel num_threads(threads_)
-    {
-      const int64_t t = omp_get_thread_num();
-      for (int64_t n = g_.n * t / threads_; n < g_.n * (t + 1) / threads_; ++n) {
-        Image(n, x, dy, scratch_.data() + t * scratch_size_, acc_.data() + t * acc_size_);
-      }
+    // Whichever thread is free takes the next chunk: a thread sharing its core with another
+    // process takes fewer instead of holding up the other at the end.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+    for (int64_t c = 0; c < chunks_; ++c) {
+      chunk(c, scratch_.data() + omp_get_thread_num() * scratch_size_);
     }
   }
-  // (O/16, taps, 16) → (O, taps), threads added in order.
-  for (int64_t o = 0; o < g_.o; ++o) {
-    for (int64_t k = 0; k <= taps_; ++k) {  // k == taps_: the bias
-      const int64_t i = k < taps_ ? ((o / kPairFloats) * taps_ + k) * kPairFloats + o % kPairFloats
-                                  : acc_size_ - g_.o + o;
-      float sum = acc_[i];
-      for (int t = 1; t < threads_; ++t) sum += acc_[t * acc_size_ + i];
-      (k < taps_ ? dweight[o * taps_ + k] : dbias[o]) = sum;
+  // (O/16, taps, 16) → (O, taps), chunks added in order, reading the accumulators in order.
+  const int64_t weight_floats = acc_size_ - g_.o;
+  for (int64_t i = 0; i < acc_size_; ++i) {
+    float sum = acc_[i];
+    for (int64_t c = 1; c < chunks_; ++c) sum += acc_[c * acc_size_ + i];
+    if (i >= weight_floats) {
+      dbias[i - weight_floats] = sum;
+      continue;
     }
+    const int64_t o = i / (taps_ * kPairFloats) * kPairFloats + i % kPairFloats;
+    const int64_t k = i / kPairFloats % taps_;
+    if (o < g_.o) dweight[o * taps_ + k] = sum;
   }
 }
 

@@ -22,9 +22,12 @@
 // sgemm per image and block of 8 filters (M=8, N=25, K=784) reached only ~0.4× of conv2's forward
 // time; this kernel needs no column buffer and no GEMM packing.
 //
-// The images are split over the threads, each summing into its own accumulators, added in thread
-// order: the result depends on the thread count only, and differs from oneDNN's only in summation
-// order. A plain dy is first transposed into the blocked order per image and x is always copied
+// At more than one thread the images are cut into 16 chunks (fewer for a smaller batch), which
+// the threads take dynamically, each chunk summing into its own accumulators, added in chunk
+// order: the result is the same at any thread count above 1 and differs from oneDNN's only in
+// summation order. Beside a busy loop on one of 2 cores, a thread that shares its core takes
+// fewer chunks instead of holding up the other (a static split by thread took as long as 1
+// thread). At 1 thread there is one chunk. A plain dy is first transposed into the blocked order per image and x is always copied
 // into plain padded planes, so every layout gives the same bits. Requires AVX2 + FMA, O % 8 == 0
 // and, for a blocked x, C % 8 == 0 (callers choose it when oneDNN dispatches to AVX2,
 // runtime/layout.h's BlockedChannels() == 8).
@@ -55,13 +58,14 @@ class DirectGradWeight {
   GradWeightGeometry g_;
   bool x_blocked_, dy_blocked_;
   int threads_;
+  int64_t chunks_;               // of images, each summed into its own accumulators
   int64_t taps_, cells_;         // C·KH·KW, OH·OW
   int64_t padded_h_, padded_w_;  // the zero-padded x plane that the sweep reads
   // Per kernel row r: the output rows [i0, i1) whose window row r lies in x, not in the padding.
   std::vector<std::pair<int64_t, int64_t>> rows_;
   int64_t scratch_size_, acc_size_;  // per thread
   std::vector<float> scratch_;  // threads × (padded x (C, PH, PW), blocked dy (plain dy only))
-  std::vector<float> acc_;      // threads × acc_size_
+  std::vector<float> acc_;      // chunks × acc_size_
 };
 
 }  // namespace flow
