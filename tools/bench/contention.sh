@@ -11,7 +11,9 @@
 # at 1 and 2 threads, plus flowrt at 2 threads waiting passively (OMP_WAIT_POLICY=passive,
 # flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it)
 # and flowrt at 2 threads with its thread governor (--adapt_threads, runtime/thread_governor.h;
-# 12 more warm-up steps, its first probe); the order alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
+# 12 more warm-up steps, its first probe), and flowrt at 2 threads bound to the cores
+# (OMP_PROC_BIND=true), without and with the governor (README: on a shared machine); the order
+# alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
 # (--startup_only skips the step rows and the profile).
 # tools/bench/contention_report.py then rewrites RESULTS.md's issue-15 section:
 # median ms per row, the spread of the per-round medians, % of the FMA peak, hog/quiet, the
@@ -101,7 +103,7 @@ for round in $(seq 1 "$ROUNDS"); do
     for model in lenet mlp; do
       steps=(--mode=step --model=$model --batch=100 --warmup=5 --iters="$ITERS" --data="$DATA")
       torch=($PY "$ROOT/tools/bench/train_step_bench.py" "${steps[@]}")
-      rows=(flowrt1 flowrt2 torch1 torch2 adaptive)
+      rows=(flowrt1 flowrt2 torch1 torch2 adaptive bound bound_adaptive)
       [ "$PASSIVE" = 1 ] && rows+=(passive)
       n=${#rows[@]}
       for k in $(seq 0 $((n - 1))); do
@@ -113,6 +115,10 @@ for round in $(seq 1 "$ROUNDS"); do
           torch2) run $hog $round - "${torch[@]}" --threads=2 ;;
           adaptive) run $hog $round adaptive "$BENCH" "${steps[@]/--warmup=5/--warmup=17}" \
                       --threads=2 --adapt_threads ;;
+          bound) run $hog $round bound env OMP_PROC_BIND=true "$BENCH" "${steps[@]}" \
+                   --threads=2 ;;
+          bound_adaptive) run $hog $round bound_adaptive env OMP_PROC_BIND=true "$BENCH" \
+                            "${steps[@]/--warmup=5/--warmup=17}" --threads=2 --adapt_threads ;;
           passive) run $hog $round passive env OMP_WAIT_POLICY=passive "$BENCH" "${steps[@]}" \
                      --threads=2 ;;
         esac

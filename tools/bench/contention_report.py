@@ -23,8 +23,12 @@ import report
 BEGIN = "<!-- contention: begin (tools/bench/contention_report.py rewrites this section) -->"
 END = "<!-- contention: end -->"
 
-STEP_ROWS = (("flowrt", 1), ("flowrt", 2), ("flowrt (adaptive)", 2), ("flowrt (passive)", 2),
-             ("pytorch", 1), ("pytorch", 2))
+STEP_ROWS = (("flowrt", 1), ("flowrt", 2), ("flowrt (adaptive)", 2), ("flowrt (bound)", 2),
+             ("flowrt (bound, adaptive)", 2), ("flowrt (passive)", 2), ("pytorch", 1),
+             ("pytorch", 2))
+# contention.sh's variants of flowrt's 2-thread row, as the tables name them.
+VARIANTS = {"passive": "passive", "adaptive": "adaptive", "bound": "bound",
+            "bound_adaptive": "bound, adaptive"}
 # Start-up parts: (RESULT key, column title). PyTorch's init_ms includes `import numpy, torch`.
 STARTUP_PARTS = (("init_ms", "exec → main (loader; Python: + imports)"), ("load_ms", "load MNIST"),
                  ("load_cpu_ms", "load CPU"), ("compile_ms", "build + compile"),
@@ -90,7 +94,7 @@ def main():
         if r.get("mode") != "step":
             continue
         variant = r.get("variant", "-")
-        fw = r["framework"] + (" (%s)" % variant if variant in ("passive", "adaptive") else "")
+        fw = r["framework"] + (" (%s)" % VARIANTS[variant] if variant in VARIANTS else "")
         key = (r["model"], fw, int(r["threads"]), r["hog"])
         rounds[key][r["round"]] += [float(t) for t in r["times_ms"].split(",") if t]
         cpu_ms[key].append(float(r.get("cpu_ms_per_step", 0)))
@@ -128,7 +132,9 @@ def main():
                      "*flowrt (adaptive)* runs with its thread governor (`--adapt_threads`, "
                      "runtime/thread_governor.h: each step on 2 threads or 1, whichever ran faster "
                      "lately; off by default because the last bits then depend on the load), "
-                     "timed after 12 more warm-up steps (its first probe).\n")
+                     "timed after 12 more warm-up steps (its first probe); *flowrt (bound)* runs "
+                     "with `OMP_PROC_BIND=true`, each thread bound to one core, and *flowrt "
+                     "(bound, adaptive)* with both (README: on a shared machine).\n")
         lines.append("Batch 100. *hog*: one busy loop pinned to one core, started and stopped by the "
                      "script. ms = median over all timed steps of all rounds; spread = lowest–highest "
                      "per-round median; CPU ms = the process's CPU time per quiet step (at 1 thread the "
@@ -193,7 +199,8 @@ def main():
     share_target(2, 0.80)
     for model, name in (("lenet", "LeNet"), ("mlp", "MLP")):
         one_h, one_q = median((model, "flowrt", 1, "on")), median((model, "flowrt", 1, "off"))
-        for fw, how in (("flowrt", ""), ("flowrt (adaptive)", ", adaptive")):
+        for fw, how in (("flowrt", ""), ("flowrt (adaptive)", ", adaptive"),
+                        ("flowrt (bound)", ", bound"), ("flowrt (bound, adaptive)", ", bound, adaptive")):
             two_h, two_q = median((model, fw, 2, "on")), median((model, fw, 2, "off"))
             ratio_target("%s%s, hog: 2 threads / 1 thread" % (name, how), two_h, one_h, 1.0)
             ratio_target("%s%s, 2 threads: hog / quiet" % (name, how), two_h, two_q, 1.5)
