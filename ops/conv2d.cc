@@ -179,6 +179,39 @@ Shape WithBatch(const Shape& shape, int64_t n) {
   return Shape(std::move(dims));
 }
 
+// A kernel running the convolution primitive make_pd(n) (for n images) that reads input 0 as
+// `in` and the weight, input 1, and writes output 0 as `out` (inputs and output each in their
+// stored layout, reordered at the boundary when the primitive wants another), plus `extra`
+// arguments: in BatchChunks when UseBatchChunks says so, else over the whole batch.
+template <typename Primitive, typename MakePd>
+std::unique_ptr<Kernel> ConvKernel(const KernelContext& ctx, const DnnlConv& conv, int in, int out,
+                                   MakePd make_pd,
+                                   const std::vector<DnnlKernel::PrimitiveArg>& extra = {}) {
+  auto kernel = std::make_unique<DnnlKernel>();
+  DnnlKernel* k = kernel.get();
+  std::vector<DnnlKernel::PrimitiveArg> args = {
+      {in, true,
+       [&ctx, k](const auto& wanted) {
+         return k->Input(ctx.inputs[0], DnnlDesc(ctx.inputs[0].shape(), ctx.input_layouts[0]),
+                         wanted);
+       }},
+      {DNNL_ARG_WEIGHTS, false,
+       [&ctx, &conv, k](const auto& wanted) {
+         return k->Input(ctx.inputs[1], conv.PlainWeights(), wanted);
+       }},
+      {out, true, [&ctx, k](const auto& wanted) {
+         return k->Output(ctx.outputs[0], DnnlDesc(ctx.outputs[0].shape(), ctx.output_layouts[0]),
+                          wanted);
+       }}};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const int64_t batch = ctx.inputs[0].shape()[0];
+  if (!UseBatchChunks(batch) ||
+      !kernel->AddBatchChunks<Primitive>(batch, omp_get_max_threads(), make_pd, args)) {
+    kernel->AddPrimitive<Primitive>(make_pd(batch), args);
+  }
+  return kernel;
+}
+
 // ---- conv2d ----
 
 absl::StatusOr<std::vector<BlobDesc>> Conv2dShape(const ShapeContext& ctx) {
@@ -248,35 +281,19 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConv2dKernel(const KernelContext& ct
     // No workspace is kept for backward, so predict jobs may use the inference variant.
     const prop_kind prop =
         ctx.env.is_train ? prop_kind::forward_training : prop_kind::forward_inference;
-    auto kernel = std::make_unique<DnnlKernel>();
     const Shape& x = ctx.inputs[0].shape();
     const Shape& y = ctx.outputs[0].shape();
     auto make_pd = [&](int64_t n) {
       const DnnlConv part(WithBatch(x, n), ctx.inputs[1].shape(), WithBatch(y, n), g);
       return dnnl::convolution_forward::primitive_desc(part.Forward(prop, bias), attr, CpuEngine());
     };
-    std::vector<DnnlKernel::PrimitiveArg> args = {
-        {DNNL_ARG_SRC, true,
-         [&](const auto& wanted) {
-           return kernel->Input(ctx.inputs[0], DnnlDesc(x, ctx.input_layouts[0]), wanted);
-         }},
-        {DNNL_ARG_WEIGHTS, false,
-         [&](const auto& wanted) {
-           return kernel->Input(ctx.inputs[1], conv.PlainWeights(), wanted);
-         }},
-        {DNNL_ARG_DST, true, [&](const auto& wanted) {
-           return kernel->Output(ctx.outputs[0], DnnlDesc(y, ctx.output_layouts[0]), wanted);
-         }}};
+    std::vector<DnnlKernel::PrimitiveArg> bias_arg;
     if (bias) {
-      args.push_back(
+      bias_arg.push_back(
           {DNNL_ARG_BIAS, false, [&](const auto&) { return DnnlMemory(ctx.inputs[2], tag::x); }});
     }
-    if (!UseBatchChunks(x[0]) ||
-        !kernel->AddBatchChunks<dnnl::convolution_forward>(x[0], omp_get_max_threads(), make_pd,
-                                                           args)) {
-      kernel->AddPrimitive<dnnl::convolution_forward>(make_pd(x[0]), args);
-    }
-    return kernel;
+    return ConvKernel<dnnl::convolution_forward>(ctx, conv, DNNL_ARG_SRC, DNNL_ARG_DST, make_pd,
+                                                 bias_arg);
   });
 }
 
@@ -310,26 +327,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradDataKernel(const KernelContext& 
            conv.Any(conv.dst), conv.strides, conv.dilates, conv.pad_l, conv.pad_r},
           UserScratchpad(), CpuEngine(), hint);
     };
-    const DnnlConv conv(dx, ctx.inputs[1].shape(), dy, g);
-    auto kernel = std::make_unique<DnnlKernel>();
-    const std::vector<DnnlKernel::PrimitiveArg> args = {
-        {DNNL_ARG_DIFF_DST, true,
-         [&](const auto& wanted) {
-           return kernel->Input(ctx.inputs[0], DnnlDesc(dy, ctx.input_layouts[0]), wanted);
-         }},
-        {DNNL_ARG_WEIGHTS, false,
-         [&](const auto& wanted) {
-           return kernel->Input(ctx.inputs[1], conv.PlainWeights(), wanted);
-         }},
-        {DNNL_ARG_DIFF_SRC, true, [&](const auto& wanted) {
-           return kernel->Output(ctx.outputs[0], DnnlDesc(dx, ctx.output_layouts[0]), wanted);
-         }}};
-    if (!UseBatchChunks(dx[0]) ||
-        !kernel->AddBatchChunks<dnnl::convolution_backward_data>(dx[0], omp_get_max_threads(),
-                                                                 make_pd, args)) {
-      kernel->AddPrimitive<dnnl::convolution_backward_data>(make_pd(dx[0]), args);
-    }
-    return kernel;
+    return ConvKernel<dnnl::convolution_backward_data>(
+        ctx, DnnlConv(dx, ctx.inputs[1].shape(), dy, g), DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC,
+        make_pd);
   });
 }
 
