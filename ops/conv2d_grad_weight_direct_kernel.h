@@ -27,10 +27,10 @@
 // order: the result is the same at any thread count above 1 and differs from oneDNN's only in
 // summation order. Beside a busy loop on one of 2 cores, a thread that shares its core takes
 // fewer chunks instead of holding up the other (a static split by thread took as long as 1
-// thread). At 1 thread there is one chunk. A plain dy is first transposed into the blocked order per image and x is always copied
-// into plain padded planes, so every layout gives the same bits. Requires AVX2 + FMA, O % 8 == 0
-// and, for a blocked x, C % 8 == 0 (callers choose it when oneDNN dispatches to AVX2,
-// runtime/layout.h's BlockedChannels() == 8).
+// thread). At 1 thread there is one chunk. A plain dy is first transposed into the blocked order
+// per image and x is always copied into plain padded planes, so every layout gives the same bits.
+// Requires AVX2 + FMA, O % 8 == 0 and, for a blocked x, C % 8 == 0 (callers choose it when oneDNN
+// dispatches to AVX2, runtime/layout.h's BlockedChannels() == 8).
 #pragma once
 
 #include <cstdint>

@@ -77,11 +77,6 @@ void DnnlKernel::Add(dnnl::primitive primitive, const dnnl::memory::desc& scratc
   Add(std::move(primitive), std::move(args));
 }
 
-void DnnlKernel::AddChunks(std::vector<std::vector<DnnlStep>> chunk_steps) {
-  FLOWRT_CHECK(chunks_.empty());
-  chunks_ = std::move(chunk_steps);
-}
-
 absl::Status DnnlKernel::Run() {
   for (const DnnlStep& step : before_) step.Execute();
   for (const DnnlStep& step : steps_) step.Execute();

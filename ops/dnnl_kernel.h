@@ -81,12 +81,10 @@ class DnnlKernel : public Kernel {
 
  private:
   dnnl::memory Buffer(const dnnl::memory::desc& desc);
-  // The compute step of AddBatchChunks: chunk_steps[c][t] is chunk c on thread t.
-  void AddChunks(std::vector<std::vector<DnnlStep>> chunk_steps);
 
   std::vector<Tensor> buffers_;
   std::vector<DnnlStep> before_, steps_, after_;
-  std::vector<std::vector<DnnlStep>> chunks_;  // [chunk][thread], after steps_
+  std::vector<std::vector<DnnlStep>> chunks_;  // AddBatchChunks's: [chunk][thread], after steps_
 };
 
 // A batch (axis 0 of N images) cut into chunks for a primitive whose per-image arguments are
@@ -97,9 +95,9 @@ class DnnlKernel : public Kernel {
 // busy loop on one core, threads bound: 17.5-18.4 ms against 24.3-26.6 ms split statically, 12.3
 // quiet). Chunk boundaries depend on N only, so the result does not depend on the thread count.
 //
-//   BatchChunks chunks(n);
-//   for (int64_t size : chunks.sizes()) pds.push_back(make_pd(size));   // single-threaded pds
-//   dnnl::memory part = chunks.Slice(whole_memory, chunk_pd.src_desc(), c);
+//   BatchChunks chunks(n);                                        // chunks.count() chunks
+//   auto pd = CreateSingleThreaded([&] { return make_pd(chunks.size(c)); });
+//   dnnl::memory part = chunks.Slice(whole_memory, pd.src_desc(), c);  // chunk c's images
 struct BatchChunks {
   explicit BatchChunks(int64_t batch);
   int64_t count() const { return static_cast<int64_t>(starts.size()); }
@@ -156,18 +154,18 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     const dnnl::memory::desc first = md(pds[0], a.arg);
     dnnl::memory::dims dims = first.dims();
     dims[0] = batch;
-    wholes.push_back(a.bind(a.batched ? dnnl::memory::desc(dims, first.data_type(),
-                                                           *ActivationTag(first))
-                                      : first));
+    wholes.push_back(a.bind(
+        a.batched ? dnnl::memory::desc(dims, first.data_type(), *ActivationTag(first)) : first));
   }
   size_t scratch_bytes = 0;
-  for (const auto& pd : pds) scratch_bytes = std::max(scratch_bytes, pd.scratchpad_desc().get_size());
+  for (const auto& pd : pds)
+    scratch_bytes = std::max(scratch_bytes, pd.scratchpad_desc().get_size());
   std::vector<void*> scratch;  // per thread
   for (int t = 0; t < threads && scratch_bytes > 0; ++t) {
-    scratch.push_back(Buffer(dnnl::memory::desc({static_cast<dnnl::memory::dim>(scratch_bytes)},
-                                                dnnl::memory::data_type::u8,
-                                                dnnl::memory::format_tag::x))
-                          .get_data_handle());
+    scratch.push_back(
+        Buffer(dnnl::memory::desc({static_cast<dnnl::memory::dim>(scratch_bytes)},
+                                  dnnl::memory::data_type::u8, dnnl::memory::format_tag::x))
+            .get_data_handle());
   }
   std::vector<Primitive> primitives(pds.begin(), pds.end());
   std::vector<std::vector<DnnlStep>> steps(chunks.count());
@@ -176,16 +174,19 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     for (int t = 0; t < threads; ++t) {
       std::vector<std::pair<int, dnnl::memory>> bound;
       for (size_t i = 0; i < args.size(); ++i) {
-        bound.push_back({args[i].arg, args[i].batched ? chunks.Slice(wholes[i], md(pd, args[i].arg), c)
-                                                      : wholes[i]});
+        bound.push_back({args[i].arg, args[i].batched
+                                          ? chunks.Slice(wholes[i], md(pd, args[i].arg), c)
+                                          : wholes[i]});
       }
       if (!scratch.empty()) {
-        bound.push_back({DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), CpuEngine(), scratch[t])});
+        bound.push_back(
+            {DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), CpuEngine(), scratch[t])});
       }
       steps[c].emplace_back(primitives[pd_of[c]], std::move(bound));
     }
   }
-  AddChunks(std::move(steps));
+  FLOWRT_CHECK(chunks_.empty()) << "one chunked step per kernel";
+  chunks_ = std::move(steps);
   return true;
 }
 

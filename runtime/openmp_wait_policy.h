@@ -25,9 +25,9 @@
 // which runs earlier, does not reach it either: tried with glibc 2.36). So UseBoundedOpenMpWait
 // sets GOMP_SPINCOUNT=1000 and re-executes /proc/self/exe with the same arguments, once, when
 // neither variable is set. A user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept, and so is a
-// thread binding the user asked for (the re-executed program gets the CPUs of all the places). Programs that
-// link libflowrt without calling it keep libgomp's default (the README tells them to set
-// GOMP_SPINCOUNT=1000 on a shared machine, or to call this).
+// thread binding the user asked for (the re-executed program gets the CPUs of all the places).
+// Programs that link libflowrt without calling it keep libgomp's default (the README tells them to
+// set GOMP_SPINCOUNT=1000 on a shared machine, or to call this).
 #pragma once
 
 #include <string>

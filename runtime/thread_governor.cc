@@ -14,6 +14,7 @@ ThreadGovernor::ThreadGovernor(int max_threads) : max_threads_(max_threads), cur
 
 // A copy on the stack: Record runs every training step, which must not allocate.
 double ThreadGovernor::Median(const std::vector<double>& window) {
+  FLOWRT_CHECK_EQ(static_cast<int>(window.size()), kWindow);
   std::array<double, kWindow> times;
   std::copy(window.begin(), window.end(), times.begin());
   std::nth_element(times.begin(), times.begin() + kWindow / 2, times.end());

@@ -1,8 +1,7 @@
 // `flowrt time` (like `caffe time`): a header saying what was timed, then the per-layer and
 // per-op tables of report/op_profile. No data needed: it times random input.
-#include <sched.h>
-
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <string>
 
@@ -116,19 +115,20 @@ TEST(TimeCommandTest, KeepsTheUsersThreadBindingAcrossTheReExecution) {
   cpu_set_t mine;
   ASSERT_EQ(sched_getaffinity(0, sizeof mine, &mine), 0);
   const int cpus = CPU_COUNT(&mine);
-  CommandResult bound = Shell(absl::StrCat("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OMP_PLACES ",
-                                           "OMP_PROC_BIND=true ", FlowrtBinary(),
-                                           " time --job=mlp --iterations=1 --threads=2 2>&1"));
+  CommandResult bound = Shell(
+      absl::StrCat("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OMP_PLACES ", "OMP_PROC_BIND=true ",
+                   FlowrtBinary(), " time --job=mlp --iterations=1 --threads=2 2>&1"));
   ASSERT_EQ(bound.exit_code, 0) << bound.output;
   EXPECT_TRUE(absl::StrContains(bound.output, "\nOpenMP wait policy GOMP_SPINCOUNT=1000"))
       << bound.output;
-  EXPECT_TRUE(absl::StrContains(bound.output, absl::StrCat("\nOpenMP thread binding OMP_PROC_BIND 1, ",
-                                                           cpus, " places over ", cpus, " CPUs\n")))
+  EXPECT_TRUE(
+      absl::StrContains(bound.output, absl::StrCat("\nOpenMP thread binding OMP_PROC_BIND 1, ",
+                                                   cpus, " places over ", cpus, " CPUs\n")))
       << "this process may use " << cpus << " CPUs\n"
       << bound.output;
-  CommandResult free = Shell(absl::StrCat("env -u OMP_PROC_BIND -u OMP_PLACES -u GOMP_CPU_AFFINITY ",
-                                          FlowrtBinary(),
-                                          " time --job=mlp --iterations=1 --threads=1 2>&1"));
+  CommandResult free =
+      Shell(absl::StrCat("env -u OMP_PROC_BIND -u OMP_PLACES -u GOMP_CPU_AFFINITY ", FlowrtBinary(),
+                         " time --job=mlp --iterations=1 --threads=1 2>&1"));
   EXPECT_TRUE(absl::StrContains(free.output,
                                 "\nOpenMP thread binding none (the kernel places the threads)\n"))
       << free.output;

@@ -82,32 +82,32 @@ TEST(Conv2dThreadsTest, ChunkedBatchMatchesADoubleReferenceAndNotTheThreadCount)
   std::vector<std::vector<Tensor>> outputs;
   for (int threads : {1, 2, 3}) {
     Session session({.threads = threads});
-    JobFunction job(
-        &session, "conv2d_threads", JobType::kPredict,
-        [](const std::vector<Blob>& in) {
-          auto geometry = [](OpBuilder& op) -> OpBuilder& {
-            return op.Attr("strides", std::vector<int64_t>{1, 1})
-                .Attr("dilations", std::vector<int64_t>{1, 1})
-                .Attr("pad_before", std::vector<int64_t>{1, 1})
-                .Attr("pad_after", std::vector<int64_t>{1, 1})
-                .Attr("groups", int64_t{1});
-          };
-          OpBuilder conv("conv2d");
-          Blob y = geometry(conv.Input(in[0]).Input(in[1]).Input(in[2]))
-                       .Attr("activation", "relu")
-                       .Build1();
-          OpBuilder data("conv2d_grad_data");
-          Blob dx = geometry(data.Input(in[3]).Input(in[1]))
-                        .Attr("x_shape", std::vector<int64_t>{kN, kC, kH, kW})
-                        .Build1();
-          OpBuilder weight("conv2d_grad_weight");
-          std::vector<Blob> dw = geometry(weight.Input(in[3]).Input(in[0]))
-                                     .Attr("weight_shape", std::vector<int64_t>{kO, kC, kK, kK})
-                                     .Build();
-          return std::vector<Blob>{y, dx, dw[0], dw[1]};
-        },
-        {Placeholder({kN, kC, kH, kW}), Placeholder({kO, kC, kK, kK}), Placeholder({kO}),
-         Placeholder({kN, kO, kH, kW})});
+    JobFunction job(&session, "conv2d_threads", JobType::kPredict,
+                    [](const std::vector<Blob>& in) {
+                      auto geometry = [](OpBuilder& op) -> OpBuilder& {
+                        return op.Attr("strides", std::vector<int64_t>{1, 1})
+                            .Attr("dilations", std::vector<int64_t>{1, 1})
+                            .Attr("pad_before", std::vector<int64_t>{1, 1})
+                            .Attr("pad_after", std::vector<int64_t>{1, 1})
+                            .Attr("groups", int64_t{1});
+                      };
+                      OpBuilder conv("conv2d");
+                      Blob y = geometry(conv.Input(in[0]).Input(in[1]).Input(in[2]))
+                                   .Attr("activation", "relu")
+                                   .Build1();
+                      OpBuilder data("conv2d_grad_data");
+                      Blob dx = geometry(data.Input(in[3]).Input(in[1]))
+                                    .Attr("x_shape", std::vector<int64_t>{kN, kC, kH, kW})
+                                    .Build1();
+                      OpBuilder weight("conv2d_grad_weight");
+                      std::vector<Blob> dw =
+                          geometry(weight.Input(in[3]).Input(in[0]))
+                              .Attr("weight_shape", std::vector<int64_t>{kO, kC, kK, kK})
+                              .Build();
+                      return std::vector<Blob>{y, dx, dw[0], dw[1]};
+                    },
+                    {Placeholder({kN, kC, kH, kW}), Placeholder({kO, kC, kK, kK}),
+                     Placeholder({kO}), Placeholder({kN, kO, kH, kW})});
     absl::StatusOr<std::vector<Tensor>> out = job.Run({x, w, b, dy});
     ASSERT_TRUE(out.ok()) << out.status();
     ExpectClose((*out)[0], y, y_mag, "conv2d y", threads);
@@ -118,7 +118,8 @@ TEST(Conv2dThreadsTest, ChunkedBatchMatchesADoubleReferenceAndNotTheThreadCount)
   }
   const char* names[] = {"y", "dx", "dweight", "dbias"};
   for (int i = 0; i < 4; ++i) {
-    EXPECT_TRUE(outputs[1][i].BitwiseEqual(outputs[2][i])) << names[i] << ": 2 and 3 threads differ";
+    EXPECT_TRUE(outputs[1][i].BitwiseEqual(outputs[2][i]))
+        << names[i] << ": 2 and 3 threads differ";
   }
 }
 
