@@ -12,6 +12,7 @@
 #include "framework/grad_context.h"
 #include "framework/op_registry.h"
 #include "oneapi/dnnl/dnnl.h"
+#include "ops/one_openmp_thread.h"
 
 namespace flow {
 namespace {
@@ -56,19 +57,20 @@ void DenseGrad(GradContext& ctx) {
   }
 }
 
-// Runs body(begin, end) over [0, n) split across the OpenMP threads (one chunk each), or on
-// the calling thread when the product is small. oneDNN's sgemm called inside the parallel region
-// runs single-threaded, which also keeps it from allocating its thread-partition scratch.
-// "Small" is under 2^22 multiply-adds (`macs`; 8 MFLOP, ~100 us of one core): a parallel region
-// costs ~1 us when the team is spinning but ~100 us when it has to be woken
-// (runtime/openmp_wait_policy.h), and halving a GEMM as thin as the MLP's dense2 (100×512 ·
-// 512×10) made each of its three GEMMs 3-5× slower (0.03 → 0.11-0.16 ms, `flowrt time --job=mlp
-// --threads=2`).
+// A product under 2^22 multiply-adds (8 MFLOP, ~100 us of one core) runs on the calling thread
+// alone: a parallel region costs ~1 us when the team is spinning but ~100 us when it has to be
+// woken (runtime/openmp_wait_policy.h), and sharing out a GEMM as thin as the MLP's dense2
+// (100×512 · 512×10) made each of its three GEMMs 3-5× slower (ops/one_openmp_thread.h).
+bool IsSmall(int64_t macs) { return macs < (int64_t{1} << 22); }
+
+// Runs body(begin, end) over [0, n) split across the OpenMP threads (one chunk each), or with
+// one thread when the product is small. oneDNN's sgemm called inside the parallel region runs
+// single-threaded, which also keeps it from allocating its thread-partition scratch.
 template <typename Body>
 void SplitRange(int64_t n, int64_t macs, Body body) {
-  const int threads = macs < (int64_t{1} << 22) ? 1 : std::min<int>(omp_get_max_threads(), n);
+  const int threads = IsSmall(macs) ? 1 : std::min<int>(omp_get_max_threads(), n);
   if (threads <= 1) {
-    body(0, n);
+    WithOneOpenMpThread([&] { body(0, n); });
     return;
   }
 #pragma omp parallel num_threads(threads)
@@ -163,10 +165,14 @@ class DenseGradInputKernel : public Kernel {
 };
 
 // dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
-// The GEMM is split over in (columns of dweight), each thread reading all of dy (N × units, small)
-// and its columns of x. Split over units instead, each thread packed all of x: LeNet's dense1
-// (N = 100, in = 3136, units = 512) at 2 threads took 3.47 ms that way against 2.19–2.33 ms
-// (one thread: 3.6–4.4 ms; AMD EPYC Zen 3, quiet). dbias is a column sum, on the calling thread.
+// The GEMM is one dnnl_sgemm call that oneDNN shares out itself. The product is thin (its depth
+// is N = 100), and dnnl_sgemm ran such a call at ~90 GFLOP/s on one thread but any slice of it
+// (fewer columns or fewer units, so leading dimensions wider than the slice) at ~65. Splitting the
+// columns over 2 threads ourselves therefore gained little: the MLP's dense1 (in = 784,
+// units = 512) took 0.86–0.89 ms that way, 0.55–0.62 ms shared out by oneDNN, and 1.0 ms on one
+// thread; LeNet's (in = 3136) 2.23 and 2.29 ms (AMD EPYC Zen 3, OMP_WAIT_POLICY=active). In the
+// MLP's step at 2 threads: 1.50–1.95 ms against 1.81–2.41 (4 interleaved rounds).
+// dbias is a column sum, on the calling thread.
 absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
   const Shape& x = ctx.inputs[1].shape;
@@ -186,9 +192,14 @@ class DenseGradWeightKernel : public Kernel {
         db_(ctx.out<float>(1)) {}
 
   absl::Status Run() override {
-    SplitRange(in_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
-      Gemm('T', 'N', units_, end - begin, rows_, dy_, units_, x_ + begin, in_, dw_ + begin, in_);
-    });
+    const auto gemm = [this] {
+      Gemm('T', 'N', units_, in_, rows_, dy_, units_, x_, in_, dw_, in_);
+    };
+    if (IsSmall(rows_ * in_ * units_)) {
+      WithOneOpenMpThread(gemm);
+    } else {
+      gemm();
+    }
     for (int64_t u = 0; u < units_; ++u) db_[u] = 0.f;
     for (int64_t r = 0; r < rows_; ++r) {
       const float* row = dy_ + r * units_;

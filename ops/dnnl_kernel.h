@@ -3,8 +3,6 @@
 // C API, so a step does not build the std::unordered_map the C++ execute() takes).
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -13,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "oneapi/dnnl/dnnl.hpp"
+#include "ops/one_openmp_thread.h"
 #include "runtime/dnnl_context.h"
 #include "runtime/kernel.h"
 #include "runtime/layout.h"
@@ -96,7 +95,7 @@ class DnnlKernel : public Kernel {
 // quiet). Chunk boundaries depend on N only, so the result does not depend on the thread count.
 //
 //   BatchChunks chunks(n);                                        // chunks.count() chunks
-//   auto pd = CreateSingleThreaded([&] { return make_pd(chunks.size(c)); });
+//   auto pd = WithOneOpenMpThread([&] { return make_pd(chunks.size(c)); });
 //   dnnl::memory part = chunks.Slice(whole_memory, pd.src_desc(), c);  // chunk c's images
 struct BatchChunks {
   explicit BatchChunks(int64_t batch);
@@ -112,18 +111,6 @@ struct BatchChunks {
 // The plain format tag (nchw, nhwc, nChw8c or nChw16c) that `desc` has, if any.
 std::optional<dnnl::memory::format_tag> ActivationTag(const dnnl::memory::desc& desc);
 
-// Runs `make` with oneDNN's primitive creation seeing one OpenMP thread (a primitive's thread
-// partition is fixed when it is created), then restores the thread count.
-template <typename Fn>
-auto CreateSingleThreaded(Fn&& make) {
-  struct Restore {
-    int threads;
-    ~Restore() { omp_set_num_threads(threads); }
-  } restore{omp_get_max_threads()};
-  omp_set_num_threads(1);
-  return make();
-}
-
 template <typename Primitive, typename MakePd>
 bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
                                 const std::vector<PrimitiveArg>& args) {
@@ -135,7 +122,7 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     auto it = std::find(sizes.begin(), sizes.end(), chunks.size(c));
     if (it == sizes.end()) {
       sizes.push_back(chunks.size(c));
-      pds.push_back(CreateSingleThreaded([&] { return make_pd(chunks.size(c)); }));
+      pds.push_back(WithOneOpenMpThread([&] { return make_pd(chunks.size(c)); }));
       it = sizes.end() - 1;
     }
     pd_of[c] = it - sizes.begin();
