@@ -167,7 +167,9 @@ struct DnnlConv {
 // Whether a convolution's forward and data gradient run in BatchChunks (ops/dnnl_kernel.h), which
 // the threads share out dynamically, instead of one primitive that oneDNN splits statically: at
 // more than one thread, on AVX2 (measured there only; AVX-512 keeps the one primitive). Quiet, the
-// two take the same time (LeNet's conv2 forward at 2 threads: 12.5 against 12.1-12.4 ms).
+// two take the same time (LeNet's conv2 forward at 2 threads: 12.5 against 12.1-12.4 ms). Each
+// image's sums are the same in a chunk as in the one primitive at 1 thread, so the bits do not
+// depend on the thread count up to half the batch (tests/runtime/thread_count_test.cc).
 bool UseBatchChunks(int64_t batch) {
   const int threads = omp_get_max_threads();
   return threads > 1 && BlockedChannels() == 8 && batch >= 2 * threads;

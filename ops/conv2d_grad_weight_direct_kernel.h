@@ -22,13 +22,15 @@
 // sgemm per image and block of 8 filters (M=8, N=25, K=784) reached only ~0.4× of conv2's forward
 // time; this kernel needs no column buffer and no GEMM packing.
 //
-// At more than one thread the images are cut into 16 chunks (fewer for a smaller batch), which
-// the threads take dynamically, each chunk summing into its own accumulators, added in chunk
-// order: the result is the same at any thread count above 1 and differs from oneDNN's only in
-// summation order. Beside a busy loop on one of 2 cores, a thread that shares its core takes
-// fewer chunks instead of holding up the other (a static split by thread took as long as 1
-// thread). At 1 thread there is one chunk. A plain dy is first transposed into the blocked order
-// per image and x is always copied into plain padded planes, so every layout gives the same bits.
+// The images are cut into 16 chunks (fewer for a smaller batch), each summing into its own
+// accumulators, added in chunk order, so the result has the same bits at any thread count
+// (tests/runtime/thread_count_test.cc) and differs from oneDNN's only in summation order.
+// The threads take the chunks dynamically: beside a busy loop on one of 2 cores, a thread that
+// shares its core takes fewer chunks instead of holding up the other (a static split by thread
+// took as long as 1 thread). At 1 thread, 16 chunks cost nothing measurable against one sum over
+// the batch (conv2's gradient, standalone, pairwise: 0.88-0.97×).
+// A plain dy is first transposed into the blocked order per image and x is always copied into
+// plain padded planes, so every layout gives the same bits.
 // Requires AVX2 + FMA, O % 8 == 0 and, for a blocked x, C % 8 == 0 (callers choose it when oneDNN
 // dispatches to AVX2, runtime/layout.h's BlockedChannels() == 8).
 #pragma once

@@ -57,27 +57,56 @@ void DenseGrad(GradContext& ctx) {
   }
 }
 
-// A product under 2^22 multiply-adds (8 MFLOP, ~100 us of one core) runs on the calling thread
-// alone: a parallel region costs ~1 us when the team is spinning but ~100 us when it has to be
-// woken (runtime/openmp_wait_policy.h), and sharing out a GEMM as thin as the MLP's dense2
-// (100×512 · 512×10) made each of its three GEMMs 3-5× slower (ops/one_openmp_thread.h).
+// How the three GEMMs use the threads, so that the result has the same bits at any thread count
+// (tests/runtime/thread_count_test.cc) and a thread that shares its core with another process
+// holds up nobody:
+//  - A product under 2^22 multiply-adds (8 MFLOP, ~100 us of one core) runs on one thread: a
+//    parallel region costs ~1 us when the team is spinning but ~100 us when it has to be woken
+//    (runtime/openmp_wait_policy.h), and sharing out a GEMM as thin as the MLP's dense2
+//    (100×512 · 512×10) made each of its three GEMMs 3-5× slower (ops/one_openmp_thread.h).
+//  - The forward and the input gradient cut the columns of their output into chunks of a multiple
+//    of kColumnAlign, which the threads take as they come free, one single-threaded dnnl_sgemm
+//    each. Every output element is then summed over the whole depth in sgemm's one order: chunks
+//    cut at multiples of 16 columns gave the bits of the uncut call on AVX2, at 8 or 24 they did
+//    not, and oneDNN's own threading splits the depth at 3 threads and more, changing them.
+//  - The weight gradient (depth N = 100) is one call that oneDNN shares out itself: any slice of
+//    it ran at ~65 GFLOP/s against ~90 for the whole, and oneDNN's partition kept the bits at 2,
+//    3 and 4 threads. MLP dense1 (in = 784, units = 512), OMP_WAIT_POLICY=active: our column
+//    split 0.86-0.89 ms, oneDNN's 0.55-0.62 ms, one thread 1.0 ms; LeNet's (in = 3136) 2.23 and
+//    2.29 ms (AMD EPYC Zen 3).
+// A multiple of 16, which AVX2's sgemm needs (measured), and of 48, the row block of oneDNN's
+// AVX-512 sgemm kernel (not measured: no AVX-512 machine).
+constexpr int64_t kColumnAlign = 48;
+constexpr int64_t kMaxColumnChunks = 16;
+
 bool IsSmall(int64_t macs) { return macs < (int64_t{1} << 22); }
 
-// Runs body(begin, end) over [0, n) split across the OpenMP threads (one chunk each), or with
-// one thread when the product is small. oneDNN's sgemm called inside the parallel region runs
-// single-threaded, which also keeps it from allocating its thread-partition scratch.
+// Runs body(begin, end) over column chunks of [0, n) on the OpenMP threads, dynamically, or over
+// the whole range on one thread when there is one thread or the product is small.
 template <typename Body>
-void SplitRange(int64_t n, int64_t macs, Body body) {
-  const int threads = IsSmall(macs) ? 1 : std::min<int>(omp_get_max_threads(), n);
-  if (threads <= 1) {
+void SplitColumns(int64_t n, int64_t macs, Body body) {
+  const int64_t units = (n + kColumnAlign - 1) / kColumnAlign;  // of kColumnAlign columns
+  const int64_t chunks = std::min(units, kMaxColumnChunks);
+  if (IsSmall(macs) || omp_get_max_threads() == 1 || chunks == 1) {
     WithOneOpenMpThread([&] { body(0, n); });
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t t = omp_get_thread_num(), chunk = (n + threads - 1) / threads;
-    const int64_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = std::min(n, units * c / chunks * kColumnAlign);
+    const int64_t end = std::min(n, units * (c + 1) / chunks * kColumnAlign);
     if (begin < end) body(begin, end);
+  }
+}
+
+// Runs `gemm`, one dnnl_sgemm over the whole product, shared out by oneDNN, or on one thread when
+// the product is small.
+template <typename Fn>
+void RunGemm(int64_t macs, Fn gemm) {
+  if (IsSmall(macs)) {
+    WithOneOpenMpThread(gemm);
+  } else {
+    gemm();
   }
 }
 
@@ -90,7 +119,7 @@ void Gemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float
   FLOWRT_CHECK(status == dnnl_success) << "dnnl_sgemm failed: " << static_cast<int>(status);
 }
 
-// y (N, units) = relu?(x (N, in) · Wᵀ + b), split over units (columns of y): each thread reads
+// y (N, units) = relu?(x (N, in) · Wᵀ + b), in chunks of units (columns of y): each chunk reads
 // (and sgemm packs) only its slice of W, the largest operand — splitting over rows of x instead
 // made every thread pack all of W (LeNet's dense1: 6.4 MB).
 class DenseKernel : public Kernel {
@@ -106,7 +135,7 @@ class DenseKernel : public Kernel {
         y_(ctx.out<float>(0)) {}
 
   absl::Status Run() override {
-    SplitRange(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+    SplitColumns(units_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
       Gemm('N', 'T', rows_, end - begin, in_, x_, in_, w_ + begin * in_, in_, y_ + begin, units_);
       for (int64_t r = 0; r < rows_; ++r) {
         float* row = y_ + r * units_;
@@ -149,9 +178,9 @@ class DenseGradInputKernel : public Kernel {
         w_(ctx.in<float>(1)),
         dx_(ctx.out<float>(0)) {}
 
-  // Split over the columns of dx, so each thread reads its slice of W only.
+  // In chunks of columns of dx, so each chunk reads its slice of W only.
   absl::Status Run() override {
-    SplitRange(in_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
+    SplitColumns(in_, rows_ * in_ * units_, [this](int64_t begin, int64_t end) {
       Gemm('N', 'N', rows_, end - begin, units_, dy_, units_, w_ + begin, in_, dx_ + begin, in_);
     });
     return absl::OkStatus();
@@ -165,14 +194,8 @@ class DenseGradInputKernel : public Kernel {
 };
 
 // dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
-// The GEMM is one dnnl_sgemm call that oneDNN shares out itself. The product is thin (its depth
-// is N = 100), and dnnl_sgemm ran such a call at ~90 GFLOP/s on one thread but any slice of it
-// (fewer columns or fewer units, so leading dimensions wider than the slice) at ~65. Splitting the
-// columns over 2 threads ourselves therefore gained little: the MLP's dense1 (in = 784,
-// units = 512) took 0.86–0.89 ms that way, 0.55–0.62 ms shared out by oneDNN, and 1.0 ms on one
-// thread; LeNet's (in = 3136) 2.23 and 2.29 ms (AMD EPYC Zen 3, OMP_WAIT_POLICY=active). In the
-// MLP's step at 2 threads: 1.50–1.95 ms against 1.81–2.41 (4 interleaved rounds).
-// dbias is a column sum, on the calling thread.
+// The GEMM is one call that oneDNN shares out (see SplitColumns' comment); dbias is a column sum,
+// on the calling thread.
 absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
   const Shape& x = ctx.inputs[1].shape;
@@ -192,14 +215,8 @@ class DenseGradWeightKernel : public Kernel {
         db_(ctx.out<float>(1)) {}
 
   absl::Status Run() override {
-    const auto gemm = [this] {
-      Gemm('T', 'N', units_, in_, rows_, dy_, units_, x_, in_, dw_, in_);
-    };
-    if (IsSmall(rows_ * in_ * units_)) {
-      WithOneOpenMpThread(gemm);
-    } else {
-      gemm();
-    }
+    RunGemm(rows_ * in_ * units_,
+            [this] { Gemm('T', 'N', units_, in_, rows_, dy_, units_, x_, in_, dw_, in_); });
     for (int64_t u = 0; u < units_; ++u) db_[u] = 0.f;
     for (int64_t r = 0; r < rows_; ++r) {
       const float* row = dy_ + r * units_;
