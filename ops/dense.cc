@@ -194,8 +194,8 @@ class DenseGradInputKernel : public Kernel {
 };
 
 // dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
-// The GEMM is one call that oneDNN shares out (see SplitColumns' comment); dbias is a column sum,
-// on the calling thread.
+// The GEMM is one call that oneDNN shares out (see the comment above kColumnAlign); dbias is a
+// column sum, on the calling thread.
 absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
   const Shape& x = ctx.inputs[1].shape;
