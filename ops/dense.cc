@@ -13,6 +13,7 @@
 #include "framework/op_registry.h"
 #include "oneapi/dnnl/dnnl.h"
 #include "ops/one_openmp_thread.h"
+#include "runtime/layout.h"
 
 namespace flow {
 namespace {
@@ -57,38 +58,60 @@ void DenseGrad(GradContext& ctx) {
   }
 }
 
-// How the three GEMMs use the threads, so that the result has the same bits at any thread count
-// (tests/runtime/thread_count_test.cc) and a thread that shares its core with another process
-// holds up nobody:
+// How the three GEMMs use the threads, chosen per ISA because each was measured on its own CPU:
 //  - A product under 2^22 multiply-adds (8 MFLOP, ~100 us of one core) runs on one thread: a
 //    parallel region costs ~1 us when the team is spinning but ~100 us when it has to be woken
 //    (runtime/openmp_wait_policy.h), and sharing out a GEMM as thin as the MLP's dense2
 //    (100×512 · 512×10) made each of its three GEMMs 3-5× slower (ops/one_openmp_thread.h).
-//  - The forward and the input gradient cut the columns of their output into chunks of a multiple
-//    of kColumnAlign, which the threads take as they come free, one single-threaded dnnl_sgemm
-//    each. Every output element is then summed over the whole depth in sgemm's one order: chunks
-//    cut at multiples of 16 columns gave the bits of the uncut call on AVX2, at 8 or 24 they did
-//    not, and oneDNN's own threading splits the depth at 3 threads and more, changing them.
-//  - The weight gradient (depth N = 100) is one call that oneDNN shares out itself: any slice of
-//    it ran at ~65 GFLOP/s against ~90 for the whole, and oneDNN's partition kept the bits at 2,
-//    3 and 4 threads. MLP dense1 (in = 784, units = 512), OMP_WAIT_POLICY=active: our column
-//    split 0.86-0.89 ms, oneDNN's 0.55-0.62 ms, one thread 1.0 ms; LeNet's (in = 3136) 2.23 and
-//    2.29 ms (AMD EPYC Zen 3).
-// A multiple of 16, which AVX2's sgemm needs (measured), and of 48, the row block of oneDNN's
-// AVX-512 sgemm kernel (not measured: no AVX-512 machine).
-constexpr int64_t kColumnAlign = 48;
+//  - AVX2 (AMD EPYC Zen 3): the result has the same bits at any thread count
+//    (tests/runtime/thread_count_test.cc), and a thread that shares its core with another process
+//    holds up nobody. The forward and the input gradient cut the columns of their output into
+//    chunks of a multiple of kColumnAlign, which the threads take as they come free, one
+//    single-threaded dnnl_sgemm each. Every output element is then summed over the whole depth in
+//    sgemm's one order: chunks cut at multiples of 16 columns gave the bits of the uncut call, at
+//    8 or 24 they did not, and oneDNN's own threading splits the depth at 3 threads and more,
+//    changing them. The weight gradient (depth N = 100) is one call that oneDNN shares out
+//    itself: any slice of it ran at ~65 GFLOP/s against ~90 for the whole, and oneDNN's partition
+//    kept the bits at 2, 3 and 4 threads. MLP dense1 (in = 784, units = 512),
+//    OMP_WAIT_POLICY=active: our column split 0.86-0.89 ms, oneDNN's 0.55-0.62 ms, one thread
+//    1.0 ms; LeNet's (in = 3136) 2.23 and 2.29 ms.
+//  - AVX-512 (AMD EPYC Zen 5, 1 MB of L2 per core): each thread takes one contiguous range of
+//    columns, cut at a multiple of 16, the same at every step, in all three GEMMs (the weight
+//    gradient over its units, the rows of dW). A core then keeps its slice of W in its L2 from
+//    step to step, and the SGD update, which cuts the weight into equal contiguous parts
+//    (ops/elementwise.cc), finds its part of dW in its own cache. The AVX2 scheme there moved the
+//    slices between the cores: at 2 threads the MLP's dense1 forward took 0.32-0.33 ms against
+//    0.27-0.28, and its SGD update 0.14-0.19 ms against 0.07-0.09 (no faster than one thread);
+//    the MLP step 0.79-0.80 ms against 0.66-0.69, and beside a busy loop on one core 1.23 against
+//    1.14-1.15 (interleaved runs). The bits then depend on the thread count.
+constexpr int64_t kColumnAlign = 48;  // AVX2 chunks
 constexpr int64_t kMaxColumnChunks = 16;
+constexpr int64_t kRangeAlign = 16;  // AVX-512 ranges: one vector of floats
 
 bool IsSmall(int64_t macs) { return macs < (int64_t{1} << 22); }
 
-// Runs body(begin, end) over column chunks of [0, n) on the OpenMP threads, dynamically, or over
-// the whole range on one thread when there is one thread or the product is small.
+bool DynamicChunks() { return BlockedChannels() == 8; }  // oneDNN dispatches to AVX2
+
+// Runs body(begin, end) over [0, n), the columns of a product of `macs` multiply-adds, on the
+// OpenMP threads as the comment above says, or over the whole range on one thread when there is
+// one thread or the product is small.
 template <typename Body>
 void SplitColumns(int64_t n, int64_t macs, Body body) {
+  const int threads = omp_get_max_threads();
   const int64_t units = (n + kColumnAlign - 1) / kColumnAlign;  // of kColumnAlign columns
   const int64_t chunks = std::min(units, kMaxColumnChunks);
-  if (IsSmall(macs) || omp_get_max_threads() == 1 || chunks == 1) {
+  if (IsSmall(macs) || threads == 1 || chunks == 1) {
     WithOneOpenMpThread([&] { body(0, n); });
+    return;
+  }
+  if (!DynamicChunks()) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t t = omp_get_thread_num();
+      const int64_t begin = n * t / threads / kRangeAlign * kRangeAlign;
+      const int64_t end = t + 1 == threads ? n : n * (t + 1) / threads / kRangeAlign * kRangeAlign;
+      if (begin < end) body(begin, end);
+    }
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1)
@@ -194,8 +217,8 @@ class DenseGradInputKernel : public Kernel {
 };
 
 // dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
-// The GEMM is one call that oneDNN shares out (see the comment above kColumnAlign); dbias is a
-// column sum, on the calling thread.
+// The GEMM is one call that oneDNN shares out on AVX2, one range of units (rows of dW) per thread
+// on AVX-512 (see the comment above kColumnAlign); dbias is a column sum, on the calling thread.
 absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
   const Shape& x = ctx.inputs[1].shape;
@@ -215,8 +238,15 @@ class DenseGradWeightKernel : public Kernel {
         db_(ctx.out<float>(1)) {}
 
   absl::Status Run() override {
-    RunGemm(rows_ * in_ * units_,
-            [this] { Gemm('T', 'N', units_, in_, rows_, dy_, units_, x_, in_, dw_, in_); });
+    const int64_t macs = rows_ * in_ * units_;
+    if (DynamicChunks()) {
+      RunGemm(macs, [this] { Gemm('T', 'N', units_, in_, rows_, dy_, units_, x_, in_, dw_, in_); });
+    } else {
+      SplitColumns(units_, macs, [this](int64_t begin, int64_t end) {
+        Gemm('T', 'N', end - begin, in_, rows_, dy_ + begin, units_, x_, in_, dw_ + begin * in_,
+             in_);
+      });
+    }
     for (int64_t u = 0; u < units_; ++u) db_[u] = 0.f;
     for (int64_t r = 0; r < rows_; ++r) {
       const float* row = dy_ + r * units_;
