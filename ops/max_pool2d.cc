@@ -80,9 +80,11 @@ dnnl::memory WorkspaceMemory(const dnnl::memory::desc& desc, const Tensor& tenso
 // the ISA where it was measured faster. Measured on LeNet (flowrt time --threads=1, Xeon Sapphire
 // Rapids, loaded 2-core VM; tools/bench/RESULTS.md): AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, block 8)
 // oneDNN's jit:avx2 pool1 forward_training + backward takes several ms, this kernel a fraction of
-// that; on AVX-512 (block 16) oneDNN is kept. The choice depends only on the geometry, the layouts
-// and the ISA, and both implementations produce the same workspace, so a forward and its gradient
-// may differ in which one runs.
+// that. On AVX-512 (block 16) oneDNN is kept: on an AMD EPYC Zen 5, 1 thread, 3 interleaved runs,
+// this kernel's 16-lane variant took 0.44-0.67 ms for pool1's forward against oneDNN's 0.22-0.42
+// and 0.42-0.72 for its backward against 0.46-0.84. The choice depends only on the geometry, the
+// layouts and the ISA, and both implementations produce the same workspace, so a forward and its
+// gradient may differ in which one runs.
 bool UseBlockedKernel(const PoolGeometry& g, Layout full, const dnnl::memory::desc& workspace) {
   if (full != Layout::kBlocked) return false;
   if (BlockedChannels() != 8 || !BlockedMaxPoolSupports(g)) return false;
