@@ -57,6 +57,10 @@ ABSL_FLAG(bool, adapt_threads, false,
           "whichever ran faster lately)");
 ABSL_FLAG(int, batch, 100, "batch size (step mode; epoch mode uses 100)");
 ABSL_FLAG(int, warmup, 3, "untimed steps first");
+ABSL_FLAG(double, warmup_ms, 500,
+          "and untimed steps until this much time has passed: on a 2-core VM the first ~0.1 s of "
+          "a 2-thread run went at half speed (the MLP's first 20 steps 4.0 ms, from step 40 on "
+          "0.65-0.72 ms), whatever the step count");
 ABSL_FLAG(int, iters, 20, "timed steps");
 ABSL_FLAG(float, dropout, 0.5f, "LeNet's dropout rate in training");
 ABSL_FLAG(std::string, data, "data/mnist",
@@ -156,7 +160,10 @@ int RunStep(const flow::jobs::Model* model) {
   flow::Tensor labels(flow::Shape({batch}), flow::kInt32);
   const std::string input = FillBatch(absl::GetFlag(FLAGS_data), images, labels);
   const std::vector<flow::Tensor> feeds = {images, labels};
-  for (int i = 0; i < absl::GetFlag(FLAGS_warmup); ++i) {
+  const auto warmup_start = Clock::now();
+  for (int i = 0; i < absl::GetFlag(FLAGS_warmup) ||
+                  Ms(warmup_start, Clock::now()) < absl::GetFlag(FLAGS_warmup_ms);
+       ++i) {
     if (absl::Status s = job.RunInPlace(feeds); !s.ok()) return Fail(s);
   }
   std::vector<double> times;

@@ -110,8 +110,10 @@ def step_batch(args):
 def run_step(args):
     net, opt = make(args.model, args.dropout)
     x, y, source = step_batch(args)
-    for _ in range(args.warmup):
+    warmup_start, i = time.perf_counter(), 0
+    while i < args.warmup or (time.perf_counter() - warmup_start) * 1e3 < args.warmup_ms:
         step(net, opt, x, y)
+        i += 1
     times = []
     cpu_start = time.process_time()
     for _ in range(args.iters):
@@ -208,6 +210,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup_ms", type=float, default=500,
+                   help="and untimed steps until this much time has passed (train_step_bench.cc)")
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--data", default="data/mnist")
