@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "framework/attr.h"
 #include "framework/job_builder.h"
 #include "graph/autodiff.h"
@@ -496,6 +497,55 @@ TEST(MaxPool2dTest, FusedGradientRejectsAReluYOfAnotherShape) {
   EXPECT_NE(s.message().find("input 'relu_y' is kFloat (1, 8, 4, 4), expected kFloat (1, 8, 2, 2)"),
             std::string::npos)
       << s;
+}
+
+// At 2 threads oneDNN's max pooling may run in chunks of images that the threads share out
+// (ops/max_pool2d.cc, UsePoolBatchChunks: on AVX-512); every image's values and gradient must be
+// those of one primitive over the batch at 1 thread, bit for bit, with and without the fused ReLU
+// gradient, for LeNet's pool1 window and an overlapping one.
+TEST(MaxPool2dTest, TwoThreadsGiveTheBitsOfOne) {
+  const Shape x_shape({8, 32, 12, 12});
+  const Tensor x = DistinctOffZero(x_shape, 5);
+  for (bool relu : {false, true}) {
+    for (int k : {2, 3}) {
+      SCOPED_TRACE(absl::StrCat(relu ? "relu, " : "", k, "x", k));
+      auto pool = [&](Blob in) {
+        return nn::max_pool2d(relu ? nn::relu(in) : in, {k, k}, {2, 2}, k == 2 ? "VALID" : "SAME");
+      };
+      const Shape y_shape({8, 32, 6, 6});
+      const Tensor w = RandomTensor(y_shape, 6);
+      std::vector<std::vector<Tensor>> outs;
+      for (int threads : {1, 2}) {
+        Session session({.threads = threads});
+        JobFunction job(&session, "pool", JobType::kPredict,
+                        [&](const std::vector<Blob>& in) {
+                          Blob y = pool(in[0]);
+                          return std::vector<Blob>{y, (*Gradients({y}, {in[0]}, {in[1]}))[0]};
+                        },
+                        {Placeholder(x_shape), Placeholder(y_shape)});
+        absl::StatusOr<std::vector<Tensor>> out = job.Run({x, w});
+        ASSERT_TRUE(out.ok()) << out.status();
+        outs.push_back(*out);
+      }
+      for (int o = 0; o < 2; ++o) {
+        const Tensor& one = outs[0][o];
+        const Tensor& two = outs[1][o];
+        ASSERT_EQ(one.num_elements(), two.num_elements());
+        for (int64_t i = 0; i < one.num_elements(); ++i) {
+          ASSERT_EQ(one.data<float>()[i], two.data<float>()[i])
+              << "output " << o << " element " << i;
+        }
+      }
+      if (!relu) {
+        const LoopPool loops = LoopPool2d(
+            true, x, w, k, 2, /*pad_before=*/k == 2 ? 0 : 1);  // SAME pads 1 before, 0 after
+        for (int64_t i = 0; i < x_shape.NumElements(); ++i) {
+          // 3x3 windows overlap: a cell sums up to 4 gradients, in oneDNN's order or the loop's.
+          ASSERT_NEAR(outs[1][1].data<float>()[i], loops.dx[i], 1e-6) << "dx element " << i;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
