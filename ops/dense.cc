@@ -12,6 +12,7 @@
 #include "framework/grad_context.h"
 #include "framework/op_registry.h"
 #include "oneapi/dnnl/dnnl.h"
+#include "ops/dnnl_kernel.h"
 #include "ops/one_openmp_thread.h"
 #include "runtime/layout.h"
 
@@ -184,6 +185,48 @@ class DenseKernel : public Kernel {
   float* y_;
 };
 
+// The same product as oneDNN's matmul primitive (brgemm), bias and ReLU fused as its bias and
+// post-op, W read in place as the (in, units) matrix in "ba" order; oneDNN shares it out over the
+// threads itself. On AVX-512 it beat sgemm at LeNet's dense1 (100×3136 · 3136×512, AMD EPYC Zen 5,
+// standalone): 1.59 against 1.98 ms at 1 thread, 0.84 against 1.00 at 2; at the MLP's (in = 784)
+// they tie (0.373 against 0.381). Not on AVX2, where it was not measured.
+std::unique_ptr<Kernel> MakeMatmulDense(const KernelContext& ctx) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  const int64_t rows = ctx.inputs[0].shape()[0], in = ctx.inputs[0].shape()[1];
+  const int64_t units = ctx.inputs[1].shape()[0];
+  const bool has_bias = ctx.inputs.size() == 3;
+  const dnnl::memory::desc x({rows, in}, dt::f32, tag::ab);
+  const dnnl::memory::desc w({in, units}, dt::f32, tag::ba);  // (units, in) row-major
+  const dnnl::memory::desc b({1, units}, dt::f32, tag::ab);
+  const dnnl::memory::desc y({rows, units}, dt::f32, tag::ab);
+  dnnl::primitive_attr attr = UserScratchpad();
+  if (AttrString(ctx.op, "activation") == "relu") {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::primitive_desc pd(
+      has_bias ? dnnl::matmul::desc(x, w, b, y) : dnnl::matmul::desc(x, w, y), attr, CpuEngine());
+  auto memory = [](const dnnl::memory::desc& desc, const float* data) {
+    return dnnl::memory(desc, CpuEngine(), const_cast<float*>(data));
+  };
+  std::vector<std::pair<int, dnnl::memory>> args = {{DNNL_ARG_SRC, memory(x, ctx.in<float>(0))},
+                                                    {DNNL_ARG_WEIGHTS, memory(w, ctx.in<float>(1))},
+                                                    {DNNL_ARG_DST, memory(y, ctx.out<float>(0))}};
+  if (has_bias) args.push_back({DNNL_ARG_BIAS, memory(b, ctx.in<float>(2))});
+  auto kernel = std::make_unique<DnnlKernel>();
+  kernel->Add(dnnl::matmul(pd), pd.scratchpad_desc(), std::move(args));
+  return kernel;
+}
+
+absl::StatusOr<std::unique_ptr<Kernel>> MakeDenseKernel(const KernelContext& ctx) {
+  const int64_t macs =
+      ctx.inputs[0].shape()[0] * ctx.inputs[0].shape()[1] * ctx.inputs[1].shape()[0];
+  if (DynamicChunks() || IsSmall(macs)) return std::make_unique<DenseKernel>(ctx);
+  return CatchDnnl([&] { return MakeMatmulDense(ctx); });
+}
+
 // dense_grad_input: dy (N, units), weight (units, in) → dx (N, in) = dy · W.
 absl::StatusOr<std::vector<BlobDesc>> GradInputShape(const ShapeContext& ctx) {
   const Shape& dy = ctx.inputs[0].shape;
@@ -275,7 +318,7 @@ REGISTER_OP("dense")
     .Output("y")
     .ShapeFn(DenseShape)
     .GradFn(DenseGrad)
-    .KernelFn(Make<DenseKernel>);
+    .KernelFn(MakeDenseKernel);
 REGISTER_OP("dense_grad_input")
     .Input("dy")
     .Input("weight")
