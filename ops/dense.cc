@@ -1,4 +1,5 @@
-// dense: y = activation(x · Wᵀ + b), OneFlow's flow.layers.dense core, on oneDNN's sgemm.
+// dense: y = activation(x · Wᵀ + b), OneFlow's flow.layers.dense core, on oneDNN's sgemm
+// (the forward on AVX-512: its matmul primitive, MakeMatmulDense).
 //   x: (N, in) f32, weight: (units, in) f32 (OneFlow/PyTorch layout), bias: (units,) optional
 //   attr activation: "" or "relu" (fused as a oneDNN post-op) → y: (N, units)
 // Gradient: g = relu_grad(dy, y) if fused relu, else dy;
