@@ -78,8 +78,9 @@ void DenseGrad(GradContext& ctx) {
 //    OMP_WAIT_POLICY=active: our column split 0.86-0.89 ms, oneDNN's 0.55-0.62 ms, one thread
 //    1.0 ms; LeNet's (in = 3136) 2.23 and 2.29 ms.
 //  - AVX-512 (AMD EPYC Zen 5, 1 MB of L2 per core): each thread takes one contiguous range of
-//    columns, cut at a multiple of 16, the same at every step, in all three GEMMs (the weight
-//    gradient over its units, the rows of dW). A core then keeps its slice of W in its L2 from
+//    columns, cut at a multiple of 16, the same at every step, in the input and weight gradients
+//    (the weight gradient over its units, the rows of dW; the forward, measured this way too, is
+//    now oneDNN's matmul, MakeMatmulDense). A core then keeps its slice of W in its L2 from
 //    step to step, and the SGD update, which cuts the weight into equal contiguous parts
 //    (ops/elementwise.cc), finds its part of dW in its own cache. The AVX2 scheme there moved the
 //    slices between the cores: at 2 threads the MLP's dense1 forward took 0.32-0.33 ms against
