@@ -19,6 +19,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/str_cat.h"
 #include "framework/attr.h"
@@ -61,6 +62,8 @@ void DropoutGrad(GradContext& ctx) {
 // Philox blocks (4 elements each) per parallel chunk: big enough that a thread's chunk amortizes
 // the parallel region, small enough to split a LeNet activation over the cores.
 constexpr int64_t kBlocksPerChunk = 1024;
+// Blocks drawn at a time into a stack buffer (4 KiB of words) before they are applied.
+constexpr int64_t kBlocksPerBatch = 256;
 
 class DropoutKernel : public Kernel {
  public:
@@ -86,23 +89,35 @@ class DropoutKernel : public Kernel {
     const int threads = static_cast<int>(std::clamp<int64_t>(chunks, 1, omp_get_max_threads()));
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
     for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t end = std::min(end_block, first_block + (c + 1) * kBlocksPerChunk);
-      for (int64_t b = first_block + c * kBlocksPerChunk; b < end; ++b) {
-        const std::array<uint32_t, 4> bits = philox_(step, static_cast<uint64_t>(b));
-        const int64_t lo = std::max(4 * b, base), hi = std::min(4 * b + 4, base + n_);
-        for (int64_t g = lo; g < hi; ++g) {
-          const bool keep = U32ToUniformFloat01(bits[g - 4 * b]) >= rate_;
-          const int64_t i = g - base;
-          mask_[i] = keep ? 1 : 0;
-          // x · (mask · scale): a dropped NaN/inf stays NaN, as x · mask · scale would give.
-          y_[i] = x_[i] * (keep ? scale_ : 0.f);
-        }
+      const int64_t chunk_end = std::min(end_block, first_block + (c + 1) * kBlocksPerChunk);
+      for (int64_t b = first_block + c * kBlocksPerChunk; b < chunk_end; b += kBlocksPerBatch) {
+        const int64_t count = std::min(kBlocksPerBatch, chunk_end - b);
+        std::array<uint32_t, 4 * kBlocksPerBatch> words;
+        philox_.Blocks(step, static_cast<uint64_t>(b), count, words.data());
+        // The batch's global elements [lo, hi): words[g - 4b] is element g's word.
+        const int64_t lo = std::max(4 * b, base), hi = std::min(4 * (b + count), base + n_);
+        ApplyMask(words.data() + (lo - 4 * b), hi - lo, lo - base);
       }
     }
     return absl::OkStatus();
   }
 
  private:
+  // Elements [first, first + count) from their words. Branch-free (the mask is a coin flip per
+  // element, so a branch would mispredict half the time): x · (keep · scale) is x · scale or
+  // x · 0, exactly what x · (keep ? scale : 0) gives, and a dropped NaN/inf stays NaN.
+  void ApplyMask(const uint32_t* words, int64_t count, int64_t first) const {
+    const float* x = x_ + first;
+    float* y = y_ + first;
+    uint8_t* mask = mask_ + first;
+#pragma omp simd
+    for (int64_t i = 0; i < count; ++i) {
+      const bool keep = U32ToUniformFloat01(words[i]) >= rate_;
+      mask[i] = keep;
+      y[i] = x[i] * (static_cast<float>(keep) * scale_);
+    }
+  }
+
   const ExecEnv* env_;
   Philox4x32 philox_;
   float rate_;
@@ -137,13 +152,15 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeDropoutGradKernel(const KernelContex
   const float* dy = ctx.in<float>(0);
   const uint8_t* mask = ctx.in<uint8_t>(1);
   float* dx = ctx.out<float>(0);
-  return std::make_unique<ParallelLoopKernel>(ctx.outputs[0].num_elements(),
-                                              [=](int64_t begin, int64_t end) {
+  return std::make_unique<ParallelLoopKernel>(
+      ctx.outputs[0].num_elements(), [=](int64_t begin, int64_t end) {
 #pragma omp simd
-                                                for (int64_t i = begin; i < end; ++i) {
-                                                  dx[i] = dy[i] * (mask[i] ? scale : 0.f);
-                                                }
-                                              });
+        for (int64_t i = begin; i < end; ++i) {
+          // Branch-free, as in the forward: the mask is
+          // 0 or 1, so this is dy · scale or dy · 0.
+          dx[i] = dy[i] * (static_cast<float>(mask[i] != 0) * scale);
+        }
+      });
 }
 
 REGISTER_OP("dropout")

