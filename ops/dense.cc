@@ -7,15 +7,21 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "framework/attr.h"
 #include "framework/grad_context.h"
 #include "framework/op_registry.h"
 #include "oneapi/dnnl/dnnl.h"
+#include "ops/dense_grad_weight_tiles.h"
 #include "ops/dnnl_kernel.h"
+#include "ops/elementwise.h"
 #include "ops/one_openmp_thread.h"
+#include "ops/optimizer_updates.h"
 #include "runtime/layout.h"
+#include "runtime/status.h"
 
 namespace flow {
 namespace {
@@ -261,6 +267,16 @@ class DenseGradInputKernel : public Kernel {
   float* dx_;
 };
 
+// db (units,) = the column sums of dy (N, units), row after row: dense_grad_weight's and
+// dense_grad_bias's, so the two give the same bits.
+void SumColumns(const float* dy, int64_t rows, int64_t units, float* db) {
+  for (int64_t u = 0; u < units; ++u) db[u] = 0.f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = dy + r * units;
+    for (int64_t u = 0; u < units; ++u) db[u] += row[u];
+  }
+}
+
 // dense_grad_weight: dy (N, units), x (N, in) → dweight (units, in) = dyᵀ · x, dbias (units,).
 // The GEMM is one call that oneDNN shares out on AVX2, one range of units (rows of dW) per thread
 // on AVX-512 (see the comment above kColumnAlign); dbias is a column sum, on the calling thread.
@@ -269,6 +285,20 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   const Shape& x = ctx.inputs[1].shape;
   return std::vector<BlobDesc>{{Shape({dy[1], x[1]}), DataType::kFloat},
                                {Shape({dy[1]}), DataType::kFloat}};
+}
+
+// dW (units, in) = dyᵀ · x by the scheme above, dy (N, units), x (N, in): one call that oneDNN
+// shares out on AVX2, one range of units (rows of dW) per thread on AVX-512.
+void WeightGradGemm(int64_t rows, int64_t units, int64_t in, const float* dy, const float* x,
+                    float* dw) {
+  const int64_t macs = rows * in * units;
+  if (DynamicChunks()) {
+    RunGemm(macs, [&] { Gemm('T', 'N', units, in, rows, dy, units, x, in, dw, in); });
+  } else {
+    SplitColumns(units, macs, [&](int64_t begin, int64_t end) {
+      Gemm('T', 'N', end - begin, in, rows, dy + begin, units, x, in, dw + begin * in, in);
+    });
+  }
 }
 
 class DenseGradWeightKernel : public Kernel {
@@ -283,20 +313,8 @@ class DenseGradWeightKernel : public Kernel {
         db_(ctx.out<float>(1)) {}
 
   absl::Status Run() override {
-    const int64_t macs = rows_ * in_ * units_;
-    if (DynamicChunks()) {
-      RunGemm(macs, [this] { Gemm('T', 'N', units_, in_, rows_, dy_, units_, x_, in_, dw_, in_); });
-    } else {
-      SplitColumns(units_, macs, [this](int64_t begin, int64_t end) {
-        Gemm('T', 'N', end - begin, in_, rows_, dy_ + begin, units_, x_, in_, dw_ + begin * in_,
-             in_);
-      });
-    }
-    for (int64_t u = 0; u < units_; ++u) db_[u] = 0.f;
-    for (int64_t r = 0; r < rows_; ++r) {
-      const float* row = dy_ + r * units_;
-      for (int64_t u = 0; u < units_; ++u) db_[u] += row[u];
-    }
+    WeightGradGemm(rows_, units_, in_, dy_, x_, dw_);
+    SumColumns(dy_, rows_, units_, db_);
     return absl::OkStatus();
   }
 
@@ -306,6 +324,121 @@ class DenseGradWeightKernel : public Kernel {
   const float* x_;
   float* dw_;
   float* db_;
+};
+
+// dense_grad_bias: dy (N, units) → dbias (units,), dense_grad_weight's bias half; what is left of
+// it when its weight gradient goes straight into the SGD update (below).
+absl::StatusOr<std::vector<BlobDesc>> GradBiasShape(const ShapeContext& ctx) {
+  FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, 0));
+  const Shape& dy = ctx.inputs[0].shape;
+  if (dy.rank() != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ctx.Where(), "input 'dy' ", dy.ToString(), " is not (N, units)"));
+  }
+  return std::vector<BlobDesc>{{Shape({dy[1]}), DataType::kFloat}};
+}
+
+class DenseGradBiasKernel : public Kernel {
+ public:
+  explicit DenseGradBiasKernel(const KernelContext& ctx)
+      : rows_(ctx.inputs[0].shape()[0]),
+        units_(ctx.inputs[0].shape()[1]),
+        dy_(ctx.in<float>(0)),
+        db_(ctx.out<float>(0)) {}
+
+  absl::Status Run() override {
+    SumColumns(dy_, rows_, units_, db_);
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t rows_, units_;
+  const float* dy_;
+  float* db_;
+};
+
+// dense_grad_weight_sgd_update (in place): sgd_update(W, dense_grad_weight(dy, x).dweight) with
+// dW never written out (graph/passes/sgd_update_into_dense_grad_weight.h):
+//   W ← W − lr · RegularizedGrad(dyᵀ · x, W)     W (units, in), dy (N, units), x (N, in), lr (1,)
+// attrs scale, l1, l2 as sgd_update's. No outputs. On AVX-512, for products from 2^22
+// multiply-adds and N ≤ 256, flowrt's register tiles (ops/dense_grad_weight_tiles.h) compute dW
+// with sgemm's bits and update W from the registers, one range of units per thread as in
+// dense_grad_weight; otherwise dW is sgemm's, in a buffer of the kernel's, then updated as
+// sgd_update does. Either way the weights get the bits of the two ops it replaces
+// (tests/runtime/exact_compile_options_test.cc).
+absl::StatusOr<std::vector<BlobDesc>> GradWeightSgdShape(const ShapeContext& ctx) {
+  for (int i = 0; i < 4; ++i) FLOWRT_RETURN_IF_ERROR(ExpectFloat(ctx, i));
+  const Shape& w = ctx.inputs[0].shape;
+  const Shape& dy = ctx.inputs[1].shape;
+  const Shape& x = ctx.inputs[2].shape;
+  if (w.rank() != 2 || dy.rank() != 2 || x.rank() != 2 || dy[0] != x[0] || w[0] != dy[1] ||
+      w[1] != x[1]) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ctx.Where(), "weight ", w.ToString(), ", dy ", dy.ToString(), " and x ", x.ToString(),
+        " do not fit (expected weight (units, in), dy (N, units), x (N, in))"));
+  }
+  if (ctx.inputs[3].shape != Shape({1})) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ctx.Where(), "input 'lr' is ", ctx.inputs[3].shape.ToString(), ", expected (1)"));
+  }
+  return std::vector<BlobDesc>{};
+}
+
+class DenseGradWeightSgdKernel : public Kernel {
+ public:
+  explicit DenseGradWeightSgdKernel(const KernelContext& ctx)
+      : units_(ctx.inputs[0].shape()[0]),
+        in_(ctx.inputs[0].shape()[1]),
+        rows_(ctx.inputs[1].shape()[0]),
+        w_(const_cast<float*>(ctx.in<float>(0))),
+        dy_(ctx.in<float>(1)),
+        x_(ctx.in<float>(2)),
+        lr_(ctx.in<float>(3)),
+        scale_(AttrFloat(ctx.op, "scale")),
+        l1_(AttrFloat(ctx.op, "l1")),
+        l2_(AttrFloat(ctx.op, "l2")) {
+    if (!DynamicChunks() && !IsSmall(rows_ * in_ * units_) && rows_ <= kTileMaxRows) {
+      tiles_ = std::make_unique<DenseGradWeightTiles>(rows_, units_, in_, omp_get_max_threads());
+      return;
+    }
+    dw_.resize(ctx.inputs[0].num_elements());
+    update_ = std::make_unique<ParallelLoopKernel>(
+        ctx.inputs[0].num_elements(), [this](int64_t begin, int64_t end) {
+          const float rate = *lr_;
+          const float* g = dw_.data();
+#pragma omp simd
+          for (int64_t i = begin; i < end; ++i) {
+            w_[i] -= rate * RegularizedGrad(g[i], w_[i], scale_, l1_, l2_);
+          }
+        });
+  }
+
+  absl::Status Run() override {
+    if (tiles_ != nullptr) {
+      const DenseGradWeightSgd sgd{.rate = *lr_, .scale = scale_, .l1 = l1_, .l2 = l2_};
+      SplitColumns(units_, rows_ * in_ * units_,
+                   [&](int64_t begin, int64_t end) { tiles_->Run(dy_, x_, sgd, w_, begin, end); });
+      return absl::OkStatus();
+    }
+    WeightGradGemm(rows_, units_, in_, dy_, x_, dw_.data());
+    return update_->Run();
+  }
+
+ private:
+  // The tiles' sums are sgemm's bits only while sgemm sums the depth N in one pass: oneDNN 2.6 on
+  // AVX-512 did up to N = 300 and not from 512 (it then adds partial sums), so a larger batch
+  // takes the sgemm path (tests/graph/sgd_update_into_dense_grad_weight_test.cc checks 256).
+  static constexpr int64_t kTileMaxRows = 256;
+
+  int64_t units_, in_, rows_;
+  float* w_;
+  const float* dy_;
+  const float* x_;
+  const float* lr_;
+  float scale_, l1_, l2_;
+  std::unique_ptr<DenseGradWeightTiles> tiles_;  // AVX-512: tiles into the update
+  std::vector<float> dw_;                        // otherwise: sgemm's dW,
+  std::unique_ptr<ParallelLoopKernel> update_;   // then sgd_update's loop over it
 };
 
 template <typename K>
@@ -336,6 +469,22 @@ REGISTER_OP("dense_grad_weight")
     .ShapeFn(GradWeightShape)
     .NoGradient()
     .KernelFn(Make<DenseGradWeightKernel>);
+REGISTER_OP("dense_grad_bias")
+    .Input("dy")
+    .Output("dbias")
+    .ShapeFn(GradBiasShape)
+    .NoGradient()
+    .KernelFn(Make<DenseGradBiasKernel>);
+REGISTER_OP("dense_grad_weight_sgd_update")
+    .Input("weight")
+    .Input("dy")
+    .Input("x")
+    .Input("lr")
+    .ShapeFn(GradWeightSgdShape)
+    .NoGradient()
+    .Optimizer()
+    .MutatesInput()
+    .KernelFn(Make<DenseGradWeightSgdKernel>);
 
 }  // namespace
 }  // namespace flow

@@ -2,6 +2,7 @@
 
 #include "graph/passes/relu_grad_before_max_pool_grad.h"
 #include "graph/passes/relu_grad_into_max_pool_grad.h"
+#include "graph/passes/sgd_update_into_dense_grad_weight.h"
 
 namespace flow {
 
@@ -9,6 +10,7 @@ int RunExactRewrites(const ExactRewrites& options, flowrt::JobConf* job) {
   int rewrites = 0;
   if (options.relu_grad_before_max_pool_grad) rewrites += MoveReluGradBeforeMaxPoolGrad(job);
   if (options.relu_grad_into_max_pool_grad) rewrites += FuseReluGradIntoMaxPoolGrad(job);
+  if (options.sgd_update_into_dense_grad_weight) rewrites += FuseSgdUpdateIntoDenseGradWeight(job);
   return rewrites;
 }
 

@@ -36,7 +36,8 @@ int RunTime(const std::vector<std::string>& args) {
   const int batch = training->batch_size;
   const bool fusions = absl::GetFlag(FLAGS_fusions);
   Session session({.threads = absl::GetFlag(FLAGS_threads),
-                   .rewrites = {.relu_grad_into_max_pool_grad = fusions}});
+                   .rewrites = {.relu_grad_into_max_pool_grad = fusions,
+                                .sgd_update_into_dense_grad_weight = fusions}});
   absl::StatusOr<JobFunction> job =
       jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job), *training);
   if (!job.ok()) return Fail("time", job.status());
