@@ -360,7 +360,8 @@ class DenseGradBiasKernel : public Kernel {
 // dense_grad_weight_sgd_update (in place): sgd_update(W, dense_grad_weight(dy, x).dweight) with
 // dW never written out (graph/passes/sgd_update_into_dense_grad_weight.h):
 //   W ← W − lr · RegularizedGrad(dyᵀ · x, W)     W (units, in), dy (N, units), x (N, in), lr (1,)
-// attrs scale, l1, l2 as sgd_update's. No outputs. On AVX-512, for products from 2^22
+// attrs scale, l1, l2 as sgd_update's. No outputs. The session applies the rewrite where oneDNN
+// dispatches to AVX-512 (SgdUpdateIntoDenseGradWeightPays). There, for products from 2^22
 // multiply-adds and N ≤ 256, flowrt's register tiles (ops/dense_grad_weight_tiles.h) compute dW
 // with sgemm's bits and update W from the registers, one range of units per thread as in
 // dense_grad_weight; otherwise dW is sgemm's, in a buffer of the kernel's, then updated as
@@ -401,11 +402,11 @@ class DenseGradWeightSgdKernel : public Kernel {
       tiles_ = std::make_unique<DenseGradWeightTiles>(rows_, units_, in_, omp_get_max_threads());
       return;
     }
-    dw_.resize(ctx.inputs[0].num_elements());
+    dw_ = AllocateAligned(ctx.inputs[0].num_elements() * static_cast<int64_t>(sizeof(float)));
     update_ = std::make_unique<ParallelLoopKernel>(
         ctx.inputs[0].num_elements(), [this](int64_t begin, int64_t end) {
           const float rate = *lr_;
-          const float* g = dw_.data();
+          const float* g = static_cast<const float*>(dw_.get());
 #pragma omp simd
           for (int64_t i = begin; i < end; ++i) {
             w_[i] -= rate * RegularizedGrad(g[i], w_[i], scale_, l1_, l2_);
@@ -420,7 +421,7 @@ class DenseGradWeightSgdKernel : public Kernel {
                    [&](int64_t begin, int64_t end) { tiles_->Run(dy_, x_, sgd, w_, begin, end); });
       return absl::OkStatus();
     }
-    WeightGradGemm(rows_, units_, in_, dy_, x_, dw_.data());
+    WeightGradGemm(rows_, units_, in_, dy_, x_, static_cast<float*>(dw_.get()));
     return update_->Run();
   }
 
@@ -437,7 +438,7 @@ class DenseGradWeightSgdKernel : public Kernel {
   const float* lr_;
   float scale_, l1_, l2_;
   std::unique_ptr<DenseGradWeightTiles> tiles_;  // AVX-512: tiles into the update
-  std::vector<float> dw_;                        // otherwise: sgemm's dW,
+  std::shared_ptr<void> dw_;                     // otherwise: sgemm's dW (aligned as the arena),
   std::unique_ptr<ParallelLoopKernel> update_;   // then sgd_update's loop over it
 };
 

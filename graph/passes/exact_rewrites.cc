@@ -10,7 +10,9 @@ int RunExactRewrites(const ExactRewrites& options, flowrt::JobConf* job) {
   int rewrites = 0;
   if (options.relu_grad_before_max_pool_grad) rewrites += MoveReluGradBeforeMaxPoolGrad(job);
   if (options.relu_grad_into_max_pool_grad) rewrites += FuseReluGradIntoMaxPoolGrad(job);
-  if (options.sgd_update_into_dense_grad_weight) rewrites += FuseSgdUpdateIntoDenseGradWeight(job);
+  if (options.sgd_update_into_dense_grad_weight && SgdUpdateIntoDenseGradWeightPays()) {
+    rewrites += FuseSgdUpdateIntoDenseGradWeight(job);
+  }
   return rewrites;
 }
 

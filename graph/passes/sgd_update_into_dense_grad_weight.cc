@@ -4,6 +4,7 @@
 #include <string>
 
 #include "graph/passes/job_uses.h"
+#include "runtime/layout.h"
 
 namespace flow {
 
@@ -42,5 +43,7 @@ int FuseSgdUpdateIntoDenseGradWeight(flowrt::JobConf* job) {
   job->mutable_op()->Swap(&ops);
   return fused;
 }
+
+bool SgdUpdateIntoDenseGradWeightPays() { return BlockedChannels() == 16; }
 
 }  // namespace flow

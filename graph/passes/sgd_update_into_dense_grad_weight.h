@@ -19,4 +19,10 @@ namespace flow {
 // Rewrites every match in `job`; returns how many.
 int FuseSgdUpdateIntoDenseGradWeight(flowrt::JobConf* job);
 
+// Whether RunExactRewrites applies it: where oneDNN dispatches to AVX-512 (ONEDNN_MAX_CPU_ISA
+// honoured), whose register tiles it is for. On AVX2 the fused op only runs sgemm into a buffer of
+// its own and sgd_update's loop, and measured slower than the two ops it replaces (MLP, 2 threads,
+// capped on AMD EPYC Zen 5: 1.04-1.09x the step).
+bool SgdUpdateIntoDenseGradWeightPays();
+
 }  // namespace flow
