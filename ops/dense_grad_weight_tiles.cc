@@ -44,9 +44,10 @@ __attribute__((target("avx512f"))) inline void SgdLanes(const DenseGradWeightSgd
   _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(wv, t));
 }
 
-// Units [u, u + R) × columns [c, c + 32) of dW: dyt (R, rows) rows of dyᵀ, xp (rows, 32) packed.
+// Units [u, u + R) × columns [c, c + 32) of dW: dyp (rows, 6) dy's packed columns, xp (rows, 32)
+// x's.
 template <int R>
-__attribute__((target("avx512f"))) void Tile(const float* dyt, const float* xp, int64_t rows,
+__attribute__((target("avx512f"))) void Tile(const float* dyp, const float* xp, int64_t rows,
                                              const DenseGradWeightSgd& e, float* out, int64_t ld,
                                              __mmask16 lanes0, __mmask16 lanes1,
                                              const float* next) {
@@ -68,7 +69,7 @@ __attribute__((target("avx512f"))) void Tile(const float* dyt, const float* xp, 
     const __m512 x1 = _mm512_loadu_ps(xp + r * kTileColumns + 16);
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
-      const __m512 d = _mm512_set1_ps(dyt[i * rows + r]);
+      const __m512 d = _mm512_set1_ps(dyp[r * kTileUnits + i]);
       acc[i][0] = _mm512_fmadd_ps(d, x0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(d, x1, acc[i][1]);
     }
@@ -80,23 +81,23 @@ __attribute__((target("avx512f"))) void Tile(const float* dyt, const float* xp, 
   }
 }
 
-__attribute__((target("avx512f"))) void Units(int units, const float* dyt, const float* xp,
+__attribute__((target("avx512f"))) void Units(int units, const float* dyp, const float* xp,
                                               int64_t rows, const DenseGradWeightSgd& e, float* out,
                                               int64_t ld, __mmask16 l0, __mmask16 l1,
                                               const float* next) {
   switch (units) {
     case 6:
-      return Tile<6>(dyt, xp, rows, e, out, ld, l0, l1, next);
+      return Tile<6>(dyp, xp, rows, e, out, ld, l0, l1, next);
     case 5:
-      return Tile<5>(dyt, xp, rows, e, out, ld, l0, l1, next);
+      return Tile<5>(dyp, xp, rows, e, out, ld, l0, l1, next);
     case 4:
-      return Tile<4>(dyt, xp, rows, e, out, ld, l0, l1, next);
+      return Tile<4>(dyp, xp, rows, e, out, ld, l0, l1, next);
     case 3:
-      return Tile<3>(dyt, xp, rows, e, out, ld, l0, l1, next);
+      return Tile<3>(dyp, xp, rows, e, out, ld, l0, l1, next);
     case 2:
-      return Tile<2>(dyt, xp, rows, e, out, ld, l0, l1, next);
+      return Tile<2>(dyp, xp, rows, e, out, ld, l0, l1, next);
     case 1:
-      return Tile<1>(dyt, xp, rows, e, out, ld, l0, l1, next);
+      return Tile<1>(dyp, xp, rows, e, out, ld, l0, l1, next);
   }
   FLOWRT_CHECK(false) << "tile of " << units << " units";
 }
@@ -113,16 +114,21 @@ DenseGradWeightTiles::DenseGradWeightTiles(int64_t rows, int64_t units, int64_t 
     : rows_(rows),
       units_(units),
       in_(in),
-      scratch_(static_cast<size_t>(std::max(threads, 1)) * rows * (units + kChunkColumns)) {}
+      scratch_(static_cast<size_t>(std::max(threads, 1)) * rows *
+               (units + kTileUnits + kChunkColumns)) {}
 
 void DenseGradWeightTiles::Run(const float* dy, const float* x, const DenseGradWeightSgd& sgd,
                                float* w, int64_t begin, int64_t end) {
   const int64_t n = end - begin;
-  float* dyt = scratch_.data() +
-               static_cast<size_t>(omp_get_thread_num()) * rows_ * (units_ + kChunkColumns);
-  float* xp = dyt + rows_ * units_;
+  float* dyp = scratch_.data() + static_cast<size_t>(omp_get_thread_num()) * rows_ *
+                                     (units_ + kTileUnits + kChunkColumns);
+  float* xp = dyp + rows_ * (units_ + kTileUnits);
   for (int64_t r = 0; r < rows_; ++r) {
-    for (int64_t u = 0; u < n; ++u) dyt[u * rows_ + r] = dy[r * units_ + begin + u];
+    for (int64_t u = 0; u < n; u += kTileUnits) {  // dy[:, begin + u, +6) → panel u / 6, (rows, 6)
+      float* panel = dyp + u * rows_ + r * kTileUnits;
+      const int64_t width = std::min<int64_t>(kTileUnits, n - u);
+      for (int64_t i = 0; i < width; ++i) panel[i] = dy[r * units_ + begin + u + i];
+    }
   }
   for (int64_t chunk = 0; chunk < in_; chunk += kChunkColumns) {
     const int64_t chunk_width = std::min(kChunkColumns, in_ - chunk);
@@ -146,7 +152,7 @@ void DenseGradWeightTiles::Run(const float* dy, const float* x, const DenseGradW
         const float* next = next_u < n
                                 ? w + (begin + next_u) * in_ + chunk + ahead % panels * kTileColumns
                                 : nullptr;
-        Units(units, dyt + u * rows_, xp + p * rows_ * kTileColumns, rows_, sgd,
+        Units(units, dyp + u * rows_, xp + p * rows_ * kTileColumns, rows_, sgd,
               w + (begin + u) * in_ + c, in_, FirstLanes(width), FirstLanes(width - 16), next);
       }
     }

@@ -14,11 +14,12 @@
 // into sgd_update's expression, w ← w − lr · (g·scale + l1·sign(w) + l2·w), each operation rounded
 // on its own as there (ops/sgd_update.cc has no FMA contraction), and dW (LeNet: 6.4 MB) is never
 // written to memory or read back.
-// Per thread, dy's columns [begin, end) are first transposed (units × N: a tile's 6 units are then
-// 6 contiguous rows), and x is packed 512 columns at a time as (N × 32) panels, which a row of
-// tiles runs through, W's lines two tiles ahead prefetched; x and dy read in place (strides of
-// 12.5 and 2 KB fold onto a few L1 sets) ran 3× slower, and W's rows walked across instead of along
-// made the update wait for memory.
+// Per thread, dy's columns [begin, end) are first packed as (N × 6) panels, a tile's 6 units
+// contiguous per row (a transposed dy, units × N, cost the MLP at 2 threads more than the fusion
+// saved: its strided writes), and x 512 columns at a time as (N × 32) panels, which a row of tiles
+// runs through, W's lines two tiles ahead prefetched. x and dy read in place (strides of 12.5 and
+// 2 KB fold onto a few L1 sets) ran 3× slower, and W's rows walked across instead of along made
+// the update wait for memory.
 // Requires AVX-512F (callers choose it when oneDNN dispatches to AVX-512).
 #pragma once
 
