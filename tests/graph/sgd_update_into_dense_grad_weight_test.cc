@@ -10,10 +10,13 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "framework/job_builder.h"
 #include "graph/compiled_job.h"
 #include "graph/flow.h"
 #include "jobs/model_jobs.h"
+#include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
@@ -143,6 +146,41 @@ TEST(SgdUpdateIntoDenseGradWeightTest, TrainingIsBitIdenticalWithTheFusionOff) {
       }
     }
   }
+}
+
+// The two ops the rewrite emits refuse what does not fit, naming the op and the shapes (they are
+// internal, but OpBuilder reaches them).
+TEST(SgdUpdateIntoDenseGradWeightTest, FusedOpsRefuseShapesThatDoNotFit) {
+  auto fused = [](const std::vector<Blob>& in) {
+    OpBuilder("dense_grad_weight_sgd_update")
+        .Input(in[0])
+        .Input(in[1])
+        .Input(in[2])
+        .Input(in[3])
+        .Attr("scale", 1.f)
+        .Attr("l1", 0.f)
+        .Attr("l2", 0.f)
+        .Build();
+    return in[0];
+  };
+  // weight (units 5, in 7), dy (N 4, units 6): the units differ.
+  const absl::Status units = testing::CompileOpError(fused, {{5, 7}, {4, 6}, {4, 7}, {1}});
+  EXPECT_TRUE(absl::StrContains(units.message(), "dense_grad_weight_sgd_update")) << units;
+  EXPECT_TRUE(absl::StrContains(units.message(),
+                                "weight (5, 7), dy (4, 6) and x (4, 7) do not fit (expected "
+                                "weight (units, in), dy (N, units), x (N, in))"))
+      << units;
+  const absl::Status rows = testing::CompileOpError(fused, {{5, 7}, {4, 5}, {3, 7}, {1}});
+  EXPECT_TRUE(absl::StrContains(rows.message(), "dy (4, 5) and x (3, 7) do not fit")) << rows;
+  const absl::Status lr = testing::CompileOpError(fused, {{5, 7}, {4, 5}, {4, 7}, {2}});
+  EXPECT_TRUE(absl::StrContains(lr.message(), "input 'lr' is (2,), expected (1)")) << lr;
+
+  const absl::Status bias = testing::CompileOpError(
+      [](const std::vector<Blob>& in) {
+        return OpBuilder("dense_grad_bias").Input(in[0]).Build1();
+      },
+      {{2, 3, 4}});
+  EXPECT_TRUE(absl::StrContains(bias.message(), "input 'dy' (2, 3, 4) is not (N, units)")) << bias;
 }
 
 }  // namespace
