@@ -14,11 +14,7 @@
 #include "runtime/status.h"
 
 // mean + std * z must round the same way everywhere (see runtime/random.h): no FMA contraction.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "runtime/fp_contract_off.h"
 
 namespace flow {
 namespace {

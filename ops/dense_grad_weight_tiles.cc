@@ -6,16 +6,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/status.h"
 
 // The SGD epilogue must round each product and sum on its own, as sgd_update does: GCC would
 // otherwise contract _mm512_add_ps(_mm512_mul_ps(..)) into an FMA under target("avx512f"). The
 // tiles' FMAs are explicit _mm512_fmadd_ps and stay.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "runtime/fp_contract_off.h"
 
 namespace flow {
 namespace {
@@ -81,26 +76,11 @@ __attribute__((target("avx512f"))) void Tile(const float* dyp, const float* xp, 
   }
 }
 
-__attribute__((target("avx512f"))) void Units(int units, const float* dyp, const float* xp,
-                                              int64_t rows, const DenseGradWeightSgd& e, float* out,
-                                              int64_t ld, __mmask16 l0, __mmask16 l1,
-                                              const float* next) {
-  switch (units) {
-    case 6:
-      return Tile<6>(dyp, xp, rows, e, out, ld, l0, l1, next);
-    case 5:
-      return Tile<5>(dyp, xp, rows, e, out, ld, l0, l1, next);
-    case 4:
-      return Tile<4>(dyp, xp, rows, e, out, ld, l0, l1, next);
-    case 3:
-      return Tile<3>(dyp, xp, rows, e, out, ld, l0, l1, next);
-    case 2:
-      return Tile<2>(dyp, xp, rows, e, out, ld, l0, l1, next);
-    case 1:
-      return Tile<1>(dyp, xp, rows, e, out, ld, l0, l1, next);
-  }
-  FLOWRT_CHECK(false) << "tile of " << units << " units";
-}
+// Tile<R> for the R = 1..6 units left in a row of tiles (6 but at the end of a thread's range).
+using TileFn = void (*)(const float*, const float*, int64_t, const DenseGradWeightSgd&, float*,
+                        int64_t, __mmask16, __mmask16, const float*);
+constexpr TileFn kTileOf[kTileUnits + 1] = {nullptr, Tile<1>, Tile<2>, Tile<3>,
+                                            Tile<4>, Tile<5>, Tile<6>};
 
 __mmask16 FirstLanes(int64_t n) {
   return n >= 16  ? __mmask16{0xffff}
@@ -152,8 +132,9 @@ void DenseGradWeightTiles::Run(const float* dy, const float* x, const DenseGradW
         const float* next = next_u < n
                                 ? w + (begin + next_u) * in_ + chunk + ahead % panels * kTileColumns
                                 : nullptr;
-        Units(units, dyp + u * rows_, xp + p * rows_ * kTileColumns, rows_, sgd,
-              w + (begin + u) * in_ + c, in_, FirstLanes(width), FirstLanes(width - 16), next);
+        kTileOf[units](dyp + u * rows_, xp + p * rows_ * kTileColumns, rows_, sgd,
+                       w + (begin + u) * in_ + c, in_, FirstLanes(width), FirstLanes(width - 16),
+                       next);
       }
     }
   }

@@ -8,11 +8,7 @@
 // Bit-identical results across platforms need every a*b+c rounded twice, as written; a compiler
 // fusing it into an FMA (GCC does by default for C++ where the ISA has FMA, e.g. aarch64) would
 // change the last bits of normals and logs.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "runtime/fp_contract_off.h"
 
 namespace flow {
 namespace {
