@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 
-
 // The SGD epilogue must round each product and sum on its own, as sgd_update does: GCC would
 // otherwise contract _mm512_add_ps(_mm512_mul_ps(..)) into an FMA under target("avx512f"). The
 // tiles' FMAs are explicit _mm512_fmadd_ps and stay.
@@ -94,14 +93,13 @@ DenseGradWeightTiles::DenseGradWeightTiles(int64_t rows, int64_t units, int64_t 
     : rows_(rows),
       units_(units),
       in_(in),
-      scratch_(static_cast<size_t>(std::max(threads, 1)) * rows *
-               (units + kTileUnits + kChunkColumns)) {}
+      per_thread_(rows * (units + kTileUnits + kChunkColumns)),
+      scratch_(static_cast<size_t>(std::max(threads, 1) * per_thread_)) {}
 
 void DenseGradWeightTiles::Run(const float* dy, const float* x, const DenseGradWeightSgd& sgd,
                                float* w, int64_t begin, int64_t end) {
   const int64_t n = end - begin;
-  float* dyp = scratch_.data() + static_cast<size_t>(omp_get_thread_num()) * rows_ *
-                                     (units_ + kTileUnits + kChunkColumns);
+  float* dyp = scratch_.data() + omp_get_thread_num() * per_thread_;
   float* xp = dyp + rows_ * (units_ + kTileUnits);
   for (int64_t r = 0; r < rows_; ++r) {
     for (int64_t u = 0; u < n; u += kTileUnits) {  // dy[:, begin + u, +6) → panel u / 6, (rows, 6)

@@ -43,7 +43,10 @@ class DenseGradWeightTiles {
 
  private:
   int64_t rows_, units_, in_;
-  std::vector<float> scratch_;  // per thread: dyᵀ (units, N), then x's slice (N, 32)
+  int64_t per_thread_;  // floats of scratch per thread
+  // Per thread: dy's (N × 6) panels of the thread's units, then x's (N × 32) panels of one
+  // 512-column chunk.
+  std::vector<float> scratch_;
 };
 
 }  // namespace flow
