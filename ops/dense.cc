@@ -405,12 +405,7 @@ class DenseGradWeightSgdKernel : public Kernel {
     dw_ = AllocateAligned(ctx.inputs[0].num_elements() * static_cast<int64_t>(sizeof(float)));
     update_ = std::make_unique<ParallelLoopKernel>(
         ctx.inputs[0].num_elements(), [this](int64_t begin, int64_t end) {
-          const float rate = *lr_;
-          const float* g = static_cast<const float*>(dw_.get());
-#pragma omp simd
-          for (int64_t i = begin; i < end; ++i) {
-            w_[i] -= rate * RegularizedGrad(g[i], w_[i], scale_, l1_, l2_);
-          }
+          SgdStep(w_, static_cast<const float*>(dw_.get()), begin, end, *lr_, scale_, l1_, l2_);
         });
   }
 

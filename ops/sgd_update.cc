@@ -19,10 +19,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeSgdKernel(const KernelContext& ctx) 
   const float l2 = AttrFloat(ctx.op, "l2");
   return std::make_unique<ParallelLoopKernel>(
       ctx.inputs[0].num_elements(), [=](int64_t begin, int64_t end) {
-        const float rate = *lr;
-        const float s = GradScale(scale, grad_scale);
-#pragma omp simd
-        for (int64_t i = begin; i < end; ++i) w[i] -= rate * RegularizedGrad(g[i], w[i], s, l1, l2);
+        SgdStep(w, g, begin, end, *lr, GradScale(scale, grad_scale), l1, l2);
       });
 }
 
