@@ -23,12 +23,6 @@ constexpr uint32_t kPhiloxW0 = 0x9E3779B9u;
 constexpr uint32_t kPhiloxW1 = 0xBB67AE85u;
 constexpr int kPhiloxRounds = 10;
 
-inline void MulHiLo(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
-  const uint64_t product = static_cast<uint64_t>(a) * b;
-  *hi = static_cast<uint32_t>(product >> 32);
-  *lo = static_cast<uint32_t>(product);
-}
-
 }  // namespace
 
 uint64_t SplitMix64(uint64_t x) {
@@ -55,35 +49,10 @@ uint64_t CombineSeeds(uint64_t a, uint64_t b) {
   return SplitMix64(SplitMix64(a + 0x9e3779b97f4a7c15ULL) ^ (b * 0xd1b54a32d192ed03ULL + 1));
 }
 
-std::array<uint32_t, 4> Philox4x32::operator()(uint64_t counter_hi, uint64_t counter_lo) const {
-  uint32_t c0 = static_cast<uint32_t>(counter_lo);
-  uint32_t c1 = static_cast<uint32_t>(counter_lo >> 32);
-  uint32_t c2 = static_cast<uint32_t>(counter_hi);
-  uint32_t c3 = static_cast<uint32_t>(counter_hi >> 32);
-  uint32_t k0 = static_cast<uint32_t>(key_);
-  uint32_t k1 = static_cast<uint32_t>(key_ >> 32);
-  for (int round = 0; round < kPhiloxRounds; ++round) {
-    if (round > 0) {  // key schedule: bump before every round but the first
-      k0 += kPhiloxW0;
-      k1 += kPhiloxW1;
-    }
-    uint32_t hi0, lo0, hi1, lo1;
-    MulHiLo(kPhiloxM0, c0, &hi0, &lo0);
-    MulHiLo(kPhiloxM1, c2, &hi1, &lo1);
-    const uint32_t n0 = hi1 ^ c1 ^ k0;
-    const uint32_t n2 = hi0 ^ c3 ^ k1;
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
-  }
-  return {c0, c1, c2, c3};
-}
-
 namespace {
 
-// Philox4x32-10 of blocks [first, first + kLanes) in structure-of-arrays form: the rounds of
-// operator() with each 32-bit word a lane, so the compiler turns every step into one vector
+// Philox4x32-10 of blocks [first, first + kLanes) in structure-of-arrays form, each 32-bit word a
+// lane (operator() is the one-lane case), so the compiler turns every step into one vector
 // instruction (the 32×32→64 products into vpmuludq).
 template <int kLanes>
 inline void PhiloxLanes(uint64_t key, uint64_t counter_hi, uint64_t first, uint32_t* out) {
@@ -140,6 +109,12 @@ __attribute__((target_clones("avx2", "default"))) void PhiloxBlocks(uint64_t key
 }
 
 }  // namespace
+
+std::array<uint32_t, 4> Philox4x32::operator()(uint64_t counter_hi, uint64_t counter_lo) const {
+  std::array<uint32_t, 4> words;
+  PhiloxLanes<1>(key_, counter_hi, counter_lo, words.data());
+  return words;
+}
 
 void Philox4x32::Blocks(uint64_t counter_hi, uint64_t first_block, int64_t count,
                         uint32_t* out) const {
