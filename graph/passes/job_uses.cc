@@ -22,4 +22,13 @@ int JobUses::Readers(const std::string& blob) const {
   return it == readers.end() ? 0 : it->second;
 }
 
+void EraseOps(const std::set<int>& indices, flowrt::JobConf* job) {
+  if (indices.empty()) return;
+  google::protobuf::RepeatedPtrField<flowrt::OpConf> ops;
+  for (int i = 0; i < job->op_size(); ++i) {
+    if (!indices.contains(i)) *ops.Add() = job->op(i);
+  }
+  job->mutable_op()->Swap(&ops);
+}
+
 }  // namespace flow

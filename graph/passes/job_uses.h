@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "proto/job.pb.h"
@@ -25,5 +26,8 @@ struct JobUses {
   std::map<std::string, int> producer;  // blob → index of the op writing it
   std::map<std::string, int> readers;   // blob → number of reading ops (+1 if fetched)
 };
+
+// Removes the ops at `indices` from `job`, keeping the order of the others.
+void EraseOps(const std::set<int>& indices, flowrt::JobConf* job);
 
 }  // namespace flow

@@ -20,12 +20,7 @@ int FuseReluGradIntoMaxPoolGrad(flowrt::JobConf* job) {
     pool_grad.add_input(relu_grad->input(1));
     fused_relu_grads.insert(uses.producer.at(m));
   }
-  if (fused_relu_grads.empty()) return 0;
-  google::protobuf::RepeatedPtrField<flowrt::OpConf> ops;
-  for (int i = 0; i < job->op_size(); ++i) {
-    if (!fused_relu_grads.contains(i)) *ops.Add() = job->op(i);
-  }
-  job->mutable_op()->Swap(&ops);
+  EraseOps(fused_relu_grads, job);
   return static_cast<int>(fused_relu_grads.size());
 }
 

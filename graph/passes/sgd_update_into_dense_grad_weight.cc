@@ -35,12 +35,7 @@ int FuseSgdUpdateIntoDenseGradWeight(flowrt::JobConf* job) {
     }
     ++fused;
   }
-  if (dropped.empty()) return fused;
-  google::protobuf::RepeatedPtrField<flowrt::OpConf> ops;
-  for (int i = 0; i < job->op_size(); ++i) {
-    if (!dropped.contains(i)) *ops.Add() = job->op(i);
-  }
-  job->mutable_op()->Swap(&ops);
+  EraseOps(dropped, job);
   return fused;
 }
 
