@@ -352,18 +352,8 @@ absl::StatusOr<std::vector<BlobDesc>> GradWeightShape(const ShapeContext& ctx) {
   return std::vector<BlobDesc>{{w, DataType::kFloat}, {Shape({w[0]}), DataType::kFloat}};
 }
 
-// On AVX2, flowrt's direct kernel (ops/conv2d_grad_weight_direct_kernel.h) instead of oneDNN's
-// backward-weights primitive, for both of LeNet's convolutions (issue 19, AMD EPYC Zen 3, 1
-// thread):
-//  - conv1 (one input channel, x plain): oneDNN's took 0.83× conv2's forward; this kernel
-//    0.07–0.15× (tools/bench/RESULTS.md).
-//  - conv2 (32 input channels, x blocked): oneDNN's took 1.32–1.40× conv2's forward, this kernel
-//    1.16–1.27× (it skips the kernel rows that fall in the padding; the header has the numbers).
-// Measured at these two shapes only, so with several input channels it is chosen only up to 16×16
-// output cells (a sweep's dy, 2 filter blocks × OH·OW × 8 floats, then stays within 16 KB of L1).
-// x blocked or plain gives the same bits, so switching blocked layouts off stays exact. On AVX-512
-// (block 16) oneDNN's kernel is kept: not measured slower there (0.21× in the issue-6 profile), and
-// there is no AVX-512 machine to measure a replacement on.
+// flowrt's direct kernel instead of oneDNN's backward-weights primitive where
+// UseDirectGradWeight (ops/conv2d_grad_weight_direct_kernel.h) says so, by measurement.
 class DirectGradWeightKernel : public Kernel {
  public:
   DirectGradWeightKernel(const KernelContext& ctx, const ConvGeometry& g)
@@ -371,10 +361,11 @@ class DirectGradWeightKernel : public Kernel {
         dy_(ctx.in<float>(0)),
         dweight_(ctx.out<float>(0)),
         dbias_(ctx.out<float>(1)),
-        direct_(Geometry(ctx, g), ctx.input_layouts[1] == Layout::kBlocked,
-                ctx.input_layouts[0] == Layout::kBlocked, omp_get_max_threads()) {}
+        dy_blocked_(ctx.input_layouts[0] == Layout::kBlocked),
+        direct_(Geometry(ctx, g), BlockedChannels(), ctx.input_layouts[1] == Layout::kBlocked,
+                omp_get_max_threads()) {}
   absl::Status Run() override {
-    direct_.Run(x_, dy_, dweight_, dbias_);
+    direct_.Run(x_, dy_, dy_blocked_, dweight_, dbias_);
     return absl::OkStatus();
   }
 
@@ -400,21 +391,17 @@ class DirectGradWeightKernel : public Kernel {
   const float* dy_;
   float* dweight_;
   float* dbias_;
+  bool dy_blocked_;
   DirectGradWeight direct_;
 };
-
-bool UseDirectGradWeight(const KernelContext& ctx, const ConvGeometry& g) {
-  const Shape& x = ctx.inputs[1].shape();
-  const Shape& dy = ctx.inputs[0].shape();
-  const bool measured = x[1] == 1 || dy[2] * dy[3] <= 16 * 16;
-  const bool x_fits = ctx.input_layouts[1] == Layout::kPlain || x[1] % 8 == 0;
-  return BlockedChannels() == 8 && g.groups == 1 && dy[1] % 8 == 0 && measured && x_fits;
-}
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext& ctx) {
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const ConvGeometry g = ReadGeometry(ctx.op);
-    if (UseDirectGradWeight(ctx, g)) return std::make_unique<DirectGradWeightKernel>(ctx, g);
+    if (UseDirectGradWeight(ctx.inputs[1].shape(), ctx.inputs[0].shape(),
+                            ctx.input_layouts[1] == Layout::kBlocked, g.groups)) {
+      return std::make_unique<DirectGradWeightKernel>(ctx, g);
+    }
     const DnnlConv conv(ctx.inputs[1].shape(), ctx.outputs[0].shape(), ctx.inputs[0].shape(), g);
     dnnl::convolution_forward::primitive_desc hint(conv.Forward(prop_kind::forward_training, true),
                                                    CpuEngine());

@@ -85,44 +85,50 @@ void Check(const Case& c) {
                              {c.stride, c.stride},
                              {c.dilation, c.dilation},
                              {c.pad, c.pad}};
-  // (N, C, cells) → blocked by 8: (N, C/8, cells, 8).
-  auto blocked = [](const Tensor& t, int64_t n, int64_t ch, int64_t cells) {
+  // (N, C, cells) → blocked by B: (N, C/B, cells, B).
+  auto blocked = [](const Tensor& t, int64_t n, int64_t ch, int64_t cells, int64_t block) {
     std::vector<float> out(t.num_elements());
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t k = 0; k < ch; ++k) {
         for (int64_t p = 0; p < cells; ++p) {
-          out[((i * (ch / 8) + k / 8) * cells + p) * 8 + k % 8] =
+          out[((i * (ch / block) + k / block) * cells + p) * block + k % block] =
               t.data<float>()[(i * ch + k) * cells + p];
         }
       }
     }
     return out;
   };
-  const std::vector<float> dy_blocked = blocked(dy, c.n, c.o, oh * ow);
   const double tolerance = 2e-4 * std::sqrt(double(c.n * oh * ow)) + 1e-5;
-  for (int threads : {1, 2}) {
-    std::vector<float> plain_w(want_w.size()), plain_b(c.o), blocked_w(want_w.size()),
-        blocked_b(c.o);
-    DirectGradWeight(g, false, false, threads)
-        .Run(x.data<float>(), dy.data<float>(), plain_w.data(), plain_b.data());
-    for (size_t i = 0; i < want_w.size(); ++i) {
-      // Sums of N·OH·OW products of N(0, 1) values: float rounding ~1e-4 of it.
-      ASSERT_NEAR(plain_w[i], want_w[i], tolerance) << "dweight " << i << ", threads " << threads;
-    }
-    for (int64_t o = 0; o < c.o; ++o) {
-      ASSERT_NEAR(plain_b[o], want_b[o], tolerance) << "dbias " << o;
-    }
-    DirectGradWeight(g, false, true, threads)
-        .Run(x.data<float>(), dy_blocked.data(), blocked_w.data(), blocked_b.data());
-    EXPECT_EQ(blocked_w, plain_w) << "dweight depends on dy's layout";
-    EXPECT_EQ(blocked_b, plain_b) << "dbias depends on dy's layout";
-    if (c.c % 8 == 0) {  // x blocked too (conv2 after a blocked pooling)
-      const std::vector<float> x_blocked = blocked(x, c.n, c.c, c.h * c.w);
-      std::fill(blocked_w.begin(), blocked_w.end(), 0.f);
-      DirectGradWeight(g, true, true, threads)
-          .Run(x_blocked.data(), dy_blocked.data(), blocked_w.data(), blocked_b.data());
-      EXPECT_EQ(blocked_w, plain_w) << "dweight depends on x's layout";
-      EXPECT_EQ(blocked_b, plain_b) << "dbias depends on x's layout";
+  // Block 16 (AVX-512) where the CPU has it and the filters fill its blocks.
+  std::vector<int> blocks = {8};
+  if (__builtin_cpu_supports("avx512f") && c.o % 16 == 0) blocks.push_back(16);
+  for (int block : blocks) {
+    const std::vector<float> dy_blocked = blocked(dy, c.n, c.o, oh * ow, block);
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(::testing::Message() << "block " << block << ", threads " << threads);
+      std::vector<float> plain_w(want_w.size()), plain_b(c.o), blocked_w(want_w.size()),
+          blocked_b(c.o);
+      DirectGradWeight(g, block, false, threads)
+          .Run(x.data<float>(), dy.data<float>(), false, plain_w.data(), plain_b.data());
+      for (size_t i = 0; i < want_w.size(); ++i) {
+        // Sums of N·OH·OW products of N(0, 1) values: float rounding ~1e-4 of it.
+        ASSERT_NEAR(plain_w[i], want_w[i], tolerance) << "dweight " << i;
+      }
+      for (int64_t o = 0; o < c.o; ++o) {
+        ASSERT_NEAR(plain_b[o], want_b[o], tolerance) << "dbias " << o;
+      }
+      DirectGradWeight(g, block, false, threads)
+          .Run(x.data<float>(), dy_blocked.data(), true, blocked_w.data(), blocked_b.data());
+      EXPECT_EQ(blocked_w, plain_w) << "dweight depends on dy's layout";
+      EXPECT_EQ(blocked_b, plain_b) << "dbias depends on dy's layout";
+      if (c.c % block == 0) {  // x blocked too (conv2 after a blocked pooling)
+        const std::vector<float> x_blocked = blocked(x, c.n, c.c, c.h * c.w, block);
+        std::fill(blocked_w.begin(), blocked_w.end(), 0.f);
+        DirectGradWeight(g, block, true, threads)
+            .Run(x_blocked.data(), dy_blocked.data(), true, blocked_w.data(), blocked_b.data());
+        EXPECT_EQ(blocked_w, plain_w) << "dweight depends on x's layout";
+        EXPECT_EQ(blocked_b, plain_b) << "dbias depends on x's layout";
+      }
     }
   }
 }
@@ -137,6 +143,7 @@ TEST(DirectGradWeightTest, MatchesOneDnnWithinFloatRounding) {
   Check({3, 32, 14, 14, 64, 5, 1, 1, 2});  // LeNet's conv2 at batch 3, x blocked too
   Check({2, 8, 7, 9, 16, 3, 2, 1, 2});     // x blocked, stride 2: padding rows skipped per tap
   Check({2, 8, 3, 5, 8, 5, 1, 2, 4});  // dilation 2, pad 4: kernel rows 0 and 4 read only padding
+  Check({2, 16, 6, 5, 48, 3, 1, 1, 1});  // block 16: 3 blocks (2 + 1), x blocked by 16
 }
 
 }  // namespace
