@@ -25,6 +25,7 @@ struct ExactRewrites {
   bool relu_grad_before_max_pool_grad = true;     // relu_grad on the pooled gradient
   bool relu_grad_into_max_pool_grad = true;       // that relu_grad inside the max-pool gradient
   bool sgd_update_into_dense_grad_weight = true;  // plain SGD fed by a dense layer's dW GEMM
+  bool max_pool_grad_into_conv_grad_weight = true;  // a pooled conv's dW from the pooling gradient
 };
 
 struct SessionOptions {

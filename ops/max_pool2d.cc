@@ -87,11 +87,9 @@ dnnl::memory WorkspaceMemory(const dnnl::memory::desc& desc, const Tensor& tenso
 // and 0.42-0.72 for its backward against 0.46-0.84. The choice depends only on the geometry, the
 // layouts and the ISA, and both implementations produce the same workspace, so a forward and its
 // gradient may differ in which one runs.
-bool UseBlockedKernel(const PoolGeometry& g, Layout full, const dnnl::memory::desc& workspace) {
-  if (full != Layout::kBlocked) return false;
-  if (BlockedChannels() != 8 || !BlockedMaxPoolSupports(g)) return false;
-  const dnnl::memory::desc bytes(DnnlDims(g.y_shape()), dnnl::memory::data_type::u8, tag::nChw8c);
-  return workspace == bytes;
+bool UseBlockedKernel(const PoolGeometry& g, Layout full) {
+  return full == Layout::kBlocked && BlockedChannels() == 8 && BlockedMaxPoolSupports(g) &&
+         WorkspaceIsBlockedArgmax(g);
 }
 
 // Whether oneDNN's max pooling runs in BatchChunks (ops/dnnl_kernel.h), which the threads take as
@@ -164,7 +162,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.inputs[0].shape());
     auto pd = PoolForwardDesc(g, algorithm::pooling_max);
-    if (UseBlockedKernel(g, ctx.input_layouts[0], pd.workspace_desc())) {
+    if (UseBlockedKernel(g, ctx.input_layouts[0])) {
       return std::make_unique<BlockedMaxPoolKernel>(g, /*forward=*/true, ctx);
     }
     // No op reads the workspace (eval and predict jobs without a gradient): forward_inference,
@@ -295,7 +293,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolGradKernel(const KernelContex
     const PoolGeometry g = PoolGeometryOf(ctx.op, ctx.outputs[0].shape());
     auto hint = PoolForwardDesc(g, algorithm::pooling_max);
     auto pd = PoolBackwardDesc(g, algorithm::pooling_max, hint);
-    if (UseBlockedKernel(g, ctx.output_layouts[0], pd.workspace_desc())) {
+    if (UseBlockedKernel(g, ctx.output_layouts[0])) {
       return std::make_unique<BlockedMaxPoolKernel>(g, /*forward=*/false, ctx);
     }
     if (ctx.inputs.size() > 2) return std::make_unique<MaskedDnnlPoolGradKernel>(ctx, g, pd);

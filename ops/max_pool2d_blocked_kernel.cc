@@ -285,23 +285,34 @@ void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, flo
   }
 }
 
+void BlockedMaxPoolBackwardImage(const PoolGeometry& g, int block, int64_t n, const float* dy,
+                                 bool dy_plain, const uint8_t* workspace, float* dx_image,
+                                 const float* relu_y, bool relu_y_plain) {
+  FLOWRT_CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
+  const Plane p(g);
+  const int64_t blocks = g.x[1] / block;
+  const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
+  const int64_t lane_stride = dy_plain ? p.oh * p.ow : 0;
+  for (int64_t k = n * blocks; k < (n + 1) * blocks; ++k) {
+    const Mask mask{relu_y == nullptr ? nullptr : relu_y + k * out, relu_y_plain ? p.oh * p.ow : 0};
+    float* dx = dx_image + (k - n * blocks) * in;
+    if (block == 8) {
+      BackwardPlaneAvx2(p, dy + k * out, lane_stride, workspace + k * out, mask, dx);
+    } else {
+      BackwardPlaneAvx512(p, dy + k * out, lane_stride, workspace + k * out, mask, dx);
+    }
+    ZeroUncovered(p, block, dx);
+  }
+}
+
 void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
                             const uint8_t* workspace, float* dx, const float* relu_y,
                             bool relu_y_plain) {
-  FLOWRT_CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
-  const Plane p(g);
-  const int64_t planes = g.x[0] * (g.x[1] / block);
-  const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
-  const int64_t lane_stride = dy_plain ? p.oh * p.ow : 0;
+  const int64_t image = g.x[1] * g.x[2] * g.x[3];
 #pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < planes; ++k) {
-    const Mask mask{relu_y == nullptr ? nullptr : relu_y + k * out, relu_y_plain ? p.oh * p.ow : 0};
-    if (block == 8) {
-      BackwardPlaneAvx2(p, dy + k * out, lane_stride, workspace + k * out, mask, dx + k * in);
-    } else {
-      BackwardPlaneAvx512(p, dy + k * out, lane_stride, workspace + k * out, mask, dx + k * in);
-    }
-    ZeroUncovered(p, block, dx + k * in);
+  for (int64_t n = 0; n < g.x[0]; ++n) {
+    BlockedMaxPoolBackwardImage(g, block, n, dy, dy_plain, workspace, dx + n * image, relu_y,
+                                relu_y_plain);
   }
 }
 

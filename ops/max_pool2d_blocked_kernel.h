@@ -42,7 +42,7 @@ bool BlockedMaxPoolSupports(const PoolGeometry& g);
 // `block` is 8 (AVX2 + FMA code) or 16 (AVX-512 code), C % block == 0; the CPU must have the
 // ISA. x and dx are blocked, the workspace always in the blocked order; y / dy plain NCHW when
 // `y_plain` / `dy_plain`. `workspace` may be null (inference: no argmax kept). Threads: the
-// OpenMP team, split over (n, channel block).
+// OpenMP team, split over the images.
 // Backward with `relu_y` (pooled shape, plain when `relu_y_plain`): each window's winner gets
 // relu_y > 0 ? dy : +0 — relu_grad(dy, relu_y) routed, bit for bit, in the same single pass.
 void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
@@ -50,5 +50,11 @@ void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, flo
 void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
                             const uint8_t* workspace, float* dx, const float* relu_y = nullptr,
                             bool relu_y_plain = false);
+// Image n of BlockedMaxPoolBackward, on the calling thread: dy, workspace and relu_y are the
+// whole batch's, dx_image (C/B, H, W, B) image n's gradient only (for a consumer that takes the
+// gradient image by image while it is in the cache: ops/max_pool2d_grad_conv2d_grad_weight.cc).
+void BlockedMaxPoolBackwardImage(const PoolGeometry& g, int block, int64_t n, const float* dy,
+                                 bool dy_plain, const uint8_t* workspace, float* dx_image,
+                                 const float* relu_y, bool relu_y_plain);
 
 }  // namespace flow

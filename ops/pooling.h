@@ -58,6 +58,10 @@ Layout PoolComputeLayout(const PoolGeometry& g);
 dnnl::pooling_forward::primitive_desc PoolForwardDesc(
     const PoolGeometry& g, dnnl::algorithm algorithm,
     dnnl::prop_kind prop_kind = dnnl::prop_kind::forward_training);
+// Whether max pooling's workspace (PoolForwardDesc's, forward_training) holds, per output, the
+// window's argmax as one u8 in the blocked order of y with BlockedChannels() lanes: the format
+// flowrt's own kernels read and write (ops/max_pool2d_blocked_kernel.h).
+bool WorkspaceIsBlockedArgmax(const PoolGeometry& g);
 // The backward primitive descriptor, with the forward one as hint (as oneDNN requires).
 dnnl::pooling_backward::primitive_desc PoolBackwardDesc(
     const PoolGeometry& g, dnnl::algorithm algorithm,

@@ -136,10 +136,10 @@ std::string FormatProfile(const JobProfile& profile, int top) {
   std::stable_sort(ops.begin(), ops.end(),
                    [](const OpTiming* a, const OpTiming* b) { return a->ms > b->ms; });
   if (top > 0 && static_cast<int>(ops.size()) > top) ops.resize(top);
-  absl::StrAppendFormat(&out, "\n%-36s %-30s %-8s %9s %6s\n", "op", "type", "phase", "ms", "%");
+  absl::StrAppendFormat(&out, "\n%-36s %-34s %-8s %9s %6s\n", "op", "type", "phase", "ms", "%");
   for (const OpTiming* t : ops) {
     absl::StrAppendFormat(
-        &out, "%-36s %-30s %-8s %9.3f %5.1f%%\n", t->name, t->type, OpPhaseName(t->phase), t->ms,
+        &out, "%-36s %-34s %-8s %9.3f %5.1f%%\n", t->name, t->type, OpPhaseName(t->phase), t->ms,
         profile.profiled_total_ms > 0 ? 100 * t->ms / profile.profiled_total_ms : 0.0);
   }
   absl::StrAppendFormat(&out,

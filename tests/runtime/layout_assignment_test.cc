@@ -42,14 +42,20 @@ TEST(LayoutAssignmentTest, LenetTrainJobKeepsItsConvChainBlocked) {
   EXPECT_EQ(ex.BlobLayout(pools[1]), Layout::kPlain) << pools[1];
   // Backward: each pool gradient carries its ReLU's mask (graph/passes/
   // relu_grad_into_max_pool_grad.h) and reads dy and the pooled y in one layout: pool2's plain
-  // (its gradient comes from the reshape), pool1's blocked; the pool gradients feed the conv
+  // (its gradient comes from the reshape), pool1's blocked, inside conv1's weight gradient
+  // (graph/passes/max_pool_grad_into_conv_grad_weight.h); pool2's gradient feeds conv2's
   // gradients blocked.
   std::vector<Layout> pooled_layouts;
   for (const flowrt::OpConf& op : conf.op()) {
-    if (op.type() != "max_pool2d_grad") continue;
-    ASSERT_EQ(op.input_size(), 3) << op.name() << ": the ReLU gradient is fused in";
-    pooled_layouts.push_back(ex.BlobLayout(op.input(0)));
-    EXPECT_EQ(ex.BlobLayout(op.input(2)), pooled_layouts.back()) << op.name();
+    int dy = 0, relu_y = 2;
+    if (op.type() == "max_pool2d_grad_conv2d_grad_weight") {
+      relu_y = 3;
+    } else if (op.type() != "max_pool2d_grad") {
+      continue;
+    }
+    ASSERT_EQ(op.input_size(), relu_y + 1) << op.name() << ": the ReLU gradient is fused in";
+    pooled_layouts.push_back(ex.BlobLayout(op.input(dy)));
+    EXPECT_EQ(ex.BlobLayout(op.input(relu_y)), pooled_layouts.back()) << op.name();
   }
   EXPECT_EQ(pooled_layouts, (std::vector<Layout>{Layout::kPlain, Layout::kBlocked}));
   for (const std::string& blob : OutputsOf(conf, "max_pool2d_grad")) {
