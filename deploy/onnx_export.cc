@@ -11,8 +11,10 @@
 #include "absl/strings/str_join.h"
 #include "checkpoint/file_io.h"
 #include "deploy/onnx_ops.h"
+#include "framework/op_registry.h"
 #include "graph/checkpoint.h"
 #include "graph/compiled_job.h"
+#include "runtime/shape_inference.h"
 #include "runtime/status.h"
 
 namespace flow {
@@ -100,8 +102,10 @@ absl::StatusOr<onnx::ModelProto> BuildModel(JobFunction& job, const OnnxExportOp
         absl::StrCat("job '", job.name(), "' returns ", conf.fetch_size(), " blobs but ",
                      options.output_names.size(), " output_names were given"));
   }
-  const Executor& executor = CompiledJob::GetExecutor(job);
-  auto desc = [&](const std::string& blob) { return *executor.FindBlobDesc(blob); };
+  // The blobs of the job as recorded, not as it runs: the executor's graph rewrites fuse ops
+  // (graph/passes/conv2d_into_max_pool2d.h) that ONNX expresses as the ops they replace.
+  FLOWRT_ASSIGN_OR_RETURN(const auto descs, InferBlobDescs(conf, FindKernelDef));
+  auto desc = [&](const std::string& blob) { return descs.at(blob); };
 
   onnx::ModelProto model;
   model.set_ir_version(onnx::IR_VERSION);

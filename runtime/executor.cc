@@ -11,6 +11,7 @@
 #include "runtime/communicator.h"
 #include "runtime/layout_assignment.h"
 #include "runtime/memory_plan.h"
+#include "runtime/shape_inference.h"
 #include "runtime/status.h"
 #include "runtime/thread_governor.h"
 
@@ -49,26 +50,10 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   SetThreads(options.threads);
   const int num_ops = job.op_size();
 
-  // 1. Shape inference over the final job (after autodiff and optimizer passes).
+  // 1. Shape inference over the final job (after autodiff, optimizer passes and rewrites).
+  FLOWRT_ASSIGN_OR_RETURN(ex->descs_, InferBlobDescs(job, kernel_defs));
   std::vector<const KernelDef*> defs;  // per op
-  for (const flowrt::OpConf& op : job.op()) {
-    const KernelDef* def = kernel_defs(op.type());
-    if (def == nullptr) {
-      return absl::NotFoundError(absl::StrCat("op '", op.name(), "': unknown type ", op.type()));
-    }
-    defs.push_back(def);
-    ShapeContext ctx{op, {}};
-    for (const std::string& in : op.input()) {
-      auto it = ex->descs_.find(in);
-      if (it == ex->descs_.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("op '", op.name(), "' reads blob '", in, "' before it is produced"));
-      }
-      ctx.inputs.push_back(it->second);
-    }
-    FLOWRT_ASSIGN_OR_RETURN(std::vector<BlobDesc> outs, def->shape_fn(ctx));
-    for (int i = 0; i < op.output_size(); ++i) ex->descs_[op.output(i)] = outs[i];
-  }
+  for (const flowrt::OpConf& op : job.op()) defs.push_back(kernel_defs(op.type()));
 
   // 2. Layouts: which activations stay blocked between oneDNN ops. The blocked layout of a
   //    blockable shape has the plain size, so the plan below is the same either way.
