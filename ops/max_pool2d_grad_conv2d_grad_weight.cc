@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "framework/attr.h"
 #include "framework/op_registry.h"
+#include "ops/composed_kernel.h"
 #include "ops/conv2d_grad_weight_direct_kernel.h"
 #include "ops/max_pool2d_blocked_kernel.h"
 #include "ops/pooling.h"
@@ -117,47 +118,24 @@ class PooledGradWeightKernel : public Kernel {
   DirectGradWeight direct_;
 };
 
-// Elsewhere: max_pool2d_grad's kernel into dx_ (plain), then conv2d_grad_weight's from it.
-class ComposedKernel : public Kernel {
- public:
-  static absl::StatusOr<std::unique_ptr<Kernel>> Make(const KernelContext& ctx,
-                                                      const PoolGeometry& pool) {
-    auto k = std::unique_ptr<ComposedKernel>(new ComposedKernel(ctx.op, pool));
-    const bool relu = ctx.inputs.size() > 3;
-    std::vector<Tensor> pool_inputs = {ctx.inputs[0], ctx.inputs[1]};
-    std::vector<Layout> pool_layouts = {ctx.input_layouts[0], ctx.input_layouts[1]};
-    if (relu) {
-      pool_inputs.push_back(ctx.inputs[3]);
-      pool_layouts.push_back(ctx.input_layouts[3]);
-    }
-    FLOWRT_ASSIGN_OR_RETURN(
-        k->pool_grad_,
-        FindKernelDef("max_pool2d_grad")
-            ->kernel_fn(KernelContext{
-                k->pool_op_, pool_inputs, {k->dx_}, ctx.env, pool_layouts, {Layout::kPlain}, {}}));
-    FLOWRT_ASSIGN_OR_RETURN(k->grad_weight_,
-                            FindKernelDef("conv2d_grad_weight")
-                                ->kernel_fn(KernelContext{k->conv_op_,
-                                                          {k->dx_, ctx.inputs[2]},
-                                                          ctx.outputs,
-                                                          ctx.env,
-                                                          {Layout::kPlain, ctx.input_layouts[2]},
-                                                          ctx.output_layouts,
-                                                          ctx.output_read}));
-    return k;
+// Elsewhere: max_pool2d_grad's kernel into a plain buffer, then conv2d_grad_weight's from it.
+absl::StatusOr<std::unique_ptr<Kernel>> MakeComposedKernel(const KernelContext& ctx,
+                                                           const PoolGeometry& pool) {
+  auto k = std::make_unique<ComposedKernel>();
+  Tensor& dx = k->Buffer(pool.x);
+  std::vector<Tensor> pool_inputs = {ctx.inputs[0], ctx.inputs[1]};
+  std::vector<Layout> pool_layouts = {ctx.input_layouts[0], ctx.input_layouts[1]};
+  if (ctx.inputs.size() > 3) {  // relu_y
+    pool_inputs.push_back(ctx.inputs[3]);
+    pool_layouts.push_back(ctx.input_layouts[3]);
   }
-  absl::Status Run() override {
-    FLOWRT_RETURN_IF_ERROR(pool_grad_->Run());
-    return grad_weight_->Run();
-  }
-
- private:
-  ComposedKernel(const flowrt::OpConf& op, const PoolGeometry& pool)
-      : pool_op_(PoolGradOp(op)), conv_op_(GradWeightOp(op)), dx_(pool.x, DataType::kFloat) {}
-  flowrt::OpConf pool_op_, conv_op_;
-  Tensor dx_;  // the pooling gradient (N, C, H, W), plain
-  std::unique_ptr<Kernel> pool_grad_, grad_weight_;
-};
+  FLOWRT_RETURN_IF_ERROR(
+      k->Add(PoolGradOp(ctx.op), pool_inputs, pool_layouts, {dx}, {Layout::kPlain}, ctx.env));
+  FLOWRT_RETURN_IF_ERROR(k->Add(GradWeightOp(ctx.op), {dx, ctx.inputs[2]},
+                                {Layout::kPlain, ctx.input_layouts[2]}, ctx.outputs,
+                                ctx.output_layouts, ctx.env, ctx.output_read));
+  return k;
+}
 
 absl::StatusOr<std::unique_ptr<Kernel>> MakeFusedKernel(const KernelContext& ctx) {
   const PoolGeometry pool =
@@ -169,7 +147,7 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeFusedKernel(const KernelContext& ctx
   const bool fused = pool.x[1] % block == 0 && BlockedMaxPoolSupports(pool) &&
                      WorkspaceIsBlockedArgmax(pool) &&
                      UseDirectGradWeight(x, pool.x, x_blocked, AttrInt(ctx.op, "groups"));
-  if (!fused) return ComposedKernel::Make(ctx, pool);
+  if (!fused) return MakeComposedKernel(ctx, pool);
   const std::vector<int64_t> strides = AttrInts(ctx.op, "strides"),
                              dilations = AttrInts(ctx.op, "dilations"),
                              pads = AttrInts(ctx.op, "pad_before");
