@@ -31,6 +31,7 @@
 #include "framework/attr.h"
 #include "framework/grad_context.h"
 #include "framework/op_registry.h"
+#include "ops/conv2d.h"
 #include "ops/conv2d_grad_weight_direct_kernel.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/window.h"
@@ -274,20 +275,9 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConv2dKernel(const KernelContext& ct
     const bool bias = ctx.inputs.size() == 3;
     const ConvGeometry g = ReadGeometry(ctx.op);
     const DnnlConv conv(ctx.inputs[0].shape(), ctx.inputs[1].shape(), ctx.outputs[0].shape(), g);
-    dnnl::primitive_attr attr = UserScratchpad();
-    if (AttrString(ctx.op, "activation") == "relu") {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    // No workspace is kept for backward, so predict jobs may use the inference variant.
-    const prop_kind prop =
-        ctx.env.is_train ? prop_kind::forward_training : prop_kind::forward_inference;
-    const Shape& x = ctx.inputs[0].shape();
-    const Shape& y = ctx.outputs[0].shape();
     auto make_pd = [&](int64_t n) {
-      const DnnlConv part(WithBatch(x, n), ctx.inputs[1].shape(), WithBatch(y, n), g);
-      return dnnl::convolution_forward::primitive_desc(part.Forward(prop, bias), attr, CpuEngine());
+      return Conv2dForwardPd(ctx.op, ctx.inputs[0].shape(), ctx.inputs[1].shape(),
+                             ctx.outputs[0].shape(), bias, ctx.env.is_train, n);
     };
     std::vector<DnnlKernel::PrimitiveArg> bias_arg;
     if (bias) {
@@ -455,4 +445,20 @@ REGISTER_OP("conv2d_grad_weight")
     .KernelFn(MakeGradWeightKernel);
 
 }  // namespace
+
+dnnl::convolution_forward::primitive_desc Conv2dForwardPd(const flowrt::OpConf& op, const Shape& x,
+                                                          const Shape& w, const Shape& y,
+                                                          bool bias, bool is_train, int64_t n) {
+  dnnl::primitive_attr attr = UserScratchpad();
+  if (AttrString(op, "activation") == "relu") {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  // No workspace is kept for backward, so predict jobs may use the inference variant.
+  const prop_kind prop = is_train ? prop_kind::forward_training : prop_kind::forward_inference;
+  const DnnlConv part(WithBatch(x, n), w, WithBatch(y, n), ReadGeometry(op));
+  return dnnl::convolution_forward::primitive_desc(part.Forward(prop, bias), attr, CpuEngine());
+}
+
 }  // namespace flow

@@ -265,23 +265,32 @@ bool BlockedMaxPoolSupports(const PoolGeometry& g) {
          g.kernel[0] * g.kernel[1] <= 256;
 }
 
-void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
-                           uint8_t* workspace) {
+void BlockedMaxPoolForwardImage(const PoolGeometry& g, int block, int64_t n, const float* x_image,
+                                float* y, bool y_plain, uint8_t* workspace) {
   FLOWRT_CHECK(BlockedMaxPoolSupports(g) && (block == 8 || block == 16) && g.x[1] % block == 0);
   const Plane p(g);
-  const int64_t planes = g.x[0] * (g.x[1] / block);
+  const int64_t blocks = g.x[1] / block;
   const int64_t in = p.h * p.w * block, out = p.oh * p.ow * block;
   // Plane k = (n, cb) starts at k·out in both layouts of y: plain (N, C, OH, OW) puts channel
   // cb·B + l at l·OH·OW from there, blocked at lane l of every cell.
   const int64_t lane_stride = y_plain ? p.oh * p.ow : 0;
-#pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < planes; ++k) {
+  for (int64_t k = n * blocks; k < (n + 1) * blocks; ++k) {
     uint8_t* ws = workspace == nullptr ? nullptr : workspace + k * out;
+    const float* x = x_image + (k - n * blocks) * in;
     if (block == 8) {
-      ForwardPlaneAvx2(p, x + k * in, y + k * out, lane_stride, ws);
+      ForwardPlaneAvx2(p, x, y + k * out, lane_stride, ws);
     } else {
-      ForwardPlaneAvx512(p, x + k * in, y + k * out, lane_stride, ws);
+      ForwardPlaneAvx512(p, x, y + k * out, lane_stride, ws);
     }
+  }
+}
+
+void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, float* y, bool y_plain,
+                           uint8_t* workspace) {
+  const int64_t image = g.x[1] * g.x[2] * g.x[3];
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < g.x[0]; ++n) {
+    BlockedMaxPoolForwardImage(g, block, n, x + n * image, y, y_plain, workspace);
   }
 }
 

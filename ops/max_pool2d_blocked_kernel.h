@@ -50,9 +50,12 @@ void BlockedMaxPoolForward(const PoolGeometry& g, int block, const float* x, flo
 void BlockedMaxPoolBackward(const PoolGeometry& g, int block, const float* dy, bool dy_plain,
                             const uint8_t* workspace, float* dx, const float* relu_y = nullptr,
                             bool relu_y_plain = false);
-// Image n of BlockedMaxPoolBackward, on the calling thread: dy, workspace and relu_y are the
-// whole batch's, dx_image (C/B, H, W, B) image n's gradient only (for a consumer that takes the
-// gradient image by image while it is in the cache: ops/max_pool2d_grad_conv2d_grad_weight.cc).
+// Image n of either, on the calling thread, for a producer or consumer that works image by image
+// while the full-size image is in the cache (ops/conv2d_max_pool2d.cc,
+// ops/max_pool2d_grad_conv2d_grad_weight.cc): x_image / dx_image (C/B, H, W, B) is image n's
+// only; y, dy, workspace and relu_y are the whole batch's.
+void BlockedMaxPoolForwardImage(const PoolGeometry& g, int block, int64_t n, const float* x_image,
+                                float* y, bool y_plain, uint8_t* workspace);
 void BlockedMaxPoolBackwardImage(const PoolGeometry& g, int block, int64_t n, const float* dy,
                                  bool dy_plain, const uint8_t* workspace, float* dx_image,
                                  const float* relu_y, bool relu_y_plain);

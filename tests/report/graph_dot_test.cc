@@ -37,12 +37,12 @@ TEST(GraphDotTest, LenetTrainJobHasForwardBackwardAndOptimizerOps) {
   EXPECT_TRUE(absl::StartsWith(dot, "digraph \"train_job\" {")) << dot.substr(0, 100);
   EXPECT_TRUE(absl::EndsWith(dot, "}\n"));
   // Forward ops with types and output shapes.
-  EXPECT_NE(dot.find("<i>conv2d</i>"), std::string::npos);
-  // conv1's output stays in oneDNN's blocked layout; pool2's, read by the reshape, is plain.
-  EXPECT_NE(dot.find("(100, 32, 28, 28) f32 blocked @"), std::string::npos);
-  EXPECT_NE(dot.find("(100, 64, 7, 7) f32 @"), std::string::npos);
-  EXPECT_NE(dot.find("(100, 64, 14, 14) f32"), std::string::npos);
-  EXPECT_NE(dot.find("<i>max_pool2d</i>"), std::string::npos);
+  // Each convolution runs into its pooling (graph/passes/conv2d_into_max_pool2d.h): pool1's
+  // output stays in oneDNN's blocked layout; pool2's, read by the reshape, is plain.
+  EXPECT_EQ(Count(dot, "<i>conv2d_max_pool2d</i>"), 2);
+  EXPECT_NE(dot.find("y: (100, 32, 14, 14) f32 blocked @"), std::string::npos);
+  EXPECT_NE(dot.find("y: (100, 64, 7, 7) f32 @"), std::string::npos);
+  EXPECT_NE(dot.find("(100, 64, 14, 14) f32"), std::string::npos);  // pool2's gradient
   EXPECT_NE(dot.find("<i>dropout</i>"), std::string::npos);
   EXPECT_NE(dot.find("<i>sparse_softmax_cross_entropy</i>"), std::string::npos);
   // Backward.

@@ -35,11 +35,13 @@ std::map<std::string, Tensor> TrainLenet(int threads, const ExecutorOptions& opt
   for (const auto& [name, t] : session.get_all_variables()) variables[name] = t.Clone();
   flowrt::JobConf runnable = CompiledJob::Job(*job);
   // Both conv chains match each ReLU rewrite that is on; both dense layers the SGD fusion, when
-  // plain SGD (no momentum) updates their weights; conv1 the pooling-gradient fusion.
+  // plain SGD (no momentum) updates their weights; conv1 the pooling-gradient fusion; both
+  // convolutions the conv/pooling fusion once their ReLU's gradient reads the pooled y.
   EXPECT_EQ(RunExactRewrites(rewrites, &runnable),
             2 * (rewrites.relu_grad_before_max_pool_grad + rewrites.relu_grad_into_max_pool_grad +
                  (rewrites.sgd_update_into_dense_grad_weight && momentum == 0 &&
-                  SgdUpdateIntoDenseGradWeightPays())) +
+                  SgdUpdateIntoDenseGradWeightPays()) +
+                 (rewrites.conv2d_into_max_pool2d && rewrites.relu_grad_before_max_pool_grad)) +
                 rewrites.max_pool_grad_into_conv_grad_weight);
   absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(
       runnable, FindKernelDef,
@@ -82,7 +84,8 @@ TEST(ExactCompileOptionsTest, LenetTrainingIsBitIdenticalWithEachOptimizationOff
                        TrainLenet(threads, all,
                                   {.relu_grad_before_max_pool_grad = false,
                                    .relu_grad_into_max_pool_grad = false,
-                                   .max_pool_grad_into_conv_grad_weight = false}),
+                                   .max_pool_grad_into_conv_grad_weight = false,
+                                   .conv2d_into_max_pool2d = false}),
                        absl::StrCat("job rewrites off, threads ", threads));
     // Training really moved the weights (the comparison is not between untouched copies).
     Session session({.seed = 5, .threads = threads});

@@ -32,11 +32,9 @@ TEST(LayoutAssignmentTest, LenetTrainJobKeepsItsConvChainBlocked) {
   ASSERT_TRUE(job.ok()) << job.status();
   const Executor& ex = CompiledJob::GetExecutor(*job);
   const flowrt::JobConf& conf = ex.job();  // as it runs, after the graph rewrites
-  // Forward: conv1 → pool1 → conv2 stay blocked; pool2 feeds the reshape into dense1: plain.
-  for (const std::string& blob : OutputsOf(conf, "conv2d")) {
-    EXPECT_EQ(ex.BlobLayout(blob), Layout::kBlocked) << blob;
-  }
-  std::vector<std::string> pools = OutputsOf(conf, "max_pool2d");
+  // Forward: conv1 + pool1 (graph/passes/conv2d_into_max_pool2d.h) → conv2 + pool2: pool1's
+  // output stays blocked; pool2's feeds the reshape into dense1: plain.
+  std::vector<std::string> pools = OutputsOf(conf, "conv2d_max_pool2d");
   ASSERT_EQ(pools.size(), 2u);
   EXPECT_EQ(ex.BlobLayout(pools[0]), Layout::kBlocked) << pools[0];
   EXPECT_EQ(ex.BlobLayout(pools[1]), Layout::kPlain) << pools[1];

@@ -38,7 +38,8 @@ int RunTime(const std::vector<std::string>& args) {
   Session session({.threads = absl::GetFlag(FLAGS_threads),
                    .rewrites = {.relu_grad_into_max_pool_grad = fusions,
                                 .sgd_update_into_dense_grad_weight = fusions,
-                                .max_pool_grad_into_conv_grad_weight = fusions}});
+                                .max_pool_grad_into_conv_grad_weight = fusions,
+                                .conv2d_into_max_pool2d = fusions}});
   absl::StatusOr<JobFunction> job =
       jobs::BuildModelJob(session, absl::GetFlag(FLAGS_job), *training);
   if (!job.ok()) return Fail("time", job.status());
