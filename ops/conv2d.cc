@@ -270,10 +270,67 @@ void Conv2dGrad(GradContext& ctx) {
   }
 }
 
+// flowrt's forward for one input channel (ops/conv2d_direct_forward_kernel.h) where
+// UseDirectConvForward says so: images to whichever thread is free, each written blocked into y,
+// or into the thread's scratch and transposed when y is stored plain (the same values either way).
+class DirectConvForwardKernel : public Kernel {
+ public:
+  explicit DirectConvForwardKernel(const KernelContext& ctx)
+      : x_(ctx.in<float>(0)),
+        weight_(ctx.in<float>(1)),
+        bias_(ctx.inputs.size() == 3 ? ctx.in<float>(2) : nullptr),
+        y_(ctx.out<float>(0)),
+        y_plain_(ctx.output_layouts[0] == Layout::kPlain),
+        batch_(ctx.inputs[0].shape()[0]),
+        image_(ctx.outputs[0].shape().NumElements() / batch_),
+        cells_(image_ / ctx.outputs[0].shape()[1]),
+        threads_(std::max(1, std::min<int>(omp_get_max_threads(), batch_))),
+        conv_(DirectForwardGeometry(ctx.op, ctx.inputs[0].shape(), ctx.inputs[1].shape(),
+                                    ctx.outputs[0].shape())),
+        scratch_size_(conv_.scratch_size() + (y_plain_ ? image_ : 0)),
+        packed_(Shape({conv_.packed_size()}), DataType::kFloat),
+        scratch_(Shape({threads_ * scratch_size_}), DataType::kFloat) {}
+
+  absl::Status Run() override {
+    float* packed = packed_.data<float>();
+    conv_.PackWeights(weight_, packed);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+    for (int64_t n = 0; n < batch_; ++n) {
+      float* scratch = scratch_.data<float>() + omp_get_thread_num() * scratch_size_;
+      float* blocked = y_plain_ ? scratch + conv_.scratch_size() : y_ + n * image_;
+      conv_.Image(n, x_, packed, bias_, blocked, scratch);
+      if (!y_plain_) continue;
+      // (O/16, cells, 16) → (O, cells)
+      float* y = y_ + n * image_;
+      for (int64_t i = 0; i < image_; ++i) {
+        const int64_t o = i / cells_, p = i % cells_;
+        y[i] = blocked[((o / 16) * cells_ + p) * 16 + o % 16];
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const float* x_;
+  const float* weight_;
+  const float* bias_;  // or null
+  float* y_;
+  bool y_plain_;
+  int64_t batch_, image_, cells_;  // y's images, floats per image, cells per channel
+  int threads_;
+  DirectConvForward conv_;
+  int64_t scratch_size_;  // per thread: the padded image, and one blocked image if y is plain
+  Tensor packed_;         // the weight, (O/16, KH·KW, 16)
+  Tensor scratch_;
+};
+
 absl::StatusOr<std::unique_ptr<Kernel>> MakeConv2dKernel(const KernelContext& ctx) {
   return CatchDnnl([&]() -> std::unique_ptr<Kernel> {
     const bool bias = ctx.inputs.size() == 3;
     const ConvGeometry g = ReadGeometry(ctx.op);
+    if (UseDirectConvForward(ctx.inputs[0].shape(), ctx.inputs[1].shape(), g.groups)) {
+      return std::make_unique<DirectConvForwardKernel>(ctx);
+    }
     const DnnlConv conv(ctx.inputs[0].shape(), ctx.inputs[1].shape(), ctx.outputs[0].shape(), g);
     auto make_pd = [&](int64_t n) {
       return Conv2dForwardPd(ctx.op, ctx.inputs[0].shape(), ctx.inputs[1].shape(),
@@ -445,6 +502,22 @@ REGISTER_OP("conv2d_grad_weight")
     .KernelFn(MakeGradWeightKernel);
 
 }  // namespace
+
+ConvForwardGeometry DirectForwardGeometry(const flowrt::OpConf& op, const Shape& x, const Shape& w,
+                                          const Shape& y) {
+  const ConvGeometry g = ReadGeometry(op);
+  return {x[2],
+          x[3],
+          y[1],
+          y[2],
+          y[3],
+          w[2],
+          w[3],
+          {g.strides[0], g.strides[1]},
+          {g.dilations[0], g.dilations[1]},
+          {g.pad_before[0], g.pad_before[1]},
+          AttrString(op, "activation") == "relu"};
+}
 
 dnnl::convolution_forward::primitive_desc Conv2dForwardPd(const flowrt::OpConf& op, const Shape& x,
                                                           const Shape& w, const Shape& y,

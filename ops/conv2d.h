@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "ops/conv2d_direct_forward_kernel.h"
 #include "proto/job.pb.h"
 #include "runtime/shape.h"
 
@@ -17,5 +18,10 @@ namespace flow {
 dnnl::convolution_forward::primitive_desc Conv2dForwardPd(const flowrt::OpConf& op, const Shape& x,
                                                           const Shape& w, const Shape& y, bool bias,
                                                           bool is_train, int64_t n);
+
+// The geometry of op's convolution of x (N, 1, H, W) → y (N, O, OH, OW) for DirectConvForward
+// (UseDirectConvForward must hold).
+ConvForwardGeometry DirectForwardGeometry(const flowrt::OpConf& op, const Shape& x, const Shape& w,
+                                          const Shape& y);
 
 }  // namespace flow

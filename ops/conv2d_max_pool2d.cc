@@ -18,8 +18,10 @@
 // (ONEDNN_MAX_CPU_ISA=AVX2), 1 thread, against b2e6531, 2 pairs: conv1 + pool1 1.19 + 0.52-0.80
 // against 1.60-1.62; conv2 + pool2 15.74-15.91 + 0.48-0.53 against 15.84-15.85.
 //
-// Exact: each image runs conv2d's own primitive (Conv2dForwardPd for one image; an output sums
-// over its window and channels only, so the batch size changes no bit) and the pooling picks
+// Exact: each image runs what conv2d runs — flowrt's direct kernel for one input channel on
+// AVX-512 (ops/conv2d_direct_forward_kernel.h), else conv2d's oneDNN primitive for one image
+// (Conv2dForwardPd; an output sums over its window and channels only, so the batch size changes
+// no bit) — and the pooling picks
 // values, with oneDNN's argmax rule and workspace format (ops/max_pool2d_blocked_kernel.h). Where
 // that kernel or the primitive's formats do not fit (overlapping windows, a dst format other than
 // the blocked one), the op runs conv2d's and max_pool2d's own kernels through a buffer.
@@ -27,6 +29,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +93,16 @@ class ConvPoolKernel : public Kernel {
     const Shape& w = ctx.inputs[1].shape();
     const bool bias = ctx.inputs.size() == 3;
     const int threads = std::max(1, std::min<int>(omp_get_max_threads(), x[0]));
+    if (UseDirectConvForward(x, w, AttrInt(ctx.op, "groups"))) {  // what conv2d runs there too
+      auto k = std::unique_ptr<ConvPoolKernel>(new ConvPoolKernel(ctx, pool, threads));
+      k->direct_.emplace(DirectForwardGeometry(ctx.op, x, w, pool.x));
+      k->packed_ = Tensor(Shape({k->direct_->packed_size()}), DataType::kFloat);
+      for (int t = 0; t < threads; ++t) {
+        k->scratch_.emplace_back(Shape({pool.x[1] * pool.x[2] * pool.x[3]}), DataType::kFloat);
+        k->scratchpads_.emplace_back(Shape({k->direct_->scratch_size()}), DataType::kFloat);
+      }
+      return k;
+    }
     const auto pd = WithOneOpenMpThread(
         [&] { return Conv2dForwardPd(ctx.op, x, w, pool.x, bias, ctx.env.is_train, /*n=*/1); });
     const Shape x1({1, x[1], x[2], x[3]}), y1({1, pool.x[1], pool.x[2], pool.x[3]});
@@ -132,12 +145,18 @@ class ConvPoolKernel : public Kernel {
 
   absl::Status Run() override {
     FLOWRT_RETURN_IF_ERROR(weights_.Run());
+    if (direct_) direct_->PackWeights(weight_, packed_.data<float>());
     const int64_t batch = pool_.x[0];
     // Images to whichever thread is free, as conv2d's batch chunks do.
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
     for (int64_t n = 0; n < batch; ++n) {
       const int t = omp_get_thread_num();
-      steps_[n * threads_ + t].Execute();
+      if (direct_) {
+        direct_->Image(n, x_, packed_.data<float>(), bias_, scratch_[t].data<float>(),
+                       scratchpads_[t].data<float>());
+      } else {
+        steps_[n * threads_ + t].Execute();
+      }
       BlockedMaxPoolForwardImage(pool_, BlockedChannels(), n, scratch_[t].data<float>(), y_,
                                  y_plain_, workspace_);
     }
@@ -148,19 +167,29 @@ class ConvPoolKernel : public Kernel {
   ConvPoolKernel(const KernelContext& ctx, const PoolGeometry& pool, int threads)
       : pool_(pool),
         threads_(threads),
+        x_(ctx.in<float>(0)),
+        weight_(ctx.in<float>(1)),
+        bias_(ctx.inputs.size() == 3 ? ctx.in<float>(2) : nullptr),
         y_(ctx.out<float>(0)),
         y_plain_(ctx.output_layouts[0] == Layout::kPlain),
         workspace_(ctx.OutputRead(1) ? ctx.out<uint8_t>(1) : nullptr) {}
 
   PoolGeometry pool_;  // x = the convolution's output (N, C, H', W')
   int threads_;
+  const float* x_;
+  const float* weight_;
+  const float* bias_;  // or null
   float* y_;
   bool y_plain_;
-  uint8_t* workspace_;               // null when nothing reads it (predict jobs)
-  DnnlKernel weights_;               // the weight's reorder into the primitive's format, if any
+  uint8_t* workspace_;  // null when nothing reads it (predict jobs)
+  // The convolution: flowrt's direct kernel for one input channel on AVX-512, or else conv2d's
+  // oneDNN primitive for one image.
+  std::optional<DirectConvForward> direct_;
+  Tensor packed_;                    // direct: the weight, (O/16, KH·KW, 16)
+  DnnlKernel weights_;               // oneDNN: the weight's reorder into its format, if any
+  std::vector<DnnlStep> steps_;      // oneDNN: [image · threads + thread]
   std::vector<Tensor> scratch_;      // per thread: one image's convolution output, blocked
-  std::vector<Tensor> scratchpads_;  // per thread: the primitive's scratchpad
-  std::vector<DnnlStep> steps_;      // [image · threads + thread]
+  std::vector<Tensor> scratchpads_;  // per thread: the padded image or the primitive's scratchpad
 };
 
 // Elsewhere: conv2d's kernel into a plain buffer, then max_pool2d's from it.
