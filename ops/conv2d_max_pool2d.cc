@@ -36,9 +36,9 @@
 #include "absl/strings/str_cat.h"
 #include "framework/attr.h"
 #include "framework/op_registry.h"
-#include "ops/composed_kernel.h"
 #include "ops/conv2d.h"
 #include "ops/dnnl_kernel.h"
+#include "ops/fused_op.h"
 #include "ops/max_pool2d_blocked_kernel.h"
 #include "ops/pooling.h"
 #include "runtime/layout.h"
@@ -47,37 +47,13 @@
 namespace flow {
 namespace {
 
-constexpr const char* kPoolAttrs[] = {"ksize", "strides", "pad_before", "pad_after"};
+const FusedParts kParts{"pool_", {"ksize", "strides", "pad_before", "pad_after"}};
 
-// The two ops this one stands for, named "<op>/conv2d" and "<op>/max_pool2d", so their shape
-// functions' messages name this op and the part that refused.
-flowrt::OpConf ConvOp(const flowrt::OpConf& op) {
-  flowrt::OpConf conv = op;
-  conv.set_name(absl::StrCat(op.name(), "/conv2d"));
-  conv.set_type("conv2d");
-  conv.clear_input();
-  conv.clear_output();
-  for (const char* name : kPoolAttrs) conv.mutable_attr()->erase(absl::StrCat("pool_", name));
-  return conv;
-}
-flowrt::OpConf PoolOp(const flowrt::OpConf& op) {
-  flowrt::OpConf pool;
-  pool.set_name(absl::StrCat(op.name(), "/max_pool2d"));
-  pool.set_type("max_pool2d");
-  for (const char* name : kPoolAttrs) {
-    const auto it = op.attr().find(absl::StrCat("pool_", name));
-    if (it != op.attr().end()) (*pool.mutable_attr())[name] = it->second;
-  }
-  return pool;
-}
+flowrt::OpConf ConvOp(const flowrt::OpConf& op) { return kParts.Rest(op, "conv2d"); }
+flowrt::OpConf PoolOp(const flowrt::OpConf& op) { return kParts.Prefixed(op, "max_pool2d"); }
 
 absl::StatusOr<std::vector<BlobDesc>> FusedShape(const ShapeContext& ctx) {
-  for (const char* name : kPoolAttrs) {
-    if (!HasAttr(ctx.op, absl::StrCat("pool_", name))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(ctx.Where(), "attr pool_", name, " is missing"));
-    }
-  }
+  FLOWRT_RETURN_IF_ERROR(kParts.CheckPresent(ctx));
   FLOWRT_ASSIGN_OR_RETURN(std::vector<BlobDesc> conv,
                           FindOp("conv2d")->shape_fn(ShapeContext{ConvOp(ctx.op), ctx.inputs}));
   return FindOp("max_pool2d")->shape_fn(ShapeContext{PoolOp(ctx.op), {conv[0]}});

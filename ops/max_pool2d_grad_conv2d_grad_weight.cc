@@ -27,8 +27,8 @@
 #include "absl/strings/str_cat.h"
 #include "framework/attr.h"
 #include "framework/op_registry.h"
-#include "ops/composed_kernel.h"
 #include "ops/conv2d_grad_weight_direct_kernel.h"
+#include "ops/fused_op.h"
 #include "ops/max_pool2d_blocked_kernel.h"
 #include "ops/pooling.h"
 #include "runtime/layout.h"
@@ -37,37 +37,17 @@
 namespace flow {
 namespace {
 
-constexpr const char* kPoolAttrs[] = {"ksize", "strides", "pad_before", "pad_after", "x_shape"};
+const FusedParts kParts{"pool_", {"ksize", "strides", "pad_before", "pad_after", "x_shape"}};
 
-// The two ops this one stands for, named "<op>/max_pool2d_grad" and "<op>/conv2d_grad_weight", so
-// their shape functions' messages name this op and the part that refused.
 flowrt::OpConf PoolGradOp(const flowrt::OpConf& op) {
-  flowrt::OpConf pool;
-  pool.set_name(absl::StrCat(op.name(), "/max_pool2d_grad"));
-  pool.set_type("max_pool2d_grad");
-  for (const char* name : kPoolAttrs) {
-    const auto it = op.attr().find(absl::StrCat("pool_", name));
-    if (it != op.attr().end()) (*pool.mutable_attr())[name] = it->second;
-  }
-  return pool;
+  return kParts.Prefixed(op, "max_pool2d_grad");
 }
 flowrt::OpConf GradWeightOp(const flowrt::OpConf& op) {
-  flowrt::OpConf conv = op;
-  conv.set_name(absl::StrCat(op.name(), "/conv2d_grad_weight"));
-  conv.set_type("conv2d_grad_weight");
-  conv.clear_input();
-  conv.clear_output();
-  for (const char* name : kPoolAttrs) conv.mutable_attr()->erase(absl::StrCat("pool_", name));
-  return conv;
+  return kParts.Rest(op, "conv2d_grad_weight");
 }
 
 absl::StatusOr<std::vector<BlobDesc>> FusedShape(const ShapeContext& ctx) {
-  for (const char* name : kPoolAttrs) {
-    if (!HasAttr(ctx.op, absl::StrCat("pool_", name))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(ctx.Where(), "attr pool_", name, " is missing"));
-    }
-  }
+  FLOWRT_RETURN_IF_ERROR(kParts.CheckPresent(ctx));
   std::vector<BlobDesc> pool_inputs = {ctx.inputs[0], ctx.inputs[1]};
   if (ctx.inputs.size() > 3) pool_inputs.push_back(ctx.inputs[3]);
   FLOWRT_ASSIGN_OR_RETURN(

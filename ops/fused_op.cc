@@ -1,11 +1,44 @@
-#include "ops/composed_kernel.h"
+#include "ops/fused_op.h"
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "framework/attr.h"
 #include "framework/op_registry.h"
 #include "runtime/status.h"
 
 namespace flow {
+
+flowrt::OpConf FusedParts::Prefixed(const flowrt::OpConf& fused, const char* type) const {
+  flowrt::OpConf part;
+  part.set_name(absl::StrCat(fused.name(), "/", type));
+  part.set_type(type);
+  for (const char* name : prefixed) {
+    const auto it = fused.attr().find(absl::StrCat(prefix, name));
+    if (it != fused.attr().end()) (*part.mutable_attr())[name] = it->second;
+  }
+  return part;
+}
+
+flowrt::OpConf FusedParts::Rest(const flowrt::OpConf& fused, const char* type) const {
+  flowrt::OpConf part = fused;
+  part.set_name(absl::StrCat(fused.name(), "/", type));
+  part.set_type(type);
+  part.clear_input();
+  part.clear_output();
+  for (const char* name : prefixed) part.mutable_attr()->erase(absl::StrCat(prefix, name));
+  return part;
+}
+
+absl::Status FusedParts::CheckPresent(const ShapeContext& ctx) const {
+  for (const char* name : prefixed) {
+    if (!HasAttr(ctx.op, absl::StrCat(prefix, name))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(ctx.Where(), "attr ", prefix, name, " is missing"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 Tensor& ComposedKernel::Buffer(const Shape& shape) {
   return buffers_.emplace_back(shape, DataType::kFloat);
