@@ -20,17 +20,13 @@
 #include "graph/passes/relu_grad_before_max_pool_grad.h"
 #include "jobs/model_jobs.h"
 #include "tests/testing/gradcheck.h"
+#include "tests/testing/job_ops.h"
 
 namespace flow {
 namespace {
 
+using testing::CountType;
 using testing::RandomTensor;
-
-int CountType(const flowrt::JobConf& job, const std::string& type) {
-  int n = 0;
-  for (const flowrt::OpConf& op : job.op()) n += op.type() == type;
-  return n;
-}
 
 flowrt::JobConf LenetJob(bool train) {
   Session session({.seed = 1, .threads = 1});

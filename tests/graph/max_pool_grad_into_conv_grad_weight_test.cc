@@ -23,17 +23,13 @@
 #include "graph/passes/relu_grad_into_max_pool_grad.h"
 #include "jobs/model_jobs.h"
 #include "tests/testing/gradcheck.h"
+#include "tests/testing/job_ops.h"
 
 namespace flow {
 namespace {
 
+using testing::CountType;
 using testing::RandomTensor;
-
-int CountType(const flowrt::JobConf& job, const std::string& type) {
-  int n = 0;
-  for (const flowrt::OpConf& op : job.op()) n += op.type() == type;
-  return n;
-}
 
 // LeNet's train job after the ReLU rewrites, as RunExactRewrites has it before this pass.
 flowrt::JobConf LenetTrainJob() {

@@ -12,9 +12,12 @@
 #include "graph/flow.h"
 #include "graph/passes/relu_grad_before_max_pool_grad.h"
 #include "jobs/model_jobs.h"
+#include "tests/testing/job_ops.h"
 
 namespace flow {
 namespace {
+
+using testing::CountType;
 
 // LeNet's train job with the relu_grads moved onto the pooled gradients (the fusion's input).
 flowrt::JobConf SwappedLenetTrainJob() {
@@ -25,12 +28,6 @@ flowrt::JobConf SwappedLenetTrainJob() {
   flowrt::JobConf conf = CompiledJob::Job(*job);
   FLOWRT_CHECK(MoveReluGradBeforeMaxPoolGrad(&conf) == 2);
   return conf;
-}
-
-int CountType(const flowrt::JobConf& job, const std::string& type) {
-  int n = 0;
-  for (const flowrt::OpConf& op : job.op()) n += op.type() == type;
-  return n;
 }
 
 TEST(ReluGradIntoMaxPoolGradTest, BothLenetPoolGradientsTakeTheirReluMask) {

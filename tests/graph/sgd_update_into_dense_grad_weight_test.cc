@@ -18,17 +18,13 @@
 #include "jobs/model_jobs.h"
 #include "tests/testing/apply_op.h"
 #include "tests/testing/gradcheck.h"
+#include "tests/testing/job_ops.h"
 
 namespace flow {
 namespace {
 
+using testing::CountType;
 using testing::RandomTensor;
-
-int CountType(const flowrt::JobConf& job, const std::string& type) {
-  int n = 0;
-  for (const flowrt::OpConf& op : job.op()) n += op.type() == type;
-  return n;
-}
 
 flowrt::JobConf LenetTrainJob(const jobs::ModelJobOptions& options) {
   Session session({.seed = 1, .threads = 1});
