@@ -302,9 +302,9 @@ class DirectConvForwardKernel : public Kernel {
       if (!y_plain_) continue;
       // (O/16, cells, 16) → (O, cells)
       float* y = y_ + n * image_;
-      for (int64_t i = 0; i < image_; ++i) {
-        const int64_t o = i / cells_, p = i % cells_;
-        y[i] = blocked[((o / 16) * cells_ + p) * 16 + o % 16];
+      for (int64_t o = 0; o < image_ / cells_; ++o) {
+        const float* lane = blocked + (o / 16) * cells_ * 16 + o % 16;
+        for (int64_t p = 0; p < cells_; ++p) y[o * cells_ + p] = lane[p * 16];
       }
     }
     return absl::OkStatus();
