@@ -22,9 +22,9 @@ namespace flow {
 // Which of the graph's exact compile-time rewrites run (graph/passes/exact_rewrites.h). Each is
 // bit-identical to training without it; off only to compare or to debug.
 struct ExactRewrites {
-  bool relu_grad_before_max_pool_grad = true;     // relu_grad on the pooled gradient
-  bool relu_grad_into_max_pool_grad = true;       // that relu_grad inside the max-pool gradient
-  bool sgd_update_into_dense_grad_weight = true;  // plain SGD fed by a dense layer's dW GEMM
+  bool relu_grad_before_max_pool_grad = true;       // relu_grad on the pooled gradient
+  bool relu_grad_into_max_pool_grad = true;         // that relu_grad inside the max-pool gradient
+  bool sgd_update_into_dense_grad_weight = true;    // plain SGD fed by a dense layer's dW GEMM
   bool max_pool_grad_into_conv_grad_weight = true;  // a pooled conv's dW from the pooling gradient
   bool conv2d_into_max_pool2d = true;  // a conv read only by a max pooling, image by image
 };

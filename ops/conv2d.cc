@@ -22,6 +22,8 @@
 // wins despite the reorders, so it is what runs. Scratchpads are user-mode buffers owned by the
 // kernel too (sized for the thread count at creation, which the executor sets again before every
 // run): a step allocates nothing.
+#include "ops/conv2d.h"
+
 #include <omp.h>
 
 #include <optional>
@@ -31,7 +33,6 @@
 #include "framework/attr.h"
 #include "framework/grad_context.h"
 #include "framework/op_registry.h"
-#include "ops/conv2d.h"
 #include "ops/conv2d_grad_weight_direct_kernel.h"
 #include "ops/dnnl_kernel.h"
 #include "ops/window.h"
@@ -520,8 +521,8 @@ ConvForwardGeometry DirectForwardGeometry(const flowrt::OpConf& op, const Shape&
 }
 
 dnnl::convolution_forward::primitive_desc Conv2dForwardPd(const flowrt::OpConf& op, const Shape& x,
-                                                          const Shape& w, const Shape& y,
-                                                          bool bias, bool is_train, int64_t n) {
+                                                          const Shape& w, const Shape& y, bool bias,
+                                                          bool is_train, int64_t n) {
   dnnl::primitive_attr attr = UserScratchpad();
   if (AttrString(op, "activation") == "relu") {
     dnnl::post_ops ops;

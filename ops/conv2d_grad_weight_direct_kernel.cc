@@ -197,7 +197,8 @@ DirectGradWeight::DirectGradWeight(const GradWeightGeometry& g, int block, bool 
       padded_w_((g.ow - 1) * g.stride[1] + (g.kw - 1) * g.dilation[1] + 1),
       padded_size_(g.c * padded_h_ * padded_w_),
       scratch_size_(padded_size_ + g.o * cells_),
-      acc_size_((g.o + PairFloats(block) - 1) / PairFloats(block) * PairFloats(block) * taps_ + g.o),
+      acc_size_((g.o + PairFloats(block) - 1) / PairFloats(block) * PairFloats(block) * taps_ +
+                g.o),
       scratch_(threads_ * scratch_size_),
       acc_(chunks_ * acc_size_) {
   FLOWRT_CHECK(block == 8 || block == 16) << block;
@@ -291,7 +292,8 @@ void DirectGradWeight::Run(const float* x, const float* dy, bool dy_blocked, flo
                            float* dbias) {
   const int64_t image = g_.o * cells_, bl = block_;
   if (dy_blocked) {
-    Run(x, [dy, image](int64_t n, float*) { return dy + n * image; }, dweight, dbias);
+    Run(
+        x, [dy, image](int64_t n, float*) { return dy + n * image; }, dweight, dbias);
     return;
   }
   // (O, cells) → (O/B, cells, B) per image, into the thread's scratch.

@@ -96,9 +96,9 @@ dnnl::pooling_forward::primitive_desc PoolForwardDesc(const PoolGeometry& g,
 
 bool WorkspaceIsBlockedArgmax(const PoolGeometry& g) {
   if (PoolComputeLayout(g) != Layout::kBlocked) return false;
-  const dnnl::memory::desc bytes(
-      DnnlDims(g.y_shape()), dnnl::memory::data_type::u8,
-      BlockedChannels() == 8 ? dnnl::memory::format_tag::nChw8c : dnnl::memory::format_tag::nChw16c);
+  const dnnl::memory::desc bytes(DnnlDims(g.y_shape()), dnnl::memory::data_type::u8,
+                                 BlockedChannels() == 8 ? dnnl::memory::format_tag::nChw8c
+                                                        : dnnl::memory::format_tag::nChw16c);
   return PoolForwardDesc(g, dnnl::algorithm::pooling_max).workspace_desc() == bytes;
 }
 

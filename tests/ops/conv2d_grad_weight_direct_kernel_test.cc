@@ -142,7 +142,7 @@ TEST(DirectGradWeightTest, MatchesOneDnnWithinFloatRounding) {
   Check({2, 16, 14, 14, 24, 5, 1, 1, 2});  // 16 input channels, LeNet's conv2 geometry
   Check({3, 32, 14, 14, 64, 5, 1, 1, 2});  // LeNet's conv2 at batch 3, x blocked too
   Check({2, 8, 7, 9, 16, 3, 2, 1, 2});     // x blocked, stride 2: padding rows skipped per tap
-  Check({2, 8, 3, 5, 8, 5, 1, 2, 4});  // dilation 2, pad 4: kernel rows 0 and 4 read only padding
+  Check({2, 8, 3, 5, 8, 5, 1, 2, 4});    // dilation 2, pad 4: kernel rows 0 and 4 read only padding
   Check({2, 16, 6, 5, 48, 3, 1, 1, 1});  // block 16: 3 blocks (2 + 1), x blocked by 16
 }
 
