@@ -43,6 +43,7 @@ namespace {
 using dnnl::algorithm;
 using dnnl::prop_kind;
 using tag = dnnl::memory::format_tag;
+using Chunking = DnnlKernel::Chunking;
 
 // ---- geometry shared by the three ops ----
 
@@ -168,13 +169,15 @@ struct DnnlConv {
 
 // Whether a convolution's forward and data gradient run in BatchChunks (ops/dnnl_kernel.h), which
 // the threads share out dynamically, instead of one primitive that oneDNN splits statically: at
-// more than one thread, on AVX2 (measured there only; AVX-512 keeps the one primitive). Quiet, the
-// two take the same time (LeNet's conv2 forward at 2 threads: 12.5 against 12.1-12.4 ms). Each
-// image's sums are the same in a chunk as in the one primitive at 1 thread, so the bits do not
-// depend on the thread count up to half the batch (tests/runtime/thread_count_test.cc).
+// more than one thread. Quiet, the two take the same time (LeNet's conv2 forward at 2 threads on
+// AVX2: 12.5 against 12.1-12.4 ms; LeNet's step at 2 threads on AVX-512, data gradient chunked:
+// 0.983-1.005 of the step without, 6 rounds). Beside a busy loop on one of 2 cores, a thread that
+// shares its core takes fewer chunks instead of holding up every primitive. Each image's sums are
+// the same in a chunk as in the one primitive at 1 thread, so the bits do not depend on the thread
+// count up to half the batch (tests/runtime/thread_count_test.cc).
 bool UseBatchChunks(int64_t batch) {
   const int threads = omp_get_max_threads();
-  return threads > 1 && BlockedChannels() == 8 && batch >= 2 * threads;
+  return threads > 1 && batch >= 2 * threads;
 }
 
 Shape WithBatch(const Shape& shape, int64_t n) {
@@ -194,16 +197,16 @@ std::unique_ptr<Kernel> ConvKernel(const KernelContext& ctx, const DnnlConv& con
   auto kernel = std::make_unique<DnnlKernel>();
   DnnlKernel* k = kernel.get();
   std::vector<DnnlKernel::PrimitiveArg> args = {
-      {in, true,
+      {in, Chunking::kBatched,
        [&ctx, k](const auto& wanted) {
          return k->Input(ctx.inputs[0], DnnlDesc(ctx.inputs[0].shape(), ctx.input_layouts[0]),
                          wanted);
        }},
-      {DNNL_ARG_WEIGHTS, false,
+      {DNNL_ARG_WEIGHTS, Chunking::kWhole,
        [&ctx, &conv, k](const auto& wanted) {
          return k->Input(ctx.inputs[1], conv.PlainWeights(), wanted);
        }},
-      {out, true, [&ctx, k](const auto& wanted) {
+      {out, Chunking::kBatched, [&ctx, k](const auto& wanted) {
          return k->Output(ctx.outputs[0], DnnlDesc(ctx.outputs[0].shape(), ctx.output_layouts[0]),
                           wanted);
        }}};
@@ -339,8 +342,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeConv2dKernel(const KernelContext& ct
     };
     std::vector<DnnlKernel::PrimitiveArg> bias_arg;
     if (bias) {
-      bias_arg.push_back(
-          {DNNL_ARG_BIAS, false, [&](const auto&) { return DnnlMemory(ctx.inputs[2], tag::x); }});
+      bias_arg.push_back({DNNL_ARG_BIAS, Chunking::kWhole,
+                          [&](const auto&) { return DnnlMemory(ctx.inputs[2], tag::x); }});
     }
     return ConvKernel<dnnl::convolution_forward>(ctx, conv, DNNL_ARG_SRC, DNNL_ARG_DST, make_pd,
                                                  bias_arg);
@@ -450,27 +453,47 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext
                             ctx.input_layouts[1] == Layout::kBlocked, g.groups)) {
       return std::make_unique<DirectGradWeightKernel>(ctx, g);
     }
-    const DnnlConv conv(ctx.inputs[1].shape(), ctx.outputs[0].shape(), ctx.inputs[0].shape(), g);
-    dnnl::convolution_forward::primitive_desc hint(conv.Forward(prop_kind::forward_training, true),
-                                                   CpuEngine());
-    dnnl::convolution_backward_weights::primitive_desc pd(
-        {algorithm::convolution_direct, conv.Any(conv.src), conv.Any(conv.weights),
-         conv.Plain(conv.bias), conv.Any(conv.dst), conv.strides, conv.dilates, conv.pad_l,
-         conv.pad_r},
-        UserScratchpad(), CpuEngine(), hint);
+    const Shape& x = ctx.inputs[1].shape();
+    const Shape& dy = ctx.inputs[0].shape();
+    const DnnlConv conv(x, ctx.outputs[0].shape(), dy, g);
+    auto make_pd = [&](int64_t n) {
+      const DnnlConv part(WithBatch(x, n), ctx.outputs[0].shape(), WithBatch(dy, n), g);
+      dnnl::convolution_forward::primitive_desc hint(
+          part.Forward(prop_kind::forward_training, true), CpuEngine());
+      return dnnl::convolution_backward_weights::primitive_desc(
+          {algorithm::convolution_direct, part.Any(part.src), part.Any(part.weights),
+           part.Plain(part.bias), part.Any(part.dst), part.strides, part.dilates, part.pad_l,
+           part.pad_r},
+          UserScratchpad(), CpuEngine(), hint);
+    };
     auto kernel = std::make_unique<DnnlKernel>();
-    std::vector<std::pair<int, dnnl::memory>> args = {
-        {DNNL_ARG_DIFF_DST,
-         kernel->Input(ctx.inputs[0], DnnlDesc(ctx.inputs[0].shape(), ctx.input_layouts[0]),
-                       pd.diff_dst_desc())},
-        {DNNL_ARG_SRC,
-         kernel->Input(ctx.inputs[1], DnnlDesc(ctx.inputs[1].shape(), ctx.input_layouts[1]),
-                       pd.src_desc())},
-        {DNNL_ARG_DIFF_WEIGHTS,
-         kernel->Output(ctx.outputs[0], conv.PlainWeights(), pd.diff_weights_desc())},
-        {DNNL_ARG_DIFF_BIAS,
-         kernel->Output(ctx.outputs[1], conv.Plain(conv.bias), pd.diff_bias_desc())}};
-    kernel->Add(dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(), std::move(args));
+    DnnlKernel* k = kernel.get();
+    auto input = [&ctx, k](int i) {
+      return [&ctx, k, i](const dnnl::memory::desc& wanted) {
+        return k->Input(ctx.inputs[i], DnnlDesc(ctx.inputs[i].shape(), ctx.input_layouts[i]),
+                        wanted);
+      };
+    };
+    // In BatchChunks at any thread count, the weight gradient being the chunks' gradients summed
+    // in chunk order: the same bits at 1, 2 or 3 threads, where oneDNN's own threading sums over
+    // the images in an order that depends on the thread count (on AVX-512). It costs ~1% of
+    // LeNet's step at 1 thread (conv2: 16 chunks of 7 images, each a 205 KB gradient to add up);
+    // beside a busy loop the threads share the chunks out as they come free.
+    const std::vector<DnnlKernel::PrimitiveArg> args = {
+        {DNNL_ARG_DIFF_DST, Chunking::kBatched, input(0)},
+        {DNNL_ARG_SRC, Chunking::kBatched, input(1)},
+        {DNNL_ARG_DIFF_WEIGHTS, Chunking::kSummed,
+         [&](const auto& wanted) {
+           return k->Output(ctx.outputs[0], conv.PlainWeights(), wanted);
+         }},
+        {DNNL_ARG_DIFF_BIAS, Chunking::kSummed, [&](const auto& wanted) {
+           return k->Output(ctx.outputs[1], conv.Plain(conv.bias), wanted);
+         }}};
+    const int64_t batch = x[0];
+    if (batch < 2 || !kernel->AddBatchChunks<dnnl::convolution_backward_weights>(
+                         batch, omp_get_max_threads(), make_pd, args)) {
+      kernel->AddPrimitive<dnnl::convolution_backward_weights>(make_pd(batch), args);
+    }
     return kernel;
   });
 }

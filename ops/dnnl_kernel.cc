@@ -84,8 +84,19 @@ absl::Status DnnlKernel::Run() {
     const int64_t count = static_cast<int64_t>(chunks_.size());
     const int threads = static_cast<int>(chunks_[0].size());
     // Inside the region oneDNN runs each primitive on the calling thread.
+    if (sums_.empty()) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t c = 0; c < count; ++c) chunks_[c][omp_get_thread_num()].Execute();
+      for (int64_t c = 0; c < count; ++c) chunks_[c][omp_get_thread_num()].Execute();
+    } else {
+      for (int64_t c = 0; c < count; ++c) chunk_ran_[c].store(false, std::memory_order_relaxed);
+      folded_.store(0, std::memory_order_relaxed);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+      for (int64_t c = 0; c < count; ++c) {
+        chunks_[c][omp_get_thread_num()].Execute();
+        ChunkRan(c);
+      }
+      FLOWRT_CHECK_EQ(folded_.load(), count) << "a chunk was not folded";
+    }
   }
   for (const DnnlStep& step : after_) step.Execute();
   return absl::OkStatus();
@@ -104,6 +115,35 @@ dnnl::memory BatchChunks::Slice(const dnnl::memory& whole, const dnnl::memory::d
   const size_t image_bytes = whole.get_desc().get_size() / static_cast<size_t>(batch);
   char* base = static_cast<char*>(whole.get_data_handle());
   return dnnl::memory(part, CpuEngine(), base + starts[c] * image_bytes);
+}
+
+void DnnlKernel::ChunkRan(int64_t c) {
+  // Sequentially consistent throughout: a thread that finds another folding leaves its chunk to
+  // it, and the folder looks at the chunk's flag again after it stops folding, so one of the two
+  // always sees the other (the store-then-load pattern needs the single total order).
+  chunk_ran_[c].store(true);
+  const int64_t count = static_cast<int64_t>(chunks_.size());
+  for (;;) {
+    bool idle = false;
+    if (!folding_.compare_exchange_strong(idle, true)) return;
+    int64_t next = folded_.load();
+    for (; next < count && chunk_ran_[next].load(); ++next) Fold(next);
+    folded_.store(next);
+    folding_.store(false);
+    if (next == count || !chunk_ran_[next].load()) return;
+  }
+}
+
+void DnnlKernel::Fold(int64_t c) {
+  for (const ChunkSum& sum : sums_) {
+    const float* part = sum.parts[c];
+    float* out = sum.out;
+    if (c == 0) {
+      std::copy(part, part + sum.size, out);
+    } else {
+      for (int64_t i = 0; i < sum.size; ++i) out[i] += part[i];
+    }
+  }
 }
 
 std::optional<dnnl::memory::format_tag> ActivationTag(const dnnl::memory::desc& desc) {

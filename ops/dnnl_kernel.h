@@ -4,7 +4,9 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -58,17 +60,25 @@ class DnnlKernel : public Kernel {
   void Add(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad,
            std::vector<std::pair<int, dnnl::memory>> args);
 
+  // How AddBatchChunks gives an argument to each chunk's primitive.
+  enum class Chunking {
+    kWhole,    // the whole argument (a weight)
+    kBatched,  // the chunk's images (axis 0)
+    kSummed,   // an output the chunk writes whole into a buffer of its own; after all chunks ran,
+               // the argument is the buffers' sum in chunk order (a weight gradient)
+  };
   // One argument of a primitive: `bind` gives the memory of the whole argument in the format the
-  // primitive wants (through Input or Output); a `batched` one is sliced per chunk of images.
+  // primitive wants (through Input or Output).
   struct PrimitiveArg {
     int arg;
-    bool batched;
+    Chunking chunking;
     std::function<dnnl::memory(const dnnl::memory::desc& wanted)> bind;
   };
   // Appends the compute step in BatchChunks of `batch` images, which `threads` threads take
   // dynamically, each with its own scratchpad: make_pd(n) gives the primitive descriptor for n
   // images (run single-threaded). Returns false, adding nothing, when the chunk primitives want a
-  // batched argument in a format other than ActivationTag's or disagree on a shared one's.
+  // batched argument in a format other than ActivationTag's, disagree on another one's, or want a
+  // summed one in other than f32.
   template <typename Primitive, typename MakePd>
   bool AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
                       const std::vector<PrimitiveArg>& args);
@@ -81,9 +91,26 @@ class DnnlKernel : public Kernel {
  private:
   dnnl::memory Buffer(const dnnl::memory::desc& desc);
 
+  // A kSummed argument: out = Σ parts[c] over the chunks c, in chunk order, `size` floats.
+  struct ChunkSum {
+    float* out;
+    std::vector<const float*> parts;
+    int64_t size;
+  };
+  // Called by a thread that has run chunk c: folds into the sums every chunk that has run and
+  // whose predecessors are folded, in chunk order, one thread at a time. A part is folded soon
+  // after it was written, mostly while it is still in the cache (at the end, summing LeNet's conv2
+  // weight gradient over 16 chunks cost 0.25 ms of 5.3 at 2 threads).
+  void ChunkRan(int64_t c);
+  void Fold(int64_t c);
+
   std::vector<Tensor> buffers_;
   std::vector<DnnlStep> before_, steps_, after_;
   std::vector<std::vector<DnnlStep>> chunks_;  // AddBatchChunks's: [chunk][thread], after steps_
+  std::vector<ChunkSum> sums_;                 // AddBatchChunks's kSummed arguments
+  std::unique_ptr<std::atomic<bool>[]> chunk_ran_;  // per chunk, this Run()
+  std::atomic<int64_t> folded_{0};                  // chunks folded, this Run()
+  std::atomic<bool> folding_{false};                // a thread is folding
 };
 
 // A batch (axis 0 of N images) cut into chunks for a primitive whose per-image arguments are
@@ -130,19 +157,34 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
   auto md = [](const auto& pd, int arg) { return pd.query_md(dnnl::query::exec_arg_md, arg); };
   for (const PrimitiveArg& a : args) {
     const dnnl::memory::desc first = md(pds[0], a.arg);
-    if (a.batched && !ActivationTag(first).has_value()) return false;
+    const bool batched = a.chunking == Chunking::kBatched;
+    if (batched && !ActivationTag(first).has_value()) return false;
+    if (a.chunking == Chunking::kSummed && first.data_type() != dnnl::memory::data_type::f32)
+      return false;
     for (const auto& pd : pds) {
-      if (a.batched ? ActivationTag(md(pd, a.arg)) != ActivationTag(first) : md(pd, a.arg) != first)
+      if (batched ? ActivationTag(md(pd, a.arg)) != ActivationTag(first) : md(pd, a.arg) != first)
         return false;
     }
   }
   std::vector<dnnl::memory> wholes;
-  for (const PrimitiveArg& a : args) {
-    const dnnl::memory::desc first = md(pds[0], a.arg);
+  std::vector<std::vector<dnnl::memory>> parts(args.size());  // a kSummed argument's, per chunk
+  for (size_t i = 0; i < args.size(); ++i) {
+    const dnnl::memory::desc first = md(pds[0], args[i].arg);
     dnnl::memory::dims dims = first.dims();
     dims[0] = batch;
-    wholes.push_back(a.bind(
-        a.batched ? dnnl::memory::desc(dims, first.data_type(), *ActivationTag(first)) : first));
+    wholes.push_back(
+        args[i].bind(args[i].chunking == Chunking::kBatched
+                         ? dnnl::memory::desc(dims, first.data_type(), *ActivationTag(first))
+                         : first));
+    if (args[i].chunking != Chunking::kSummed) continue;
+    ChunkSum sum{static_cast<float*>(wholes[i].get_data_handle()),
+                 {},
+                 static_cast<int64_t>(first.get_size() / sizeof(float))};
+    for (int64_t c = 0; c < chunks.count(); ++c) {
+      parts[i].push_back(Buffer(first));
+      sum.parts.push_back(static_cast<const float*>(parts[i].back().get_data_handle()));
+    }
+    sums_.push_back(std::move(sum));
   }
   size_t scratch_bytes = 0;
   for (const auto& pd : pds)
@@ -161,9 +203,17 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     for (int t = 0; t < threads; ++t) {
       std::vector<std::pair<int, dnnl::memory>> bound;
       for (size_t i = 0; i < args.size(); ++i) {
-        bound.push_back({args[i].arg, args[i].batched
-                                          ? chunks.Slice(wholes[i], md(pd, args[i].arg), c)
-                                          : wholes[i]});
+        switch (args[i].chunking) {
+          case Chunking::kWhole:
+            bound.push_back({args[i].arg, wholes[i]});
+            break;
+          case Chunking::kBatched:
+            bound.push_back({args[i].arg, chunks.Slice(wholes[i], md(pd, args[i].arg), c)});
+            break;
+          case Chunking::kSummed:
+            bound.push_back({args[i].arg, parts[i][c]});
+            break;
+        }
       }
       if (!scratch.empty()) {
         bound.push_back(
@@ -174,6 +224,7 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
   }
   FLOWRT_CHECK(chunks_.empty()) << "one chunked step per kernel";
   chunks_ = std::move(steps);
+  chunk_ran_ = std::make_unique<std::atomic<bool>[]>(chunks.count());
   return true;
 }
 

@@ -37,6 +37,7 @@ namespace {
 
 using dnnl::algorithm;
 using tag = dnnl::memory::format_tag;
+using Chunking = DnnlKernel::Chunking;
 
 absl::StatusOr<int64_t> WorkspaceBytes(const ShapeContext& ctx, const PoolGeometry& g) {
   try {
@@ -122,7 +123,7 @@ void AddPooling(DnnlKernel& kernel, const PoolGeometry& g, MakePd make_pd,
 
 // The workspace argument of a pooling primitive, bound to `tensor` (batched: argmaxes per image).
 DnnlKernel::PrimitiveArg WorkspaceArg(const Tensor& tensor) {
-  return {DNNL_ARG_WORKSPACE, true,
+  return {DNNL_ARG_WORKSPACE, Chunking::kBatched,
           [&tensor](const dnnl::memory::desc& wanted) { return WorkspaceMemory(wanted, tensor); }};
 }
 
@@ -174,11 +175,11 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
     auto kernel = std::make_unique<DnnlKernel>();
     DnnlKernel* k = kernel.get();
     std::vector<DnnlKernel::PrimitiveArg> args = {
-        {DNNL_ARG_SRC, true,
+        {DNNL_ARG_SRC, Chunking::kBatched,
          [&ctx, &g, k](const dnnl::memory::desc& wanted) {
            return k->Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), wanted);
          }},
-        {DNNL_ARG_DST, true, [&ctx, &g, k](const dnnl::memory::desc& wanted) {
+        {DNNL_ARG_DST, Chunking::kBatched, [&ctx, &g, k](const dnnl::memory::desc& wanted) {
            return k->Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]), wanted);
          }}};
     if (argmax) args.push_back(WorkspaceArg(ctx.outputs[1]));
@@ -233,8 +234,8 @@ void AddPoolingBackward(DnnlKernel& kernel, const PoolGeometry& g, DiffDst diff_
         return PoolBackwardDesc(part, algorithm::pooling_max,
                                 PoolForwardDesc(part, algorithm::pooling_max));
       },
-      {{DNNL_ARG_DIFF_DST, true, diff_dst},
-       {DNNL_ARG_DIFF_SRC, true,
+      {{DNNL_ARG_DIFF_DST, Chunking::kBatched, diff_dst},
+       {DNNL_ARG_DIFF_SRC, Chunking::kBatched,
         [&ctx, &g, k](const dnnl::memory::desc& wanted) {
           return k->Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]), wanted);
         }},

@@ -1,7 +1,7 @@
 // What the thread count changes in a training step of LeNet and of the MLP:
-//  - on AVX2, nothing: 1, 2 and 3 threads give the same bits (the convolutions and their weight
-//    gradients sum in 16 chunks of images whatever the thread count, the dense GEMMs are cut into
-//    chunks of whole columns; ops/conv2d.cc, ops/dense.cc);
+//  - nothing: 1, 2 and 3 threads give the same bits (the convolutions' weight gradients sum in 16
+//    chunks of images whatever the thread count, the convolutions compute each image alone, the
+//    dense GEMMs are cut into chunks of whole columns; ops/conv2d.cc, ops/dense.cc);
 //  - with ExecutorOptions::adapt_threads, each step runs exactly what an executor fixed at that
 //    step's thread count runs. The governor's first 12 steps do not depend on time (6 at all
 //    threads, then a 6-step probe of 1 thread; runtime/thread_governor.h), so two fixed executors
@@ -17,7 +17,6 @@
 #include "graph/passes/exact_rewrites.h"
 #include "jobs/model_jobs.h"
 #include "runtime/executor.h"
-#include "runtime/layout.h"
 #include "tests/testing/gradcheck.h"
 
 namespace flow {
@@ -96,11 +95,7 @@ TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   EXPECT_EQ(adaptive->governor()->steps_at(2), kProbeSteps);
 }
 
-TEST_P(ThreadCountTest, OneTwoAndThreeThreadsGiveTheSameBitsOnAvx2) {
-  if (BlockedChannels() != 8) {
-    GTEST_SKIP() << "oneDNN dispatches above AVX2 here: the convolutions run oneDNN's own "
-                    "threading, whose sums depend on the thread count";
-  }
+TEST_P(ThreadCountTest, OneTwoAndThreeThreadsGiveTheSameBits) {
   Variables one_vars = Copy(), two_vars = Copy(), three_vars = Copy();
   std::unique_ptr<Executor> one = Create(one_vars, 1, false);
   std::unique_ptr<Executor> two = Create(two_vars, 2, false);
