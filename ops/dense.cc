@@ -92,7 +92,8 @@ void DenseGrad(GradContext& ctx) {
 //    slices between the cores: at 2 threads the MLP's dense1 forward took 0.32-0.33 ms against
 //    0.27-0.28, and its SGD update 0.14-0.19 ms against 0.07-0.09 (no faster than one thread);
 //    the MLP step 0.79-0.80 ms against 0.66-0.69, and beside a busy loop on one core 1.23 against
-//    1.14-1.15 (interleaved runs). The bits then depend on the thread count.
+//    1.14-1.15 (interleaved runs). Each column is still summed over the whole depth in one
+//    order, so the bits do not depend on the thread count (tests/runtime/thread_count_test.cc).
 constexpr int64_t kColumnAlign = 48;  // AVX2 chunks
 constexpr int64_t kMaxColumnChunks = 16;
 constexpr int64_t kRangeAlign = 16;  // AVX-512 ranges: one vector of floats

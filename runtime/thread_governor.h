@@ -32,9 +32,9 @@
 //  - With max_threads 1 it always answers 1 and never probes.
 //
 // The cost: the probes run the slower count now and then (at most 6 of every 56 steps, then
-// fewer), which is why it is off unless asked for. On AVX2 the kernels give the same bits at 1
-// thread as at 2 (tests/runtime/thread_count_test.cc), so the machine's load does not change a
-// run's results; with AVX-512 the convolutions' sums still depend on the thread count.
+// fewer), which is why it is off unless asked for. The kernels give the same bits at 1 thread as
+// at 2, on AVX2 and AVX-512 (tests/runtime/thread_count_test.cc), so the machine's load does not
+// change a run's results.
 #pragma once
 
 #include <cstdint>
