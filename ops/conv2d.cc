@@ -478,7 +478,8 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeGradWeightKernel(const KernelContext
     // in chunk order: the same bits at 1, 2 or 3 threads, where oneDNN's own threading sums over
     // the images in an order that depends on the thread count (on AVX-512). It costs ~1% of
     // LeNet's step at 1 thread (conv2: 16 chunks of 7 images, each a 205 KB gradient to add up);
-    // beside a busy loop the threads share the chunks out as they come free.
+    // beside a busy loop the threads share the chunks out as they come free. Weights over 4 MB
+    // (DnnlKernel::kMaxSummedBytes / 16) run as one primitive instead.
     const std::vector<DnnlKernel::PrimitiveArg> args = {
         {DNNL_ARG_DIFF_DST, Chunking::kBatched, input(0)},
         {DNNL_ARG_SRC, Chunking::kBatched, input(1)},

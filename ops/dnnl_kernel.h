@@ -78,10 +78,16 @@ class DnnlKernel : public Kernel {
   // dynamically, each with its own scratchpad: make_pd(n) gives the primitive descriptor for n
   // images (run single-threaded). Returns false, adding nothing, when the chunk primitives want a
   // batched argument in a format other than ActivationTag's, disagree on another one's, or want a
-  // summed one in other than f32.
+  // summed one in other than f32, or when the summed arguments' parts would take more than
+  // kMaxSummedBytes.
   template <typename Primitive, typename MakePd>
   bool AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
                       const std::vector<PrimitiveArg>& args);
+  // At most this much for the kSummed arguments' parts (one per chunk, 16 at a batch of 16 or
+  // more): LeNet's conv2 weight gradient takes 3.3 MB; a 3×3 convolution from 512 to 512 channels
+  // (9.4 MB of weights) would take 151 MB, so it runs as oneDNN's one primitive, whose sums then
+  // depend on the thread count.
+  static constexpr size_t kMaxSummedBytes = size_t{64} << 20;
   // Appends the primitive of `pd` over the whole arguments, with its scratchpad.
   template <typename Primitive, typename Pd>
   void AddPrimitive(const Pd& pd, const std::vector<PrimitiveArg>& args);
@@ -155,12 +161,16 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     pd_of[c] = it - sizes.begin();
   }
   auto md = [](const auto& pd, int arg) { return pd.query_md(dnnl::query::exec_arg_md, arg); };
+  size_t summed_bytes = 0;
   for (const PrimitiveArg& a : args) {
     const dnnl::memory::desc first = md(pds[0], a.arg);
     const bool batched = a.chunking == Chunking::kBatched;
     if (batched && !ActivationTag(first).has_value()) return false;
-    if (a.chunking == Chunking::kSummed && first.data_type() != dnnl::memory::data_type::f32)
-      return false;
+    if (a.chunking == Chunking::kSummed) {
+      if (first.data_type() != dnnl::memory::data_type::f32) return false;
+      summed_bytes += first.get_size() * static_cast<size_t>(chunks.count());
+      if (summed_bytes > kMaxSummedBytes) return false;
+    }
     for (const auto& pd : pds) {
       if (batched ? ActivationTag(md(pd, a.arg)) != ActivationTag(first) : md(pd, a.arg) != first)
         return false;
