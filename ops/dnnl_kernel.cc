@@ -84,19 +84,17 @@ absl::Status DnnlKernel::Run() {
     const int64_t count = static_cast<int64_t>(chunks_.size());
     const int threads = static_cast<int>(chunks_[0].size());
     // Inside the region oneDNN runs each primitive on the calling thread.
-    if (sums_.empty()) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-      for (int64_t c = 0; c < count; ++c) chunks_[c][omp_get_thread_num()].Execute();
-    } else {
-      for (int64_t c = 0; c < count; ++c) chunk_ran_[c].store(false, std::memory_order_relaxed);
-      folded_.store(0, std::memory_order_relaxed);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-      for (int64_t c = 0; c < count; ++c) {
-        chunks_[c][omp_get_thread_num()].Execute();
-        ChunkRan(c);
-      }
-      FLOWRT_CHECK_EQ(folded_.load(), count) << "a chunk was not folded";
+    const bool summed = !sums_.empty();
+    for (int64_t c = 0; c < count && summed; ++c) {
+      chunk_ran_[c].store(false, std::memory_order_relaxed);
     }
+    folded_.store(0, std::memory_order_relaxed);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t c = 0; c < count; ++c) {
+      chunks_[c][omp_get_thread_num()].Execute();
+      if (summed) ChunkRan(c);
+    }
+    FLOWRT_CHECK(!summed || folded_.load() == count) << "a chunk was not folded";
   }
   for (const DnnlStep& step : after_) step.Execute();
   return absl::OkStatus();
