@@ -37,10 +37,10 @@ struct TrainConfig {
   float dropout = 0.5f;
   uint64_t seed = 0;
   bool shuffle = false;
-  int threads = 0;             // 0 = OMP_NUM_THREADS, else all cores
-  bool adapt_threads = false;  // SessionOptions::adapt_threads
-  std::string load;            // snapshot to start from (fine-tune / resume)
-  std::string save;            // snapshot to write at the end
+  int threads = 0;            // 0 = OMP_NUM_THREADS, else all cores
+  bool adapt_threads = true;  // SessionOptions::adapt_threads
+  std::string load;           // snapshot to start from (fine-tune / resume)
+  std::string save;           // snapshot to write at the end
   // Periodic snapshots: <snapshot_root>/snapshot_<step> every `snapshot_every` steps (and at
   // the end), keeping the newest `keep`; `resume` starts from the latest complete one there (or
   // from scratch when there is none yet) and is an error together with `load`.

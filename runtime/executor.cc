@@ -1,6 +1,7 @@
 #include "runtime/executor.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstring>
@@ -123,7 +124,6 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   ex->env_.is_train = job.job_type() == flowrt::kTrain;
   ex->env_.session_seed = options.seed;
   ex->env_.shard = options.shard;
-  std::vector<KernelContext> contexts;
   for (int i = 0; i < num_ops; ++i) {
     const flowrt::OpConf& op = job.op(i);
     const KernelDef& def = *defs[i];
@@ -146,33 +146,57 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
       ctx.output_layouts.push_back(layout_of(out));
       ctx.output_read.push_back(read_blobs.contains(out));
     }
-    contexts.push_back(std::move(ctx));
+    ex->contexts_.push_back(std::move(ctx));
+    ex->kernel_defs_.push_back(&def);
     ex->kernel_op_index_.push_back(i);
   }
-  auto create_kernels = [&](int threads) -> absl::StatusOr<std::vector<std::unique_ptr<Kernel>>> {
-    SetThreads(threads);
-    std::vector<std::unique_ptr<Kernel>> kernels;
-    for (size_t k = 0; k < contexts.size(); ++k) {
-      const flowrt::OpConf& op = contexts[k].op;
-      absl::StatusOr<std::unique_ptr<Kernel>> kernel =
-          defs[ex->kernel_op_index_[k]]->kernel_fn(contexts[k]);
-      if (!kernel.ok()) {
-        return absl::Status(kernel.status().code(),
-                            absl::StrCat("op '", op.name(), "' (", op.type(),
-                                         "): cannot create kernel: ", kernel.status().message()));
-      }
-      kernels.push_back(*std::move(kernel));
-    }
-    return kernels;
-  };
   const int threads = KernelThreads(options.threads);
   if (options.adapt_threads && threads > 1) {
     ex->governor_ = std::make_unique<ThreadGovernor>(threads);
-    FLOWRT_ASSIGN_OR_RETURN(ex->one_thread_kernels_, create_kernels(1));
   }
-  FLOWRT_ASSIGN_OR_RETURN(ex->kernels_, create_kernels(threads));
+  FLOWRT_ASSIGN_OR_RETURN(ex->kernels_, ex->CreateKernels(threads));
   for (const std::string& fetch : job.fetch()) ex->fetches_.push_back(tensor_of(fetch));
   return ex;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<Kernel>>> Executor::CreateKernels(int threads) {
+  SetThreads(threads);
+  std::vector<std::unique_ptr<Kernel>> kernels;
+  for (size_t k = 0; k < contexts_.size(); ++k) {
+    const flowrt::OpConf& op = contexts_[k].op;
+    absl::StatusOr<std::unique_ptr<Kernel>> kernel = kernel_defs_[k]->kernel_fn(contexts_[k]);
+    if (!kernel.ok()) {
+      return absl::Status(kernel.status().code(),
+                          absl::StrCat("op '", op.name(), "' (", op.type(),
+                                       "): cannot create kernel: ", kernel.status().message()));
+    }
+    kernels.push_back(*std::move(kernel));
+  }
+  return kernels;
+}
+
+const std::vector<std::unique_ptr<Kernel>>& Executor::StepKernels() {
+  if (!governor_ || last_threads_ != 1) return kernels_;
+  if (one_thread_kernels_.empty()) {
+    // The first step on 1 thread: its kernels, once. They were created for more threads already,
+    // so this fails only where memory runs out; the job then keeps its thread count.
+    absl::StatusOr<std::vector<std::unique_ptr<Kernel>>> kernels = CreateKernels(1);
+    if (!kernels.ok()) {
+      governor_.reset();
+      last_threads_ = KernelThreads(options_.threads);
+      SetThreads(last_threads_);
+      return kernels_;
+    }
+    one_thread_kernels_ = *std::move(kernels);
+  }
+  return one_thread_kernels_;
+}
+
+int64_t Executor::Preemptions() const {
+  if (options_.preemptions) return options_.preemptions();
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_nivcsw;
 }
 
 absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
@@ -195,10 +219,10 @@ absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
 absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
   FLOWRT_RETURN_IF_ERROR(CheckFeeds(feeds));
   const auto start = std::chrono::steady_clock::now();
+  const int64_t preempted = governor_ ? Preemptions() : 0;
   last_threads_ = governor_ ? governor_->threads() : KernelThreads(options_.threads);
   SetThreads(last_threads_);
-  const std::vector<std::unique_ptr<Kernel>>& kernels =
-      governor_ && last_threads_ == 1 ? one_thread_kernels_ : kernels_;
+  const std::vector<std::unique_ptr<Kernel>>& kernels = StepKernels();
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
   Communicator& world = Communicator::World();
   for (const std::unique_ptr<Kernel>& kernel : kernels) {
@@ -209,7 +233,8 @@ absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
   }
   if (governor_) {
     governor_->Record(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+        Preemptions() - preempted);
   }
   return absl::OkStatus();
 }

@@ -36,10 +36,15 @@ struct ExecutorOptions {
   // Data-parallel: which 1/N slice of the global batch this process computes (its rank), so
   // random kernels draw what one process would draw for those examples (ExecEnv::shard).
   int shard = 0;
-  // Let each Run choose between `threads` and 1 thread by the recent step times
-  // (runtime/thread_governor.h): steady on a busy machine, but the results then depend on the
-  // load. Needs `threads` > 1 to do anything; creates every kernel twice.
+  // Let each Run choose between `threads` and 1 thread by the recent step times and preemptions
+  // (runtime/thread_governor.h): steady on a busy machine, with the same results (the kernels give
+  // the same bits at any thread count). Needs `threads` > 1 to do anything. The kernels for 1
+  // thread are created when the governor first asks for 1 thread, which happens only where the
+  // process gets preempted.
   bool adapt_threads = false;
+  // With adapt_threads: the process's involuntary context switches so far (getrusage's
+  // ru_nivcsw when null). Tests make a shared machine with a counter of their own.
+  std::function<int64_t()> preemptions;
 };
 
 // The OpenMP threads kernels run with when `requested` are asked for: requested if > 0, else
@@ -60,7 +65,8 @@ class Executor {
   ~Executor();
 
   // Feeds must match the placeholders' shapes and dtypes (an error names the placeholder and
-  // both shapes otherwise). Allocates nothing.
+  // both shapes otherwise). Allocates nothing, but for the first step that adapt_threads runs on
+  // 1 thread: it creates the kernels for 1 thread.
   absl::Status Run(absl::Span<const Tensor> feeds);
   // As Run, adding each op's wall time in ms to `op_ms` (size num_ops()).
   absl::Status RunProfiled(absl::Span<const Tensor> feeds, std::vector<double>* op_ms);
@@ -88,6 +94,11 @@ class Executor {
  private:
   Executor() = default;
   absl::Status CheckFeeds(absl::Span<const Tensor> feeds);
+  // Every op's kernel, created for `threads` OpenMP threads (which it leaves set).
+  absl::StatusOr<std::vector<std::unique_ptr<Kernel>>> CreateKernels(int threads);
+  // The kernels for the step about to run with last_threads_.
+  const std::vector<std::unique_ptr<Kernel>>& StepKernels();
+  int64_t Preemptions() const;
 
   flowrt::JobConf job_;
   ExecutorOptions options_;
@@ -100,8 +111,11 @@ class Executor {
   std::vector<Tensor> placeholders_;  // arena views, in job.placeholder order
   std::vector<std::string> placeholder_names_;
   std::vector<Tensor> fetches_;
+  std::vector<KernelContext> contexts_;           // per kernel: what CreateKernels binds
+  std::vector<const KernelDef*> kernel_defs_;     // per kernel
   std::vector<std::unique_ptr<Kernel>> kernels_;  // in execution order, at options_.threads
-  // adapt_threads: the same kernels created for 1 thread, and who picks between the two sets.
+  // adapt_threads: the same kernels created for 1 thread (at the first step on 1 thread), and who
+  // picks between the two sets.
   std::vector<std::unique_ptr<Kernel>> one_thread_kernels_;
   std::unique_ptr<ThreadGovernor> governor_;
   int last_threads_ = 0;

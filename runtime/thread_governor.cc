@@ -10,6 +10,17 @@ namespace flow {
 ThreadGovernor::ThreadGovernor(int max_threads) : max_threads_(max_threads), current_(max_threads) {
   FLOWRT_CHECK(max_threads >= 1) << "ThreadGovernor needs at least 1 thread, got " << max_threads;
   window_.reserve(kWindow + 1);  // never grows after this
+  window_preemptions_.reserve(kWindow + 1);
+}
+
+bool ThreadGovernor::Contended() const {
+  double seconds = 0;
+  int64_t preemptions = 0;
+  for (size_t i = 0; i < window_.size(); ++i) {
+    seconds += window_[i];
+    preemptions += window_preemptions_[i];
+  }
+  return preemptions >= kMinPreemptions && preemptions >= kContendedRate * seconds;
 }
 
 // A copy on the stack: Record runs every training step, which must not allocate.
@@ -25,9 +36,10 @@ void ThreadGovernor::SwitchTo(int threads) {
   current_ = threads;
   skip_left_ = kSkip;
   window_.clear();
+  window_preemptions_.clear();
 }
 
-void ThreadGovernor::Record(double seconds) {
+void ThreadGovernor::Record(double seconds, int64_t preemptions) {
   (current_ == max_threads_ ? steps_many_ : steps_one_) += 1;
   if (max_threads_ == 1) return;
   if (phase_ == Phase::kSettled) {
@@ -39,12 +51,17 @@ void ThreadGovernor::Record(double seconds) {
     return;
   }
   window_.push_back(seconds);
+  window_preemptions_.push_back(preemptions);
   switch (phase_) {
-    case Phase::kMeasure:  // the first window, at max_threads: then probe 1 thread
+    case Phase::kMeasure:  // the first window, at max_threads: then probe 1 thread if contended
       if (static_cast<int>(window_.size()) < kWindow) return;
       settled_median_ = Median(window_);
-      phase_ = Phase::kProbe;
-      SwitchTo(Other());
+      if (Contended()) {
+        phase_ = Phase::kProbe;
+        SwitchTo(Other());
+      } else {
+        phase_ = Phase::kSettled;
+      }
       return;
     case Phase::kProbe: {
       if (static_cast<int>(window_.size()) < kWindow) return;
@@ -56,6 +73,7 @@ void ThreadGovernor::Record(double seconds) {
         settled_median_ = probed;
         interval_ = kFirstInterval;
         window_.clear();
+        window_preemptions_.clear();
       } else {  // the choice holds: back to it, and probe less often
         interval_ = std::min(2 * interval_, kMaxInterval);
         SwitchTo(Other());
@@ -63,13 +81,19 @@ void ThreadGovernor::Record(double seconds) {
       return;
     }
     case Phase::kSettled: {
-      if (static_cast<int>(window_.size()) > kWindow) window_.erase(window_.begin());
+      if (static_cast<int>(window_.size()) > kWindow) {
+        window_.erase(window_.begin());
+        window_preemptions_.erase(window_preemptions_.begin());
+      }
       const bool full = static_cast<int>(window_.size()) == kWindow;
       const double recent = full ? Median(window_) : settled_median_;
       const bool busier = full && recent > kLoadChange * settled_median_;
       const bool due = settled_steps_ >= interval_ ||
                        (settled_steps_ >= kFirstInterval && settled_seconds_ >= kMaxSettledSeconds);
-      if (!busier && !due) return;
+      // At max_threads, 1 thread can be faster only on a shared machine (on 1 thread, preemptions
+      // do not show a neighbour on the other core, so there the timed probes stay).
+      const bool shared = current_ == 1 || (full && Contended());
+      if ((!busier && !due) || !shared) return;
       if (busier) interval_ = kFirstInterval;
       settled_median_ = recent;  // the settled count's time now, to compare the probe with
       phase_ = Phase::kProbe;

@@ -5,7 +5,7 @@
 //   for (;;) {
 //     const int threads = governor.threads();   // 2 or 1
 //     ... run the step with `threads` ...
-//     governor.Record(step_seconds);
+//     governor.Record(step_seconds, preemptions);  // the process's involuntary context switches
 //   }
 //
 // Why: on a machine where another process keeps a core busy, every parallel region waits at its
@@ -15,26 +15,35 @@
 // took 12.2 ms at 2 threads (tools/bench/RESULTS.md). No fixed thread count is right for both
 // a quiet and a shared machine, so the governor measures.
 //
-// Policy (a pure function of the recorded times, so tests drive it with made-up ones):
+// Policy (a pure function of the recorded times and preemptions, so tests drive it with made-up
+// ones):
 //  - Two candidates: max_threads and 1. It starts at max_threads.
 //  - A window is kWindow timed steps at one count, after kSkip untimed ones (the first step
 //    after a switch pays for cold caches and sleeping threads). Its median is that count's time.
-//  - After the first window it probes the other count for one window, then settles on the faster.
-//    The probed count wins only if it is faster by more than kMargin (5%).
+//  - A window at max_threads is contended when the process was preempted (involuntary context
+//    switches: another runnable thread took the core) at least kMinPreemptions times and at a rate
+//    of kContendedRate (100) per second of the window. On a quiet machine it is not, and the
+//    governor never probes: 1 thread costs nothing there. Measured with `/usr/bin/time` over 200
+//    steps (AMD EPYC Zen 5, 2 cores), per second: LeNet at 2 threads quiet ~30 (this VM's own
+//    daemons), beside a busy loop on one core ~560 unbound (both threads share the free core)
+//    and ~90 bound; the MLP ~30 quiet, ~1600 unbound beside the loop.
+//  - After a contended window at max_threads it probes 1 thread for one window, then settles on the
+//    faster. The probed count wins only if it is faster by more than kMargin (5%).
 //  - Settled, it probes again after `interval` steps: kFirstInterval (50), doubled each time a
-//    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch.
-//    It probes sooner, though not before kFirstInterval steps, once the settled steps have taken
-//    kMaxSettledSeconds (30 s): after a neighbour stops (1 thread's time does not show it) it then
-//    stays on 1 thread for at most max(30 s, 50 steps), not 800 steps (80 s of LeNet), for ~1.5%
-//    of LeNet's time spent probing a count 1.75× slower.
+//    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch;
+//    at max_threads only once a window is contended. It probes sooner, though not before
+//    kFirstInterval steps, once the settled steps have taken kMaxSettledSeconds (30 s): after a
+//    neighbour stops (1 thread's time does not show it) it then stays on 1 thread for at most
+//    max(30 s, 50 steps), not 800 steps (80 s of LeNet), for ~1.5% of LeNet's time spent probing
+//    a count 1.75× slower.
 //  - It probes at once when the settled count's last window is kLoadChange (1.3×) slower than the
-//    window it settled on (the machine got busier).
+//    window it settled on (the machine got busier) and, at max_threads, contended.
 //  - With max_threads 1 it always answers 1 and never probes.
 //
-// The cost: the probes run the slower count now and then (at most 6 of every 56 steps, then
-// fewer), which is why it is off unless asked for. The kernels give the same bits at 1 thread as
-// at 2, on AVX2 and AVX-512 (tests/runtime/thread_count_test.cc), so the machine's load does not
-// change a run's results.
+// The cost: where the machine is shared, the probes run the slower count now and then (at most 6
+// of every 56 steps, then fewer). The kernels give the same bits at 1 thread as at 2, on AVX2 and
+// AVX-512 (tests/runtime/thread_count_test.cc), so the machine's load does not change a run's
+// results. That is why it is on by default (SessionOptions::adapt_threads).
 #pragma once
 
 #include <cstdint>
@@ -51,13 +60,16 @@ class ThreadGovernor {
   static constexpr int64_t kFirstInterval = 50;
   static constexpr int64_t kMaxInterval = 800;
   static constexpr double kMaxSettledSeconds = 30;
+  static constexpr double kContendedRate = 100;  // preemptions per second
+  static constexpr int64_t kMinPreemptions = 3;  // per window
 
   explicit ThreadGovernor(int max_threads);
 
   // The thread count for the next step.
   int threads() const { return current_; }
-  // The wall time of the step just run with threads().
-  void Record(double seconds);
+  // The wall time of the step just run with threads(), and how often the process was preempted
+  // (involuntary context switches) while it ran.
+  void Record(double seconds, int64_t preemptions);
 
   // Steps run so far at `threads` (for reports and tests).
   int64_t steps_at(int threads) const { return threads == max_threads_ ? steps_many_ : steps_one_; }
@@ -67,13 +79,16 @@ class ThreadGovernor {
   int Other() const { return current_ == 1 ? max_threads_ : 1; }
   void SwitchTo(int threads);
   static double Median(const std::vector<double>& window);  // window: exactly kWindow times
+  // Whether the window's steps ran on a shared machine (at max_threads: see the policy).
+  bool Contended() const;
 
   int max_threads_;
   int current_;
   Phase phase_ = Phase::kMeasure;
   int skip_left_ = kSkip;
   std::vector<double> window_;  // timed steps of the current window (settled: the last kWindow)
-  double settled_median_ = 0;   // the settled count's median when the last decision was made
+  std::vector<int64_t> window_preemptions_;  // theirs
+  double settled_median_ = 0;  // the settled count's median when the last decision was made
   int64_t interval_ = kFirstInterval;
   int64_t settled_steps_ = 0;   // steps since the last decision
   double settled_seconds_ = 0;  // and their time

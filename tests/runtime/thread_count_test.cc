@@ -3,9 +3,10 @@
 //    chunks of images whatever the thread count, the convolutions compute each image alone, the
 //    dense GEMMs are cut into chunks of whole columns; ops/conv2d.cc, ops/dense.cc);
 //  - with ExecutorOptions::adapt_threads, each step runs exactly what an executor fixed at that
-//    step's thread count runs. The governor's first 12 steps do not depend on time (6 at all
-//    threads, then a 6-step probe of 1 thread; runtime/thread_governor.h), so two fixed executors
-//    sharing one set of variables can replay them.
+//    step's thread count runs. On a machine that preempts the process (a counter of the test's
+//    own), the governor's first 12 steps do not depend on time (6 at all threads, then a 6-step
+//    probe of 1 thread; runtime/thread_governor.h), so two fixed executors sharing one set of
+//    variables can replay them. On a quiet one it never runs 1 thread.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -48,14 +49,19 @@ class ThreadCountTest : public ::testing::TestWithParam<const char*> {
     return copy;
   }
 
-  std::unique_ptr<Executor> Create(Variables& variables, int threads, bool adapt) {
+  // With adapt, `preemptions` counts the process's involuntary context switches.
+  std::unique_ptr<Executor> Create(Variables& variables, int threads, bool adapt,
+                                   std::function<int64_t()> preemptions = nullptr) {
     absl::StatusOr<std::unique_ptr<Executor>> executor =
         Executor::Create(job_, FindKernelDef,
                          [&variables](const std::string& name) {
                            auto it = variables.find(name);
                            return it == variables.end() ? nullptr : &it->second;
                          },
-                         {.threads = threads, .seed = 5, .adapt_threads = adapt});
+                         {.threads = threads,
+                          .seed = 5,
+                          .adapt_threads = adapt,
+                          .preemptions = std::move(preemptions)});
     EXPECT_TRUE(executor.ok()) << executor.status();
     return executor.ok() ? *std::move(executor) : nullptr;
   }
@@ -78,7 +84,9 @@ class ThreadCountTest : public ::testing::TestWithParam<const char*> {
 
 TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   Variables adaptive_vars = Copy(), replay_vars = Copy();
-  std::unique_ptr<Executor> adaptive = Create(adaptive_vars, 2, /*adapt=*/true);
+  // A shared machine: 1000 preemptions more at every look.
+  std::unique_ptr<Executor> adaptive =
+      Create(adaptive_vars, 2, /*adapt=*/true, [n = int64_t{0}]() mutable { return n += 1000; });
   std::unique_ptr<Executor> two = Create(replay_vars, 2, false);
   std::unique_ptr<Executor> one = Create(replay_vars, 1, false);
   ASSERT_TRUE(adaptive && two && one);
@@ -93,6 +101,17 @@ TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   ExpectBitIdentical(adaptive_vars, replay_vars);
   EXPECT_EQ(adaptive->governor()->steps_at(1), kProbeSteps);
   EXPECT_EQ(adaptive->governor()->steps_at(2), kProbeSteps);
+}
+
+TEST_P(ThreadCountTest, AdaptiveStepsStayOnAllThreadsWhenNothingPreemptsTheProcess) {
+  Variables vars = Copy();
+  std::unique_ptr<Executor> adaptive = Create(vars, 2, /*adapt=*/true, [] { return int64_t{0}; });
+  ASSERT_TRUE(adaptive);
+  for (int step = 0; step < 3 * kProbeSteps; ++step) {
+    ASSERT_TRUE(adaptive->Run(Feeds(step)).ok());
+    EXPECT_EQ(adaptive->last_threads(), 2) << "step " << step;
+  }
+  EXPECT_EQ(adaptive->governor()->steps_at(1), 0);
 }
 
 TEST_P(ThreadCountTest, OneTwoAndThreeThreadsGiveTheSameBits) {

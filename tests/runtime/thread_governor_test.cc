@@ -11,13 +11,21 @@ namespace {
 
 constexpr int kProbeSteps = ThreadGovernor::kSkip + ThreadGovernor::kWindow;
 
-// Runs `steps` steps whose time is step_ms(threads) and returns the thread count of each.
-std::vector<int> Drive(ThreadGovernor& governor, int steps,
-                       const std::function<double(int)>& step_ms) {
+// A step preempted this often is on a shared machine at any step time up to 100 ms
+// (ThreadGovernor::kContendedRate: 100 per second).
+constexpr int64_t kShared = 20;
+
+// Runs `steps` steps whose time is step_ms(threads), preempted preemptions(threads) times (by
+// default kShared: a shared machine), and returns the thread count of each.
+std::vector<int> Drive(
+    ThreadGovernor& governor, int steps, const std::function<double(int)>& step_ms,
+    const std::function<int64_t(int)>& preemptions = [](int) { return kShared; }) {
   std::vector<int> used;
   for (int i = 0; i < steps; ++i) {
-    used.push_back(governor.threads());
-    governor.Record(step_ms(governor.threads()) / 1e3);
+    const int threads = governor.threads();
+    used.push_back(threads);
+    const double ms = step_ms(threads);  // first: the tests count steps in it
+    governor.Record(ms / 1e3, preemptions(threads));
   }
   return used;
 }
@@ -28,7 +36,69 @@ int Count(const std::vector<int>& used, int threads, size_t from = 0) {
   return n;
 }
 
-TEST(ThreadGovernorTest, FirstMeasuresAllThreadsThenProbesOne) {
+TEST(ThreadGovernorTest, NeverProbesOneThreadOnAQuietMachine) {
+  ThreadGovernor governor(2);
+  // 1 thread would even be faster, but nothing preempts the process: no neighbour, and 2 threads
+  // on 2 cores stay on their cores. Also not after the 2-thread steps get slower.
+  int step = 0;
+  const std::vector<int> used = Drive(
+      governor, 2000, [&](int threads) { return threads == 2 ? (step++ < 1000 ? 1.0 : 2.0) : 0.5; },
+      [](int) { return 0; });
+  EXPECT_EQ(Count(used, 2), 2000);
+  EXPECT_EQ(governor.steps_at(1), 0);
+}
+
+TEST(ThreadGovernorTest, ContendedMeansPreemptedAtLeast100TimesASecondAndThreeTimesAWindow) {
+  auto probed = [](double step_ms, int64_t preemptions) {
+    ThreadGovernor governor(2);
+    Drive(
+        governor, kProbeSteps, [&](int) { return step_ms; }, [&](int) { return preemptions; });
+    return governor.threads() == 1;
+  };
+  EXPECT_TRUE(probed(10.0, 1));   // 100 per second, 5 per window
+  EXPECT_FALSE(probed(20.0, 1));  // 50 per second
+  EXPECT_TRUE(probed(1000.0, 100));
+  EXPECT_FALSE(probed(1000.0, 99));
+  EXPECT_FALSE(probed(0.1, 0));
+  // Short steps: the rate is there, but 2 preemptions in a window are a daemon waking up.
+  ThreadGovernor governor(2);
+  int step = 0;
+  // (The first kSkip steps are not in the window.)
+  Drive(
+      governor, kProbeSteps, [](int) { return 0.1; },
+      [&](int) { return step++ < ThreadGovernor::kSkip + 3 ? 1 : 0; });
+  EXPECT_EQ(governor.threads(), 1);  // 3 in the window
+  ThreadGovernor quiet(2);
+  step = 0;
+  Drive(
+      quiet, kProbeSteps, [](int) { return 0.1; },
+      [&](int) { return step++ < ThreadGovernor::kSkip + 2 ? 1 : 0; });
+  EXPECT_EQ(quiet.threads(), 2);
+}
+
+TEST(ThreadGovernorTest, ProbesOnceTheMachineGetsShared) {
+  ThreadGovernor governor(2);
+  // Quiet for 100 steps, then a neighbour: 2 threads preempted and slower than 1.
+  int step = 0;
+  const std::vector<int> used = Drive(
+      governor, 200,
+      [&](int threads) {
+        ++step;
+        return threads == 2 ? (step > 100 ? 4.0 : 2.0) : 2.6;
+      },
+      [&](int threads) { return threads == 2 && step > 100 ? kShared : 0; });
+  EXPECT_EQ(Count(used, 1, 0), Count(used, 1, 100));  // no probe while quiet
+  // The first contended step finds a probe due (settled for 50 steps): it probes at once, while
+  // the 2-thread window still holds quiet steps, and confirms 2 threads; the next window is then
+  // 1.3× slower, and the second probe settles on 1 thread.
+  EXPECT_EQ(used[101], 1);
+  // Then 1 thread, but for its periodic probe of 2 threads (kFirstInterval steps after a switch).
+  EXPECT_EQ(used[100 + 3 * kProbeSteps], 1);
+  EXPECT_LE(Count(used, 2, 100 + 3 * kProbeSteps), kProbeSteps);
+  EXPECT_EQ(governor.threads(), 1);
+}
+
+TEST(ThreadGovernorTest, FirstMeasuresAllThreadsThenProbesOneWhenContended) {
   ThreadGovernor governor(2);
   const std::vector<int> used = Drive(governor, 2 * kProbeSteps, [](int) { return 1.0; });
   for (int i = 0; i < kProbeSteps; ++i) EXPECT_EQ(used[i], 2) << "step " << i;
@@ -64,7 +134,7 @@ TEST(ThreadGovernorTest, ProbesAtOnceWhenTheSettledCountGetsSlower) {
   const std::vector<int> used = Drive(governor, 400, [&](int threads) {
     const bool busy = step++ >= 300;
     return threads == 2 ? (busy ? 4.0 : 2.0) : 2.6;
-  });
+  });  // preempted throughout (the first probe confirms 2 threads)
   // The change is seen within a window and a probe (12 steps), not at the next periodic probe
   // (due ~17 steps later here, and up to 800 steps apart); afterwards 2 threads run only in
   // probes.

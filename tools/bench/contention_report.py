@@ -131,7 +131,9 @@ def main():
                      "the same binary with `OMP_WAIT_POLICY=passive`, its default before; "
                      "*flowrt (adaptive)* runs with its thread governor (`--adapt_threads`, "
                      "runtime/thread_governor.h: each step on 2 threads or 1, whichever ran faster "
-                     "lately; off by default because its probes run the slower count now and then), "
+                     "lately, 1 thread tried only while the process gets preempted; flowrt's "
+                     "default since it costs nothing on a quiet machine, while the *flowrt* rows "
+                     "fix the thread count), "
                      "timed after 12 more warm-up steps (its first probe); *flowrt (bound)* runs "
                      "with `OMP_PROC_BIND=true`, each thread bound to one core, and *flowrt "
                      "(bound, adaptive)* with both (README: on a shared machine).\n")

@@ -54,7 +54,8 @@ ABSL_FLAG(std::string, model, "lenet", "lenet | mlp");
 ABSL_FLAG(int, threads, 1, "OpenMP threads (session threads)");
 ABSL_FLAG(bool, adapt_threads, false,
           "step mode: SessionOptions::adapt_threads (each step on --threads or 1 thread, "
-          "whichever ran faster lately)");
+          "whichever ran faster lately): the session's default, off here so that a step row "
+          "measures the thread count it names; the epoch and startup modes keep the default");
 ABSL_FLAG(int, batch, 100, "batch size (step mode; epoch mode uses 100)");
 ABSL_FLAG(int, warmup, 3, "untimed steps first");
 ABSL_FLAG(double, warmup_ms, 500,

@@ -22,9 +22,10 @@ ABSL_FLAG(int32_t, batch_size, 100, "examples per iteration");
 ABSL_FLAG(uint64_t, seed, 0, "session seed: initial weights, shuffling, dropout masks");
 ABSL_FLAG(bool, shuffle, false, "shuffle the training set each epoch (seeded)");
 ABSL_FLAG(int32_t, threads, 0, "kernel threads (0 = OMP_NUM_THREADS if set, else all cores)");
-ABSL_FLAG(bool, adapt_threads, false,
-          "each step runs on --threads or 1 thread, whichever ran faster lately (steady on a busy "
-          "machine; the results are the same bits at either count)");
+ABSL_FLAG(bool, adapt_threads, true,
+          "each step runs on --threads or 1 thread, whichever ran faster lately; 1 thread is tried "
+          "only while other programs preempt this one (steady on a busy machine; the results are "
+          "the same bits at either count)");
 ABSL_FLAG(std::string, load, "", "snapshot to start from (fine-tune/resume) or to evaluate");
 ABSL_FLAG(std::string, save, "",
           "snapshot directory to write at the end (must not exist or be empty)");
