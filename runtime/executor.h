@@ -21,6 +21,7 @@
 #include "runtime/kernel.h"
 #include "runtime/kernel_def.h"
 #include "runtime/layout.h"
+#include "runtime/team_pinning.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_governor.h"
 
@@ -37,8 +38,10 @@ struct ExecutorOptions {
   // random kernels draw what one process would draw for those examples (ExecEnv::shard).
   int shard = 0;
   // Let each Run choose between `threads` and 1 thread by the recent step times and preemptions
-  // (runtime/thread_governor.h): steady on a busy machine, with the same results (the kernels give
-  // the same bits at any thread count). Needs `threads` > 1 to do anything. The kernels for 1
+  // (runtime/thread_governor.h), pinning the `threads` to distinct CPUs once the process gets
+  // preempted (runtime/team_pinning.h; not where the user asked for an OpenMP binding): steady on
+  // a busy machine, with the same results (the kernels give the same bits at any thread count).
+  // Needs `threads` > 1 to do anything. The kernels for 1
   // thread are created when the governor first asks for 1 thread, which happens only where the
   // process gets preempted.
   bool adapt_threads = false;
@@ -118,6 +121,8 @@ class Executor {
   // picks between the two sets.
   std::vector<std::unique_ptr<Kernel>> one_thread_kernels_;
   std::unique_ptr<ThreadGovernor> governor_;
+  TeamPinning pinning_;           // what the governor's pinned() asks for
+  int64_t last_preemptions_ = 0;  // Preemptions() at the end of the last step
   int last_threads_ = 0;
   std::vector<int> kernel_op_index_;  // op index of each kernel, for profiling
 };

@@ -7,7 +7,8 @@
 
 namespace flow {
 
-ThreadGovernor::ThreadGovernor(int max_threads) : max_threads_(max_threads), current_(max_threads) {
+ThreadGovernor::ThreadGovernor(int max_threads, bool can_pin)
+    : max_threads_(max_threads), can_pin_(can_pin && max_threads > 1), current_(max_threads) {
   FLOWRT_CHECK(max_threads >= 1) << "ThreadGovernor needs at least 1 thread, got " << max_threads;
   window_.reserve(kWindow + 1);  // never grows after this
   window_preemptions_.reserve(kWindow + 1);
@@ -39,6 +40,14 @@ void ThreadGovernor::SwitchTo(int threads) {
   window_preemptions_.clear();
 }
 
+bool ThreadGovernor::PinAndRemeasure() {
+  if (!can_pin_ || pinned_) return false;
+  pinned_ = true;
+  phase_ = Phase::kMeasure;
+  SwitchTo(max_threads_);
+  return true;
+}
+
 void ThreadGovernor::Record(double seconds, int64_t preemptions) {
   (current_ == max_threads_ ? steps_many_ : steps_one_) += 1;
   if (max_threads_ == 1) return;
@@ -53,14 +62,14 @@ void ThreadGovernor::Record(double seconds, int64_t preemptions) {
   window_.push_back(seconds);
   window_preemptions_.push_back(preemptions);
   switch (phase_) {
-    case Phase::kMeasure:  // the first window, at max_threads: then probe 1 thread if contended
+    case Phase::kMeasure:  // a window at max_threads (the first, or the first pinned one)
       if (static_cast<int>(window_.size()) < kWindow) return;
       settled_median_ = Median(window_);
-      if (Contended()) {
+      if (!Contended()) {
+        phase_ = Phase::kSettled;
+      } else if (!PinAndRemeasure()) {
         phase_ = Phase::kProbe;
         SwitchTo(Other());
-      } else {
-        phase_ = Phase::kSettled;
       }
       return;
     case Phase::kProbe: {
@@ -94,6 +103,7 @@ void ThreadGovernor::Record(double seconds, int64_t preemptions) {
       // do not show a neighbour on the other core, so there the timed probes stay).
       const bool shared = current_ == 1 || (full && Contended());
       if ((!busier && !due) || !shared) return;
+      if (current_ == max_threads_ && PinAndRemeasure()) return;
       if (busier) interval_ = kFirstInterval;
       settled_median_ = recent;  // the settled count's time now, to compare the probe with
       phase_ = Phase::kProbe;

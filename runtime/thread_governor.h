@@ -27,8 +27,12 @@
 //    steps (AMD EPYC Zen 5, 2 cores), per second: LeNet at 2 threads quiet ~30 (this VM's own
 //    daemons), beside a busy loop on one core ~560 unbound (both threads share the free core)
 //    and ~90 bound; the MLP ~30 quiet, ~1600 unbound beside the loop.
-//  - After a contended window at max_threads it probes 1 thread for one window, then settles on the
-//    faster. The probed count wins only if it is faster by more than kMargin (5%).
+//  - The first contended window at max_threads pins them (when the caller can: `can_pin`, see
+//    runtime/team_pinning.h), for the rest of the run: unpinned, Linux tends to put both threads
+//    on the core the neighbour leaves free. It then measures pinned max_threads for a window.
+//  - After a contended window at (pinned, if it can) max_threads it probes 1 thread for one
+//    window, then settles on the faster. The probed count wins only if it is faster by more than
+//    kMargin (5%).
 //  - Settled, it probes again after `interval` steps: kFirstInterval (50), doubled each time a
 //    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch;
 //    at max_threads only once a window is contended. It probes sooner, though not before
@@ -63,10 +67,13 @@ class ThreadGovernor {
   static constexpr double kContendedRate = 100;  // preemptions per second
   static constexpr int64_t kMinPreemptions = 3;  // per window
 
-  explicit ThreadGovernor(int max_threads);
+  explicit ThreadGovernor(int max_threads, bool can_pin = false);
 
   // The thread count for the next step.
   int threads() const { return current_; }
+  // Whether steps at max_threads run with the threads pinned to distinct CPUs (never at 1 thread).
+  bool pinned() const { return pinned_; }
+  bool can_pin() const { return can_pin_; }
   // The wall time of the step just run with threads(), and how often the process was preempted
   // (involuntary context switches) while it ran.
   void Record(double seconds, int64_t preemptions);
@@ -78,11 +85,15 @@ class ThreadGovernor {
   enum class Phase { kMeasure, kProbe, kSettled };
   int Other() const { return current_ == 1 ? max_threads_ : 1; }
   void SwitchTo(int threads);
+  // At a contended window of max_threads: pins them and measures a window again, if it can.
+  bool PinAndRemeasure();
   static double Median(const std::vector<double>& window);  // window: exactly kWindow times
   // Whether the window's steps ran on a shared machine (at max_threads: see the policy).
   bool Contended() const;
 
   int max_threads_;
+  bool can_pin_;
+  bool pinned_ = false;
   int current_;
   Phase phase_ = Phase::kMeasure;
   int skip_left_ = kSkip;

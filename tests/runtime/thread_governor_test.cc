@@ -184,6 +184,42 @@ TEST(ThreadGovernorTest, NeedsAMarginToSwitch) {
   EXPECT_EQ(governor.threads(), 2);
 }
 
+TEST(ThreadGovernorTest, PinsAtTheFirstContendedWindowAndMeasuresPinned) {
+  ThreadGovernor governor(2, /*can_pin=*/true);
+  // Unpinned, 2 threads are preempted and slow; pinned, they are faster than 1 and no longer
+  // preempted (one has a core of its own): no probe of 1 thread at all.
+  const std::vector<int> used = Drive(
+      governor, 500,
+      [&](int threads) { return threads == 1        ? 2.6
+                                : governor.pinned() ? 1.8
+                                                    : 3.0; },
+      [&](int) { return governor.pinned() ? 0 : kShared; });
+  EXPECT_TRUE(governor.pinned());
+  EXPECT_EQ(Count(used, 2), 500);
+}
+
+TEST(ThreadGovernorTest, ProbesOneThreadWhenPinnedThreadsAreStillPreempted) {
+  ThreadGovernor governor(2, /*can_pin=*/true);
+  const std::vector<int> used =
+      Drive(governor, 3 * kProbeSteps, [](int threads) { return threads == 2 ? 3.0 : 2.0; });
+  // A window unpinned, a window pinned, then the probe, which 1 thread wins.
+  for (int i = 0; i < 2 * kProbeSteps; ++i) EXPECT_EQ(used[i], 2) << "step " << i;
+  for (int i = 2 * kProbeSteps; i < 3 * kProbeSteps; ++i) EXPECT_EQ(used[i], 1) << "step " << i;
+  EXPECT_EQ(governor.threads(), 1);
+  EXPECT_TRUE(governor.pinned());  // for max_threads, whenever they run again
+}
+
+TEST(ThreadGovernorTest, NeverPinsOnAQuietMachineOrWhenItCannot) {
+  ThreadGovernor quiet(2, /*can_pin=*/true);
+  Drive(
+      quiet, 500, [](int) { return 1.0; }, [](int) { return 0; });
+  EXPECT_FALSE(quiet.pinned());
+  ThreadGovernor cannot(2);
+  Drive(cannot, 500, [](int) { return 1.0; });
+  EXPECT_FALSE(cannot.pinned());
+  EXPECT_FALSE(ThreadGovernor(1, true).can_pin());
+}
+
 TEST(ThreadGovernorTest, OneThreadNeverProbes) {
   ThreadGovernor governor(1);
   const std::vector<int> used = Drive(governor, 100, [](int) { return 1.0; });

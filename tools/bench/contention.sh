@@ -10,8 +10,8 @@
 # --hog_cpu (default: the last one). Step rows: LeNet and the MLP (batch 100), flowrt and PyTorch
 # at 1 and 2 threads, plus flowrt at 2 threads waiting passively (OMP_WAIT_POLICY=passive,
 # flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it)
-# and flowrt at 2 threads with its thread governor (--adapt_threads, runtime/thread_governor.h;
-# 12 more warm-up steps, its first probe), and flowrt at 2 threads bound to the cores
+# and flowrt at 2 threads with its thread governor (--adapt_threads, runtime/thread_governor.h,
+# flowrt's default; 18 more warm-up steps: a window unpinned, one pinned, a probe), and flowrt at 2 threads bound to the cores
 # (OMP_PROC_BIND=true), without and with the governor (README: on a shared machine); the order
 # alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
 # (--startup_only skips the step rows and the profile).
@@ -113,12 +113,12 @@ for round in $(seq 1 "$ROUNDS"); do
           flowrt2) run $hog $round - "$BENCH" "${steps[@]}" --threads=2 ;;
           torch1) run $hog $round - "${torch[@]}" --threads=1 ;;
           torch2) run $hog $round - "${torch[@]}" --threads=2 ;;
-          adaptive) run $hog $round adaptive "$BENCH" "${steps[@]/--warmup=5/--warmup=17}" \
+          adaptive) run $hog $round adaptive "$BENCH" "${steps[@]/--warmup=5/--warmup=23}" \
                       --threads=2 --adapt_threads ;;
           bound) run $hog $round bound env OMP_PROC_BIND=true "$BENCH" "${steps[@]}" \
                    --threads=2 ;;
           bound_adaptive) run $hog $round bound_adaptive env OMP_PROC_BIND=true "$BENCH" \
-                            "${steps[@]/--warmup=5/--warmup=17}" --threads=2 --adapt_threads ;;
+                            "${steps[@]/--warmup=5/--warmup=23}" --threads=2 --adapt_threads ;;
           passive) run $hog $round passive env OMP_WAIT_POLICY=passive "$BENCH" "${steps[@]}" \
                      --threads=2 ;;
         esac
