@@ -153,7 +153,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   const int threads = KernelThreads(options.threads);
   if (options.adapt_threads && threads > 1) {
     ex->governor_ = std::make_unique<ThreadGovernor>(threads, ex->pinning_.available(threads));
-    ex->last_preemptions_ = ex->Preemptions();
+    ex->last_usage_ = ex->Usage();
   }
   FLOWRT_ASSIGN_OR_RETURN(ex->kernels_, ex->CreateKernels(threads));
   for (const std::string& fetch : job.fetch()) ex->fetches_.push_back(tensor_of(fetch));
@@ -193,11 +193,12 @@ const std::vector<std::unique_ptr<Kernel>>& Executor::StepKernels() {
   return one_thread_kernels_;
 }
 
-int64_t Executor::Preemptions() const {
-  if (options_.preemptions) return options_.preemptions();
+ThreadGovernor::Usage Executor::Usage() const {
+  if (options_.usage) return options_.usage();
   rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_nivcsw;
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return {usage.ru_nivcsw, seconds(usage.ru_utime) + seconds(usage.ru_stime)};
 }
 
 absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
@@ -237,12 +238,12 @@ absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
     if (world.HasPending()) world.Progress();
   }
   if (governor_) {
-    // Preemptions since the last step's end: one getrusage (~1 µs) per step.
-    const int64_t preemptions = Preemptions();
+    // The usage since the last step's end: one getrusage (~1 µs) per step.
+    const ThreadGovernor::Usage usage = Usage();
     governor_->Record(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-        preemptions - last_preemptions_);
-    last_preemptions_ = preemptions;
+        {usage.preemptions - last_usage_.preemptions, usage.cpu_seconds - last_usage_.cpu_seconds});
+    last_usage_ = usage;
   }
   return absl::OkStatus();
 }

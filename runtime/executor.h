@@ -45,9 +45,9 @@ struct ExecutorOptions {
   // thread are created when the governor first asks for 1 thread, which happens only where the
   // process gets preempted.
   bool adapt_threads = false;
-  // With adapt_threads: the process's involuntary context switches so far (getrusage's
-  // ru_nivcsw when null). Tests make a shared machine with a counter of their own.
-  std::function<int64_t()> preemptions;
+  // With adapt_threads: what the process has used so far, its involuntary context switches and
+  // CPU seconds (getrusage's when null). Tests make a shared or a quiet machine with their own.
+  std::function<ThreadGovernor::Usage()> usage;
 };
 
 // The OpenMP threads kernels run with when `requested` are asked for: requested if > 0, else
@@ -101,7 +101,7 @@ class Executor {
   absl::StatusOr<std::vector<std::unique_ptr<Kernel>>> CreateKernels(int threads);
   // The kernels for the step about to run with last_threads_.
   const std::vector<std::unique_ptr<Kernel>>& StepKernels();
-  int64_t Preemptions() const;
+  ThreadGovernor::Usage Usage() const;
 
   flowrt::JobConf job_;
   ExecutorOptions options_;
@@ -121,8 +121,8 @@ class Executor {
   // picks between the two sets.
   std::vector<std::unique_ptr<Kernel>> one_thread_kernels_;
   std::unique_ptr<ThreadGovernor> governor_;
-  TeamPinning pinning_;           // what the governor's pinned() asks for
-  int64_t last_preemptions_ = 0;  // Preemptions() at the end of the last step
+  TeamPinning pinning_;               // what the governor's pinned() asks for
+  ThreadGovernor::Usage last_usage_;  // Usage() at the end of the last step
   int last_threads_ = 0;
   std::vector<int> kernel_op_index_;  // op index of each kernel, for profiling
 };

@@ -11,17 +11,27 @@ ThreadGovernor::ThreadGovernor(int max_threads, bool can_pin)
     : max_threads_(max_threads), can_pin_(can_pin && max_threads > 1), current_(max_threads) {
   FLOWRT_CHECK(max_threads >= 1) << "ThreadGovernor needs at least 1 thread, got " << max_threads;
   window_.reserve(kWindow + 1);  // never grows after this
-  window_preemptions_.reserve(kWindow + 1);
+  window_usage_.reserve(kWindow + 1);
 }
 
-bool ThreadGovernor::Contended() const {
-  double seconds = 0;
+ThreadGovernor::Sharing ThreadGovernor::WindowSharing() const {
+  double seconds = 0, cpu_seconds = 0;
   int64_t preemptions = 0;
   for (size_t i = 0; i < window_.size(); ++i) {
     seconds += window_[i];
-    preemptions += window_preemptions_[i];
+    preemptions += window_usage_[i].preemptions;
+    cpu_seconds += window_usage_[i].cpu_seconds;
   }
-  return preemptions >= kMinPreemptions && preemptions >= kContendedRate * seconds;
+  return {preemptions >= kMinPreemptions && preemptions >= kContendedRate * seconds,
+          current_ > 1 && cpu_seconds < kMinCpuShare * seconds * current_};
+}
+
+bool ThreadGovernor::ShouldPin(const Sharing& sharing) const {
+  return can_pin_ && !pinned_ && current_ == max_threads_ && (sharing.preempted || sharing.starved);
+}
+
+bool ThreadGovernor::ShouldProbeOne(const Sharing& sharing) const {
+  return sharing.preempted || (!can_pin_ && sharing.starved);
 }
 
 // A copy on the stack: Record runs every training step, which must not allocate.
@@ -37,18 +47,16 @@ void ThreadGovernor::SwitchTo(int threads) {
   current_ = threads;
   skip_left_ = kSkip;
   window_.clear();
-  window_preemptions_.clear();
+  window_usage_.clear();
 }
 
-bool ThreadGovernor::PinAndRemeasure() {
-  if (!can_pin_ || pinned_) return false;
+void ThreadGovernor::PinAndRemeasure() {
   pinned_ = true;
   phase_ = Phase::kMeasure;
   SwitchTo(max_threads_);
-  return true;
 }
 
-void ThreadGovernor::Record(double seconds, int64_t preemptions) {
+void ThreadGovernor::Record(double seconds, Usage usage) {
   (current_ == max_threads_ ? steps_many_ : steps_one_) += 1;
   if (max_threads_ == 1) return;
   if (phase_ == Phase::kSettled) {
@@ -60,18 +68,22 @@ void ThreadGovernor::Record(double seconds, int64_t preemptions) {
     return;
   }
   window_.push_back(seconds);
-  window_preemptions_.push_back(preemptions);
+  window_usage_.push_back(usage);
   switch (phase_) {
-    case Phase::kMeasure:  // a window at max_threads (the first, or the first pinned one)
+    case Phase::kMeasure: {  // a window at max_threads (the first, or the first pinned one)
       if (static_cast<int>(window_.size()) < kWindow) return;
       settled_median_ = Median(window_);
-      if (!Contended()) {
-        phase_ = Phase::kSettled;
-      } else if (!PinAndRemeasure()) {
+      const Sharing sharing = WindowSharing();
+      if (ShouldPin(sharing)) {
+        PinAndRemeasure();
+      } else if (ShouldProbeOne(sharing)) {
         phase_ = Phase::kProbe;
         SwitchTo(Other());
+      } else {
+        phase_ = Phase::kSettled;
       }
       return;
+    }
     case Phase::kProbe: {
       if (static_cast<int>(window_.size()) < kWindow) return;
       const double probed = Median(window_);
@@ -82,7 +94,7 @@ void ThreadGovernor::Record(double seconds, int64_t preemptions) {
         settled_median_ = probed;
         interval_ = kFirstInterval;
         window_.clear();
-        window_preemptions_.clear();
+        window_usage_.clear();
       } else {  // the choice holds: back to it, and probe less often
         interval_ = std::min(2 * interval_, kMaxInterval);
         SwitchTo(Other());
@@ -92,18 +104,24 @@ void ThreadGovernor::Record(double seconds, int64_t preemptions) {
     case Phase::kSettled: {
       if (static_cast<int>(window_.size()) > kWindow) {
         window_.erase(window_.begin());
-        window_preemptions_.erase(window_preemptions_.begin());
+        window_usage_.erase(window_usage_.begin());
       }
       const bool full = static_cast<int>(window_.size()) == kWindow;
       const double recent = full ? Median(window_) : settled_median_;
       const bool busier = full && recent > kLoadChange * settled_median_;
       const bool due = settled_steps_ >= interval_ ||
                        (settled_steps_ >= kFirstInterval && settled_seconds_ >= kMaxSettledSeconds);
-      // At max_threads, 1 thread can be faster only on a shared machine (on 1 thread, preemptions
-      // do not show a neighbour on the other core, so there the timed probes stay).
-      const bool shared = current_ == 1 || (full && Contended());
-      if ((!busier && !due) || !shared) return;
-      if (current_ == max_threads_ && PinAndRemeasure()) return;
+      if (current_ == max_threads_ && full) {
+        const Sharing sharing = WindowSharing();
+        if (ShouldPin(sharing)) {  // the machine got shared: pin at once
+          PinAndRemeasure();
+          return;
+        }
+        // At max_threads, 1 thread can be faster only on a shared machine (on 1 thread,
+        // preemptions do not show a neighbour on the other core, so there the timed probes stay).
+        if (!ShouldProbeOne(sharing)) return;
+      }
+      if ((!busier && !due) || (current_ == max_threads_ && !full)) return;
       if (busier) interval_ = kFirstInterval;
       settled_median_ = recent;  // the settled count's time now, to compare the probe with
       phase_ = Phase::kProbe;

@@ -5,7 +5,7 @@
 //   for (;;) {
 //     const int threads = governor.threads();   // 2 or 1
 //     ... run the step with `threads` ...
-//     governor.Record(step_seconds, preemptions);  // the process's involuntary context switches
+//     governor.Record(step_seconds, {preemptions, cpu_seconds});  // getrusage, over the step
 //   }
 //
 // Why: on a machine where another process keeps a core busy, every parallel region waits at its
@@ -15,24 +15,26 @@
 // took 12.2 ms at 2 threads (tools/bench/RESULTS.md). No fixed thread count is right for both
 // a quiet and a shared machine, so the governor measures.
 //
-// Policy (a pure function of the recorded times and preemptions, so tests drive it with made-up
-// ones):
+// Policy (a pure function of the recorded times and usage, so tests drive it with made-up ones):
 //  - Two candidates: max_threads and 1. It starts at max_threads.
 //  - A window is kWindow timed steps at one count, after kSkip untimed ones (the first step
 //    after a switch pays for cold caches and sleeping threads). Its median is that count's time.
 //  - A window at max_threads is contended when the process was preempted (involuntary context
 //    switches: another runnable thread took the core) at least kMinPreemptions times and at a rate
-//    of kContendedRate (100) per second of the window. On a quiet machine it is not, and the
-//    governor never probes: 1 thread costs nothing there. Measured with `/usr/bin/time` over 200
-//    steps (AMD EPYC Zen 5, 2 cores), per second: LeNet at 2 threads quiet ~30 (this VM's own
-//    daemons), beside a busy loop on one core ~560 unbound (both threads share the free core)
-//    and ~90 bound; the MLP ~30 quiet, ~1600 unbound beside the loop.
+//    of kContendedRate (100) per second of the window, or when its threads got less than
+//    kMinCpuShare (75%) of their wall time as CPU time. On a quiet machine neither holds, and the
+//    governor never probes: 1 thread costs nothing there. Measured on AMD EPYC Zen 5, 2 cores,
+//    2 threads: preemptions per second (`/usr/bin/time`, 200 steps) LeNet ~30 quiet (this VM's
+//    own daemons), ~560 beside a busy loop on one core, unbound, ~90 bound; the MLP ~30 quiet,
+//    ~1600 unbound beside the loop. The CPU share (train_step_bench's cpu_ms_per_step / ms / 2)
+//    is 0.95 quiet for LeNet, 0.90 for the MLP; beside the loop 0.51 unbound (both threads on the
+//    free core, taking turns: then few preemptions) and 0.61 pinned.
 //  - The first contended window at max_threads pins them (when the caller can: `can_pin`, see
 //    runtime/team_pinning.h), for the rest of the run: unpinned, Linux tends to put both threads
 //    on the core the neighbour leaves free. It then measures pinned max_threads for a window.
-//  - After a contended window at (pinned, if it can) max_threads it probes 1 thread for one
-//    window, then settles on the faster. The probed count wins only if it is faster by more than
-//    kMargin (5%).
+//  - After a window at pinned max_threads that was preempted (or, where it cannot pin, any
+//    contended one) it probes 1 thread for one window, then settles on the faster. The probed
+//    count wins only if it is faster by more than kMargin (5%).
 //  - Settled, it probes again after `interval` steps: kFirstInterval (50), doubled each time a
 //    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch;
 //    at max_threads only once a window is contended. It probes sooner, though not before
@@ -66,6 +68,13 @@ class ThreadGovernor {
   static constexpr double kMaxSettledSeconds = 30;
   static constexpr double kContendedRate = 100;  // preemptions per second
   static constexpr int64_t kMinPreemptions = 3;  // per window
+  static constexpr double kMinCpuShare = 0.75;   // CPU seconds per wall second and thread
+
+  // What the process used while a step ran (getrusage, all its threads).
+  struct Usage {
+    int64_t preemptions = 0;  // involuntary context switches
+    double cpu_seconds = 0;   // user + system
+  };
 
   explicit ThreadGovernor(int max_threads, bool can_pin = false);
 
@@ -74,9 +83,8 @@ class ThreadGovernor {
   // Whether steps at max_threads run with the threads pinned to distinct CPUs (never at 1 thread).
   bool pinned() const { return pinned_; }
   bool can_pin() const { return can_pin_; }
-  // The wall time of the step just run with threads(), and how often the process was preempted
-  // (involuntary context switches) while it ran.
-  void Record(double seconds, int64_t preemptions);
+  // The wall time of the step just run with threads(), and what the process used meanwhile.
+  void Record(double seconds, Usage usage);
 
   // Steps run so far at `threads` (for reports and tests).
   int64_t steps_at(int threads) const { return threads == max_threads_ ? steps_many_ : steps_one_; }
@@ -85,11 +93,21 @@ class ThreadGovernor {
   enum class Phase { kMeasure, kProbe, kSettled };
   int Other() const { return current_ == 1 ? max_threads_ : 1; }
   void SwitchTo(int threads);
-  // At a contended window of max_threads: pins them and measures a window again, if it can.
-  bool PinAndRemeasure();
+  // Pins max_threads and measures a window of them again.
+  void PinAndRemeasure();
   static double Median(const std::vector<double>& window);  // window: exactly kWindow times
-  // Whether the window's steps ran on a shared machine (at max_threads: see the policy).
-  bool Contended() const;
+  // How the window's steps ran at max_threads: preempted (a neighbour took the core), or
+  // starved (the threads got less than kMinCpuShare of their time as CPU: they share a core).
+  struct Sharing {
+    bool preempted;
+    bool starved;
+  };
+  Sharing WindowSharing() const;
+  // Either, unpinned: pin. Pinned, a starved window is the neighbour's share of its core, which 1
+  // thread cannot beat; only preemptions make 1 thread worth a probe (starved too where the
+  // threads cannot be pinned).
+  bool ShouldPin(const Sharing& sharing) const;
+  bool ShouldProbeOne(const Sharing& sharing) const;
 
   int max_threads_;
   bool can_pin_;
@@ -98,8 +116,8 @@ class ThreadGovernor {
   Phase phase_ = Phase::kMeasure;
   int skip_left_ = kSkip;
   std::vector<double> window_;  // timed steps of the current window (settled: the last kWindow)
-  std::vector<int64_t> window_preemptions_;  // theirs
-  double settled_median_ = 0;  // the settled count's median when the last decision was made
+  std::vector<Usage> window_usage_;  // theirs
+  double settled_median_ = 0;        // the settled count's median when the last decision was made
   int64_t interval_ = kFirstInterval;
   int64_t settled_steps_ = 0;   // steps since the last decision
   double settled_seconds_ = 0;  // and their time

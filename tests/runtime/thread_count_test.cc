@@ -49,19 +49,16 @@ class ThreadCountTest : public ::testing::TestWithParam<const char*> {
     return copy;
   }
 
-  // With adapt, `preemptions` counts the process's involuntary context switches.
+  // With adapt, `usage` says what the process has used so far.
   std::unique_ptr<Executor> Create(Variables& variables, int threads, bool adapt,
-                                   std::function<int64_t()> preemptions = nullptr) {
-    absl::StatusOr<std::unique_ptr<Executor>> executor =
-        Executor::Create(job_, FindKernelDef,
-                         [&variables](const std::string& name) {
-                           auto it = variables.find(name);
-                           return it == variables.end() ? nullptr : &it->second;
-                         },
-                         {.threads = threads,
-                          .seed = 5,
-                          .adapt_threads = adapt,
-                          .preemptions = std::move(preemptions)});
+                                   std::function<ThreadGovernor::Usage()> usage = nullptr) {
+    absl::StatusOr<std::unique_ptr<Executor>> executor = Executor::Create(
+        job_, FindKernelDef,
+        [&variables](const std::string& name) {
+          auto it = variables.find(name);
+          return it == variables.end() ? nullptr : &it->second;
+        },
+        {.threads = threads, .seed = 5, .adapt_threads = adapt, .usage = std::move(usage)});
     EXPECT_TRUE(executor.ok()) << executor.status();
     return executor.ok() ? *std::move(executor) : nullptr;
   }
@@ -84,9 +81,11 @@ class ThreadCountTest : public ::testing::TestWithParam<const char*> {
 
 TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   Variables adaptive_vars = Copy(), replay_vars = Copy();
-  // A shared machine: 1000 preemptions more at every look.
+  // A shared machine: 1000 preemptions more at every look, and no CPU time.
   std::unique_ptr<Executor> adaptive =
-      Create(adaptive_vars, 2, /*adapt=*/true, [n = int64_t{0}]() mutable { return n += 1000; });
+      Create(adaptive_vars, 2, /*adapt=*/true, [n = int64_t{0}]() mutable {
+        return ThreadGovernor::Usage{n += 1000, 0.0};
+      });
   std::unique_ptr<Executor> two = Create(replay_vars, 2, false);
   std::unique_ptr<Executor> one = Create(replay_vars, 1, false);
   ASSERT_TRUE(adaptive && two && one);
@@ -106,9 +105,12 @@ TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   EXPECT_EQ(adaptive->governor()->pinned(), adaptive->governor()->can_pin());
 }
 
-TEST_P(ThreadCountTest, AdaptiveStepsStayOnAllThreadsWhenNothingPreemptsTheProcess) {
+TEST_P(ThreadCountTest, AdaptiveStepsStayOnAllThreadsOnAQuietMachine) {
   Variables vars = Copy();
-  std::unique_ptr<Executor> adaptive = Create(vars, 2, /*adapt=*/true, [] { return int64_t{0}; });
+  // Never preempted, and 100 CPU seconds more at every look: both threads busy all the time.
+  std::unique_ptr<Executor> adaptive = Create(vars, 2, /*adapt=*/true, [cpu = 0.0]() mutable {
+    return ThreadGovernor::Usage{0, cpu += 100};
+  });
   ASSERT_TRUE(adaptive);
   for (int step = 0; step < 3 * kProbeSteps; ++step) {
     ASSERT_TRUE(adaptive->Run(Feeds(step)).ok());

@@ -16,16 +16,18 @@ constexpr int kProbeSteps = ThreadGovernor::kSkip + ThreadGovernor::kWindow;
 constexpr int64_t kShared = 20;
 
 // Runs `steps` steps whose time is step_ms(threads), preempted preemptions(threads) times (by
-// default kShared: a shared machine), and returns the thread count of each.
+// default kShared: a shared machine), each thread busy for the whole step unless said otherwise
+// (cpu_share), and returns the thread count of each.
 std::vector<int> Drive(
     ThreadGovernor& governor, int steps, const std::function<double(int)>& step_ms,
-    const std::function<int64_t(int)>& preemptions = [](int) { return kShared; }) {
+    const std::function<int64_t(int)>& preemptions = [](int) { return kShared; },
+    const std::function<double(int)>& cpu_share = [](int) { return 1.0; }) {
   std::vector<int> used;
   for (int i = 0; i < steps; ++i) {
     const int threads = governor.threads();
     used.push_back(threads);
-    const double ms = step_ms(threads);  // first: the tests count steps in it
-    governor.Record(ms / 1e3, preemptions(threads));
+    const double seconds = step_ms(threads) / 1e3;  // first: the tests count steps in it
+    governor.Record(seconds, {preemptions(threads), seconds * threads * cpu_share(threads)});
   }
   return used;
 }
@@ -74,6 +76,21 @@ TEST(ThreadGovernorTest, ContendedMeansPreemptedAtLeast100TimesASecondAndThreeTi
       quiet, kProbeSteps, [](int) { return 0.1; },
       [&](int) { return step++ < ThreadGovernor::kSkip + 2 ? 1 : 0; });
   EXPECT_EQ(quiet.threads(), 2);
+}
+
+TEST(ThreadGovernorTest, ContendedAlsoMeansThreadsGotLessThan75PercentOfTheirTimeAsCpu) {
+  // Unpreempted: two threads that take turns on one core (each sleeps while the other runs).
+  auto probed = [](double share) {
+    ThreadGovernor governor(2);
+    Drive(
+        governor, kProbeSteps, [](int) { return 10.0; }, [](int) { return 0; },
+        [&](int) { return share; });
+    return governor.threads() == 1;
+  };
+  EXPECT_TRUE(probed(0.5));
+  EXPECT_TRUE(probed(0.74));
+  EXPECT_FALSE(probed(0.76));
+  EXPECT_FALSE(probed(0.95));
 }
 
 TEST(ThreadGovernorTest, ProbesOnceTheMachineGetsShared) {
@@ -194,6 +211,21 @@ TEST(ThreadGovernorTest, PinsAtTheFirstContendedWindowAndMeasuresPinned) {
                                 : governor.pinned() ? 1.8
                                                     : 3.0; },
       [&](int) { return governor.pinned() ? 0 : kShared; });
+  EXPECT_TRUE(governor.pinned());
+  EXPECT_EQ(Count(used, 2), 500);
+}
+
+TEST(ThreadGovernorTest, PinsThreadsThatShareACoreButProbesOneOnlyWhenPreempted) {
+  ThreadGovernor governor(2, /*can_pin=*/true);
+  // Never preempted; unpinned, the two threads take turns on one core (CPU share 0.5); pinned,
+  // one shares its core with a neighbour (0.6). 1 thread would be faster still, but pinned
+  // threads that are not preempted are not worth a probe.
+  const std::vector<int> used = Drive(
+      governor, 500,
+      [&](int threads) { return threads == 1        ? 1.0
+                                : governor.pinned() ? 1.2
+                                                    : 2.0; },
+      [](int) { return 0; }, [&](int) { return governor.pinned() ? 0.6 : 0.5; });
   EXPECT_TRUE(governor.pinned());
   EXPECT_EQ(Count(used, 2), 500);
 }
