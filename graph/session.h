@@ -36,9 +36,10 @@ struct SessionOptions {
   int threads = 0;  // OpenMP threads for kernels; 0 = OMP_NUM_THREADS, else all cores
   // Each job runs each step on `threads` or on 1 thread, whichever ran faster lately
   // (runtime/thread_governor.h): beside a process that keeps a core busy, 2 threads then cost what
-  // 1 does instead of 1.1-1.4x more. It tries 1 thread only while the process gets preempted, so
-  // on a quiet machine it costs nothing. The results do not change: the kernels give the same bits
-  // at any thread count up to half the batch (tests/runtime/thread_count_test.cc).
+  // 1 does instead of 1.1-1.4x more (or less: it first pins the threads to distinct cores). It
+  // acts only while the process is preempted or its threads share a core, so on a quiet machine
+  // it costs nothing. The results do not change: the kernels give the same bits at any thread
+  // count up to half the batch (tests/runtime/thread_count_test.cc).
   bool adapt_threads = true;
   bool reuse_memory = true;  // the memory planner's buffer reuse (off only to debug)
   // Under `mpirun -np N`, jobs run data-parallel: each rank computes on its 1/N of every feed's

@@ -37,13 +37,12 @@ struct ExecutorOptions {
   // Data-parallel: which 1/N slice of the global batch this process computes (its rank), so
   // random kernels draw what one process would draw for those examples (ExecEnv::shard).
   int shard = 0;
-  // Let each Run choose between `threads` and 1 thread by the recent step times and preemptions
-  // (runtime/thread_governor.h), pinning the `threads` to distinct CPUs once the process gets
-  // preempted (runtime/team_pinning.h; not where the user asked for an OpenMP binding): steady on
-  // a busy machine, with the same results (the kernels give the same bits at any thread count).
-  // Needs `threads` > 1 to do anything. The kernels for 1
-  // thread are created when the governor first asks for 1 thread, which happens only where the
-  // process gets preempted.
+  // Let each Run choose between `threads` and 1 thread by the recent step times and the process's
+  // usage (runtime/thread_governor.h), pinning the `threads` to distinct CPUs once they are
+  // preempted or share a core (runtime/team_pinning.h; not where the user asked for an OpenMP
+  // binding): steady on a busy machine, with the same results (the kernels give the same bits at
+  // any thread count). Needs `threads` > 1 to do anything. The kernels for 1 thread are created
+  // when the governor first asks for 1 thread, which happens only on a shared machine.
   bool adapt_threads = false;
   // With adapt_threads: what the process has used so far, its involuntary context switches and
   // CPU seconds (getrusage's when null). Tests make a shared or a quiet machine with their own.

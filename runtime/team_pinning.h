@@ -1,6 +1,6 @@
 // Pins the OpenMP team's threads to distinct CPUs, thread k to the k-th CPU the process may run
 // on, and lets the calling thread go again: what the thread governor (runtime/thread_governor.h)
-// asks for once the process gets preempted at more than one thread.
+// asks for once its threads are preempted or share a core.
 //
 //   TeamPinning pinning;                    // remembers the calling thread's CPUs
 //   if (pinning.available(2)) pinning.Pin(2);  // thread 0 on the first CPU, thread 1 on the second
