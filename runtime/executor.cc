@@ -14,6 +14,7 @@
 #include "runtime/memory_plan.h"
 #include "runtime/shape_inference.h"
 #include "runtime/status.h"
+#include "runtime/team_pinning.h"
 #include "runtime/thread_governor.h"
 
 namespace flow {
@@ -152,7 +153,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   }
   const int threads = KernelThreads(options.threads);
   if (options.adapt_threads && threads > 1) {
-    ex->governor_ = std::make_unique<ThreadGovernor>(threads, ex->pinning_.available(threads));
+    ex->governor_ =
+        std::make_unique<ThreadGovernor>(threads, TeamPinning::Process().available(threads));
     ex->last_usage_ = ex->Usage();
   }
   FLOWRT_ASSIGN_OR_RETURN(ex->kernels_, ex->CreateKernels(threads));
@@ -224,10 +226,11 @@ absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
   last_threads_ = governor_ ? governor_->threads() : KernelThreads(options_.threads);
   SetThreads(last_threads_);
   const std::vector<std::unique_ptr<Kernel>>& kernels = StepKernels();
-  if (governor_ && governor_->pinned() && last_threads_ > 1 && !pinning_.pinned()) {
-    pinning_.Pin(last_threads_);
+  TeamPinning& pinning = TeamPinning::Process();
+  if (governor_ && governor_->pinned() && last_threads_ > 1 && !pinning.pinned()) {
+    pinning.Pin(last_threads_);
   } else if (last_threads_ == 1) {
-    pinning_.Unpin();
+    pinning.Unpin();  // also where another job's executor pinned the threads
   }
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
   Communicator& world = Communicator::World();

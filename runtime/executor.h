@@ -21,7 +21,6 @@
 #include "runtime/kernel.h"
 #include "runtime/kernel_def.h"
 #include "runtime/layout.h"
-#include "runtime/team_pinning.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_governor.h"
 
@@ -120,7 +119,6 @@ class Executor {
   // picks between the two sets.
   std::vector<std::unique_ptr<Kernel>> one_thread_kernels_;
   std::unique_ptr<ThreadGovernor> governor_;
-  TeamPinning pinning_;               // what the governor's pinned() asks for
   ThreadGovernor::Usage last_usage_;  // Usage() at the end of the last step
   int last_threads_ = 0;
   std::vector<int> kernel_op_index_;  // op index of each kernel, for profiling

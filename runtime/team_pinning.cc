@@ -5,6 +5,11 @@
 
 namespace flow {
 
+TeamPinning& TeamPinning::Process() {
+  static TeamPinning* const pinning = new TeamPinning();
+  return *pinning;
+}
+
 TeamPinning::TeamPinning() : user_binding_(omp_get_proc_bind() != omp_proc_bind_false) {
   CPU_ZERO(&all_);
   if (sched_getaffinity(0, sizeof all_, &all_) != 0) return;  // cpus_ stays empty: unavailable

@@ -2,9 +2,12 @@
 // on, and lets the calling thread go again: what the thread governor (runtime/thread_governor.h)
 // asks for once its threads are preempted or share a core.
 //
-//   TeamPinning pinning;                    // remembers the calling thread's CPUs
+//   TeamPinning& pinning = TeamPinning::Process();
 //   if (pinning.available(2)) pinning.Pin(2);  // thread 0 on the first CPU, thread 1 on the second
 //   pinning.Unpin();                         // the calling thread on all its CPUs again (1 thread)
+//
+// One per process, since the threads are the process's: a job's executor that runs a step on
+// 1 thread unpins the calling thread that another job's executor pinned.
 //
 // Why: beside a busy loop on one of 2 cores, Linux mostly keeps both of flowrt's threads on the
 // free core (a thread wakes where it slept), where two threads cost what one does. Pinned, one
@@ -24,6 +27,9 @@ namespace flow {
 
 class TeamPinning {
  public:
+  // The process's, made at the first call: it remembers the calling thread's CPUs then.
+  static TeamPinning& Process();
+  // Tests make their own.
   TeamPinning();
 
   // Whether Pin(threads) can give each thread a CPU of its own.
