@@ -4,23 +4,16 @@
 
 #include <gtest/gtest.h>
 #include <omp.h>
-#include <pthread.h>
-#include <sched.h>
 
 #include <set>
+
+#include "tests/testing/thread_cpus.h"
 
 namespace flow {
 namespace {
 
-cpu_set_t ThreadCpus() {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  return cpus;
-}
-
 TEST(TeamPinningTest, PinsEachThreadToItsOwnCpuAndUnpinsTheCaller) {
-  const cpu_set_t before = ThreadCpus();
+  const cpu_set_t before = testing::ThreadCpus();
   TeamPinning pinning;
   if (!pinning.available(2)) {
     GTEST_SKIP() << "fewer than 2 CPUs, or the user bound the OpenMP threads";
@@ -31,7 +24,7 @@ TEST(TeamPinningTest, PinsEachThreadToItsOwnCpuAndUnpinsTheCaller) {
   int counts[2] = {0, 0};
 #pragma omp parallel num_threads(2)
   {
-    const cpu_set_t mine = ThreadCpus();
+    const cpu_set_t mine = testing::ThreadCpus();
     const int t = omp_get_thread_num();
     counts[t] = CPU_COUNT(&mine);
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
@@ -46,17 +39,17 @@ TEST(TeamPinningTest, PinsEachThreadToItsOwnCpuAndUnpinsTheCaller) {
   EXPECT_EQ(cpus.size(), 2u);
   pinning.Unpin();
   EXPECT_FALSE(pinning.pinned());
-  const cpu_set_t after = ThreadCpus();
+  const cpu_set_t after = testing::ThreadCpus();
   EXPECT_TRUE(CPU_EQUAL(&before, &after));
 }
 
 TEST(TeamPinningTest, OneThreadIsNeverPinned) {
   TeamPinning pinning;
   EXPECT_FALSE(pinning.available(1));
-  const cpu_set_t before = ThreadCpus();
+  const cpu_set_t before = testing::ThreadCpus();
   pinning.Pin(1);
   EXPECT_FALSE(pinning.pinned());
-  const cpu_set_t after = ThreadCpus();
+  const cpu_set_t after = testing::ThreadCpus();
   EXPECT_TRUE(CPU_EQUAL(&before, &after));
 }
 

@@ -8,8 +8,6 @@
 //    probe of 1 thread; runtime/thread_governor.h), so two fixed executors sharing one set of
 //    variables can replay them. On a quiet one it never runs 1 thread.
 #include <gtest/gtest.h>
-#include <pthread.h>
-#include <sched.h>
 
 #include <map>
 #include <memory>
@@ -22,6 +20,7 @@
 #include "runtime/executor.h"
 #include "runtime/team_pinning.h"
 #include "tests/testing/gradcheck.h"
+#include "tests/testing/thread_cpus.h"
 
 namespace flow {
 namespace {
@@ -122,16 +121,9 @@ TEST_P(ThreadCountTest, AdaptiveStepsStayOnAllThreadsOnAQuietMachine) {
   EXPECT_EQ(adaptive->governor()->steps_at(1), 0);
 }
 
-cpu_set_t CallerCpus() {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus);
-  return cpus;
-}
-
 TEST_P(ThreadCountTest, AOneThreadStepUnpinsWhatAnotherJobsGovernorPinned) {
   TeamPinning::Process().Unpin();  // whatever an earlier test in this process left
-  const cpu_set_t before = CallerCpus();
+  const cpu_set_t before = testing::ThreadCpus();
   Variables vars = Copy(), other_vars = Copy();
   std::unique_ptr<Executor> adaptive = Create(vars, 2, /*adapt=*/true, [n = int64_t{0}]() mutable {
     return ThreadGovernor::Usage{n += 1000, 0.0};
@@ -141,11 +133,11 @@ TEST_P(ThreadCountTest, AOneThreadStepUnpinsWhatAnotherJobsGovernorPinned) {
   // Its first window finds the machine shared; the next step runs pinned.
   for (int step = 0; step <= kProbeSteps; ++step) ASSERT_TRUE(adaptive->Run(Feeds(step)).ok());
   ASSERT_TRUE(adaptive->governor()->pinned());
-  const cpu_set_t pinned = CallerCpus();
+  const cpu_set_t pinned = testing::ThreadCpus();
   EXPECT_EQ(CPU_COUNT(&pinned), 1);
   std::unique_ptr<Executor> one = Create(other_vars, 1, false);
   ASSERT_TRUE(one && one->Run(Feeds(0)).ok());
-  const cpu_set_t after = CallerCpus();
+  const cpu_set_t after = testing::ThreadCpus();
   EXPECT_TRUE(CPU_EQUAL(&before, &after));
 }
 
