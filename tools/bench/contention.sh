@@ -11,10 +11,12 @@
 # at 1 and 2 threads, plus flowrt at 2 threads waiting passively (OMP_WAIT_POLICY=passive,
 # flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it)
 # and flowrt at 2 threads with its thread governor (--adapt_threads, runtime/thread_governor.h,
-# flowrt's default; 18 more warm-up steps: a window unpinned, one pinned, a probe), and flowrt at 2 threads bound to the cores
-# (OMP_PROC_BIND=true), without and with the governor (README: on a shared machine); the order
-# alternates per round. Last, flowrt's per-op profile of LeNet at 1 and 2 threads
-# (--startup_only skips the step rows and the profile).
+# flowrt's default; 18 more warm-up steps: a window unpinned, one pinned, a probe), and flowrt at
+# 2 threads bound to the cores (OMP_PROC_BIND=true), without and with the governor (README: on a
+# shared machine); the order alternates per round. Each round beside the hog also measures how
+# the kernel shares the hog's CPU (--mode=slices: the bursts a thread runs there and the gaps it
+# waits). Last, flowrt's per-op profile of LeNet at 1 and 2 threads, quiet, and of its default
+# beside the hog (--startup_only skips the step rows and the profiles).
 # tools/bench/contention_report.py then rewrites RESULTS.md's issue-15 section:
 # median ms per row, the spread of the per-round medians, % of the FMA peak, hog/quiet, the
 # start-up table, and the issue's targets as met/missed with their distance. Needs a built
@@ -99,7 +101,11 @@ for round in $(seq 1 "$ROUNDS"); do
   [ "$STEPS" = 1 ] || continue
   for hog in off on; do
     echo "== round $round/$ROUNDS, hog $hog"
-    [ "$hog" = on ] && start_hog
+    if [ "$hog" = on ]; then
+      start_hog
+      # How the kernel shares the hog's CPU: the bursts and gaps a thread of ours gets there.
+      run on $round - "$BENCH" --mode=slices --slice_cpu="$HOG_CPU" --probe_seconds=1
+    fi
     for model in lenet mlp; do
       steps=(--mode=step --model=$model --batch=100 --warmup=5 --iters="$ITERS" --data="$DATA")
       torch=($PY "$ROOT/tools/bench/train_step_bench.py" "${steps[@]}")
@@ -136,6 +142,18 @@ for threads in $([ "$STEPS" = 1 ] && echo 1 2); do
     --data="$DATA" --profile | grep -v '^RESULT' >>"$LOG"
   echo "PROFILE_END" >>"$LOG"
 done
+if [ "$STEPS" = 1 ]; then  # the hog targets' profile: flowrt's default beside the hog
+  echo "== flowrt per-op profile, LeNet, beside the hog"
+  start_hog
+  echo "PROFILE_BEGIN" >>"$LOG"
+  echo "-- LeNet, 2 threads, flowrt's default (governor), beside the hog on CPU $HOG_CPU:" \
+       "$(basename "$BENCH") --mode=step --model=lenet --threads=2 --adapt_threads --warmup=23" \
+       "--iters=$ITERS --profile" >>"$LOG"
+  "$BENCH" --mode=step --model=lenet --threads=2 --adapt_threads --batch=100 --warmup=23 \
+    --iters="$ITERS" --data="$DATA" --profile | grep -v '^RESULT' >>"$LOG"
+  echo "PROFILE_END" >>"$LOG"
+  stop_hog
+fi
 echo "UPTIME_END $(uptime)" >>"$LOG"
 
 $PY "$ROOT/tools/bench/contention_report.py" --log="$LOG" --out="$OUT" \

@@ -211,8 +211,19 @@ def main():
             if model == "mlp":
                 ratio_target("MLP%s, quiet: 2 threads / 1 thread" % how, two_q, one_q, 1.0)
 
+    slices = [r for r in results if r.get("mode") == "slices"]
+    if slices:
+        lines.append("\nHow the kernel shares the hog's CPU (`train_step_bench --mode=slices`, a "
+                     "thread spinning there for 1 s, once per round): it runs %s ms at a time and "
+                     "then waits %s ms (medians per round), %s of the time. A thread of flowrt's "
+                     "team taken off there in the middle of a chunk holds up the other for up to "
+                     "one gap." % (
+                         ", ".join(r["burst_ms"] for r in slices),
+                         ", ".join(r["gap_ms"] for r in slices),
+                         ", ".join("%.0f%%" % (100 * float(r["share"])) for r in slices)))
+
     if profile:
-        lines.append("\n### flowrt per-op profile of LeNet (quiet, after the rounds)\n")
+        lines.append("\n### flowrt per-op profile of LeNet (after the rounds)\n")
         lines.append("```")
         lines += profile
         lines.append("```")

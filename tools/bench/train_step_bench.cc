@@ -6,6 +6,7 @@
 //   train_step_bench --mode=step --model=mlp --profile      # plus per-op ms (report/op_profile.h)
 //   train_step_bench --mode=epoch --model=lenet --threads=2 --data=data/mnist
 //   train_step_bench --mode=probe --threads=2               # FMA peak GFLOP/s (the roofline)
+//   train_step_bench --mode=slices --slice_cpu=1            # how a thread on CPU 1 gets its time
 //   FLOWRT_BENCH_EXEC_TIME=$EPOCHREALTIME exec train_step_bench --mode=startup --model=lenet
 //
 // step:  the seed's train job (truncated_normal(0.1) kernels, zero biases, SGD lr 0.1 momentum 0,
@@ -19,6 +20,7 @@
 //        faster counts) for about --probe_seconds; prints the aggregate GFLOP/s per wall second
 //        and the per-core peak per CPU second of a thread (robust to a busy machine).
 #include <omp.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -49,7 +52,7 @@
 #include "runtime/executor.h"
 #include "runtime/openmp_wait_policy.h"
 
-ABSL_FLAG(std::string, mode, "step", "step | epoch | startup | probe");
+ABSL_FLAG(std::string, mode, "step", "step | epoch | startup | probe | slices");
 ABSL_FLAG(std::string, model, "lenet", "lenet | mlp");
 ABSL_FLAG(int, threads, 1, "OpenMP threads (session threads)");
 ABSL_FLAG(bool, adapt_threads, false,
@@ -67,7 +70,8 @@ ABSL_FLAG(float, dropout, 0.5f, "LeNet's dropout rate in training");
 ABSL_FLAG(std::string, data, "data/mnist",
           "MNIST directory: the epoch's data; step mode takes its first --batch images");
 ABSL_FLAG(bool, profile, false, "step mode: also print per-op ms");
-ABSL_FLAG(double, probe_seconds, 1.0, "probe mode: seconds per ISA");
+ABSL_FLAG(double, probe_seconds, 1.0, "probe mode: seconds per ISA; slices mode: seconds");
+ABSL_FLAG(int, slice_cpu, -1, "slices mode: the CPU to spin on (default: the last one)");
 
 namespace {
 
@@ -354,6 +358,48 @@ int RunProbe() {
   return 0;
 }
 
+// ---- time slices ----
+
+// Spins on one CPU and reports how the kernel shares it out: the bursts the thread runs and the
+// gaps it waits (gaps over 100 us; the timer tick and the hypervisor take tens of us on their
+// own). Beside contention.sh's busy loop this is the time slice that a thread of flowrt's team
+// on that core gets: a thread taken off in the middle of a chunk holds up the others for a gap.
+int RunSlices() {
+  int cpu = absl::GetFlag(FLAGS_slice_cpu);
+  if (cpu < 0) cpu = static_cast<int>(std::thread::hardware_concurrency()) - 1;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0) {
+    std::cerr << "train_step_bench: cannot run on CPU " << cpu << "\n";
+    return 2;
+  }
+  const double seconds = absl::GetFlag(FLAGS_probe_seconds);
+  std::vector<double> bursts, gaps;  // ms
+  const Clock::time_point start = Clock::now();
+  Clock::time_point last = start, burst_start = start;
+  double waited = 0;
+  for (Clock::time_point now = start; Ms(start, now) < seconds * 1e3; now = Clock::now()) {
+    const double gap = Ms(last, now);
+    if (gap > 0.1) {
+      bursts.push_back(Ms(burst_start, last));
+      gaps.push_back(gap);
+      waited += gap;
+      burst_start = now;
+    }
+    last = now;
+  }
+  const double wall = Ms(start, last);
+  std::cout << absl::StrFormat(
+                   "RESULT mode=slices cpu=%d seconds=%.2f share=%.3f bursts=%d burst_ms=%.3f "
+                   "gap_ms=%.3f max_gap_ms=%.3f",
+                   cpu, wall / 1e3, 1 - waited / wall, static_cast<int>(bursts.size()),
+                   Median(bursts), Median(gaps),
+                   gaps.empty() ? 0.0 : *std::max_element(gaps.begin(), gaps.end()))
+            << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -362,6 +408,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "probe") return RunProbe();
+  if (mode == "slices") return RunSlices();
   const flow::jobs::Model* model = flow::jobs::FindModel(absl::GetFlag(FLAGS_model));
   if (model == nullptr) {
     std::cerr << "train_step_bench: unknown --model=" << absl::GetFlag(FLAGS_model) << "\n";
@@ -370,6 +417,6 @@ int main(int argc, char** argv) {
   if (mode == "step") return RunStep(model);
   if (mode == "epoch") return RunEpoch(model);
   if (mode == "startup") return RunStartup(model, main_time);
-  std::cerr << "train_step_bench: unknown --mode=" << mode << " (step | epoch | startup | probe)\n";
+  std::cerr << "train_step_bench: unknown --mode=" << mode << " (step | epoch | startup | probe | slices)\n";
   return 2;
 }
