@@ -417,6 +417,7 @@ int main(int argc, char** argv) {
   if (mode == "step") return RunStep(model);
   if (mode == "epoch") return RunEpoch(model);
   if (mode == "startup") return RunStartup(model, main_time);
-  std::cerr << "train_step_bench: unknown --mode=" << mode << " (step | epoch | startup | probe | slices)\n";
+  std::cerr << "train_step_bench: unknown --mode=" << mode
+            << " (step | epoch | startup | probe | slices)\n";
   return 2;
 }
