@@ -42,6 +42,7 @@
 #include "ops/max_pool2d_blocked_kernel.h"
 #include "ops/pooling.h"
 #include "runtime/layout.h"
+#include "runtime/speculative_chunks.h"
 #include "runtime/status.h"
 
 namespace flow {
@@ -122,20 +123,9 @@ class ConvPoolKernel : public Kernel {
   absl::Status Run() override {
     FLOWRT_RETURN_IF_ERROR(weights_.Run());
     if (direct_) direct_->PackWeights(weight_, packed_.data<float>());
-    const int64_t batch = pool_.x[0];
-    // Images to whichever thread is free, as conv2d's batch chunks do.
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-    for (int64_t n = 0; n < batch; ++n) {
-      const int t = omp_get_thread_num();
-      if (direct_) {
-        direct_->Image(n, x_, packed_.data<float>(), bias_, scratch_[t].data<float>(),
-                       scratchpads_[t].data<float>());
-      } else {
-        steps_[n * threads_ + t].Execute();
-      }
-      BlockedMaxPoolForwardImage(pool_, BlockedChannels(), n, scratch_[t].data<float>(), y_,
-                                 y_plain_, workspace_);
-    }
+    // Images to whichever thread is free; an image whose thread was taken off the CPU is
+    // convolved again by the caller (runtime/speculative_chunks.h).
+    images_.Run(pool_.x[0], threads_);
     return absl::OkStatus();
   }
 
@@ -149,6 +139,22 @@ class ConvPoolKernel : public Kernel {
         y_(ctx.out<float>(0)),
         y_plain_(ctx.output_layouts[0] == Layout::kPlain),
         workspace_(ctx.OutputRead(1) ? ctx.out<uint8_t>(1) : nullptr) {}
+
+  // Image n's convolution into thread t's scratch.
+  void Convolve(int64_t n, int t) {
+    if (direct_) {
+      direct_->Image(n, x_, packed_.data<float>(), bias_, scratch_[t].data<float>(),
+                     scratchpads_[t].data<float>());
+    } else {
+      steps_[n * threads_ + t].Execute();
+    }
+  }
+
+  // Image n's pooling from thread t's scratch into y and the workspace.
+  void Pool(int64_t n, int t) {
+    BlockedMaxPoolForwardImage(pool_, BlockedChannels(), n, scratch_[t].data<float>(), y_, y_plain_,
+                               workspace_);
+  }
 
   PoolGeometry pool_;  // x = the convolution's output (N, C, H', W')
   int threads_;
@@ -166,6 +172,9 @@ class ConvPoolKernel : public Kernel {
   std::vector<DnnlStep> steps_;      // oneDNN: [image · threads + thread]
   std::vector<Tensor> scratch_;      // per thread: one image's convolution output, blocked
   std::vector<Tensor> scratchpads_;  // per thread: the padded image or the primitive's scratchpad
+  // Last, so that it is destroyed first: it waits for a thread still convolving into scratch_.
+  SpeculativeChunks images_{[this](int64_t n, int t) { Convolve(n, t); },
+                            [this](int64_t n, int t) { Pool(n, t); }};
 };
 
 // Elsewhere: conv2d's kernel into a plain buffer, then max_pool2d's from it.

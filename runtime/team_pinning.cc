@@ -3,6 +3,8 @@
 #include <omp.h>
 #include <pthread.h>
 
+#include "runtime/speculative_chunks.h"
+
 namespace flow {
 
 TeamPinning& TeamPinning::Process() {
@@ -31,6 +33,7 @@ void TeamPinning::Pin(int threads) {
     CPU_SET(cpus_[omp_get_thread_num()], &one);
     pthread_setaffinity_np(pthread_self(), sizeof one, &one);
   }
+  PinChunkWorkers(cpus_.data(), threads);
   pinned_ = true;
 }
 

@@ -35,7 +35,8 @@ class TeamPinning {
   // Whether Pin(threads) can give each thread a CPU of its own.
   bool available(int threads) const;
   // Runs an OpenMP region of `threads` in which each thread pins itself. libgomp keeps its team's
-  // threads from region to region, so the pins hold for the kernels' regions that follow.
+  // threads from region to region, so the pins hold for the kernels' regions that follow. Worker
+  // k of flowrt's own pool (runtime/speculative_chunks.h) goes to the k-th CPU too.
   void Pin(int threads);
   // The calling thread on all the CPUs it had at construction.
   void Unpin();
