@@ -128,8 +128,6 @@ class ChunkPool {
   ChunkPool() {
     for (int64_t c = 0; c < kMaxChunks; ++c) states_[c].store(Tag(0, kDone));
     pinned_cpu_.fill(-1);
-    CPU_ZERO(&all_);
-    sched_getaffinity(0, sizeof all_, &all_);
   }
 
   // Takes chunks from next_ until none is left, or (a worker) until the loop closes.
@@ -199,25 +197,39 @@ class ChunkPool {
     EnsureWorkersLocked(wanted);
   }
 
+  // A new worker keeps its creator's CPUs, as libgomp's threads do, unless the governor pinned
+  // the team (worker k then goes to its CPU) or the user bound the OpenMP threads (OMP_PROC_BIND:
+  // worker k then gets OpenMP thread k's CPUs; its creator, thread 0, is bound to one place).
   void EnsureWorkersLocked(int wanted) {
     wanted = std::min(wanted, kMaxWorkers);
+    if (static_cast<int>(workers_.size()) >= wanted) return;
+    std::vector<cpu_set_t> bound;
+    if (omp_get_proc_bind() != omp_proc_bind_false) {
+      bound.resize(wanted + 1);
+#pragma omp parallel num_threads(wanted + 1)
+      {
+        cpu_set_t& mine = bound[omp_get_thread_num()];
+        CPU_ZERO(&mine);
+        pthread_getaffinity_np(pthread_self(), sizeof mine, &mine);
+      }
+    }
     while (static_cast<int>(workers_.size()) < wanted) {
       const int thread = static_cast<int>(workers_.size()) + 1;
       workers_.emplace_back([this, thread] { Work(thread); });
-      PinWorker(thread);
+      if (pinned_cpu_[thread] >= 0) {
+        PinWorker(thread);
+      } else if (!bound.empty()) {
+        pthread_setaffinity_np(workers_.back().native_handle(), sizeof(cpu_set_t), &bound[thread]);
+      }
     }
     started_.store(static_cast<int>(workers_.size()), std::memory_order_release);
   }
 
-  // Worker k on its pinned CPU, or else on the CPUs the process had when the pool was made (not
-  // on those of a caller pinned since).
   void PinWorker(int k) {
-    cpu_set_t cpus = all_;
-    if (pinned_cpu_[k] >= 0) {
-      CPU_ZERO(&cpus);
-      CPU_SET(pinned_cpu_[k], &cpus);
-    }
-    pthread_setaffinity_np(workers_[k - 1].native_handle(), sizeof cpus, &cpus);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(pinned_cpu_[k], &one);
+    pthread_setaffinity_np(workers_[k - 1].native_handle(), sizeof one, &one);
   }
 
   void Work(int thread) {
@@ -263,7 +275,6 @@ class ChunkPool {
   std::atomic<int64_t> next_{0};
   std::array<std::atomic<uint64_t>, kMaxChunks> states_;
 
-  cpu_set_t all_;
   std::array<int, kMaxWorkers + 1> pinned_cpu_;  // [k]: worker k's CPU, or -1 (not pinned)
   std::mutex start_mutex_;
   std::atomic<int> started_{0};

@@ -240,5 +240,35 @@ TEST(SpeculativeChunksTest, PinsAWorkerToTheCpuItIsGiven) {
   EXPECT_TRUE(CPU_EQUAL(&mine, &after));
 }
 
+// Run by CTest with OMP_PROC_BIND=true (tests/CMakeLists.txt); skipped without a binding. The
+// pool's first worker is made by the caller, which libgomp bound to one place: the worker must
+// get OpenMP thread 1's CPUs, not its creator's.
+TEST(SpeculativeChunksTest, UnderOmpProcBindAWorkerGetsItsOpenMpThreadsCpus) {
+  if (omp_get_proc_bind() == omp_proc_bind_false) GTEST_SKIP() << "run with OMP_PROC_BIND=true";
+  cpu_set_t openmp[2];
+  int team = 0;
+#pragma omp parallel num_threads(2)
+  {
+    openmp[omp_get_thread_num()] = testing::ThreadCpus();
+    if (omp_get_thread_num() == 0) team = omp_get_num_threads();
+  }
+  if (team < 2 || CPU_EQUAL(&openmp[0], &openmp[1])) GTEST_SKIP() << "one place";
+  std::atomic<bool> worker_ran{false};
+  cpu_set_t worker_cpus;
+  CPU_ZERO(&worker_cpus);
+  SpeculativeChunks loop(
+      [&](int64_t c, int t) {
+        if (c == 0 && t == 0) AwaitFlag(worker_ran);
+        if (t != 0) {
+          worker_cpus = testing::ThreadCpus();
+          worker_ran = true;
+        }
+      },
+      [](int64_t, int) {});
+  loop.Run(2, 2);
+  ASSERT_TRUE(worker_ran.load());
+  EXPECT_TRUE(CPU_EQUAL(&worker_cpus, &openmp[1]));
+}
+
 }  // namespace
 }  // namespace flow
