@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,26 @@ bool AwaitFlag(const std::atomic<bool>& flag) {
     std::this_thread::yield();
   }
   return true;
+}
+
+// The CPUs of the worker that runs chunk 1 of a 2-thread loop whose caller holds chunk 0 until
+// then; nullopt when no worker came.
+std::optional<cpu_set_t> FirstWorkersCpus() {
+  std::atomic<bool> worker_ran{false};
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  SpeculativeChunks loop(
+      [&](int64_t c, int t) {
+        if (c == 0 && t == 0) AwaitFlag(worker_ran);
+        if (t != 0) {
+          cpus = testing::ThreadCpus();
+          worker_ran = true;
+        }
+      },
+      [](int64_t, int) {});
+  loop.Run(2, 2);
+  if (!worker_ran.load()) return std::nullopt;
+  return cpus;
 }
 
 // compute(c, t) leaves f(c) in slot t; commit(c, t) copies slot t to out[c] and counts.
@@ -220,22 +241,10 @@ TEST(SpeculativeChunksTest, PinsAWorkerToTheCpuItIsGiven) {
   }
   if (cpus.size() < 2) GTEST_SKIP() << "fewer than 2 CPUs";
   PinChunkWorkers(cpus.data(), 2);
-  std::atomic<bool> worker_ran{false};
-  cpu_set_t worker_cpus;
-  CPU_ZERO(&worker_cpus);
-  SpeculativeChunks loop(
-      [&](int64_t c, int t) {
-        if (c == 0 && t == 0) AwaitFlag(worker_ran);
-        if (t != 0) {
-          worker_cpus = testing::ThreadCpus();
-          worker_ran = true;
-        }
-      },
-      [](int64_t, int) {});
-  loop.Run(2, 2);
-  ASSERT_TRUE(worker_ran.load());
-  EXPECT_EQ(CPU_COUNT(&worker_cpus), 1);
-  EXPECT_TRUE(CPU_ISSET(cpus[1], &worker_cpus));
+  const std::optional<cpu_set_t> worker_cpus = FirstWorkersCpus();
+  ASSERT_TRUE(worker_cpus.has_value()) << "no worker took chunk 1";
+  EXPECT_EQ(CPU_COUNT(&*worker_cpus), 1);
+  EXPECT_TRUE(CPU_ISSET(cpus[1], &*worker_cpus));
   const cpu_set_t after = testing::ThreadCpus();  // the caller's CPUs are not touched
   EXPECT_TRUE(CPU_EQUAL(&mine, &after));
 }
@@ -253,21 +262,9 @@ TEST(SpeculativeChunksTest, UnderOmpProcBindAWorkerGetsItsOpenMpThreadsCpus) {
     if (omp_get_thread_num() == 0) team = omp_get_num_threads();
   }
   if (team < 2 || CPU_EQUAL(&openmp[0], &openmp[1])) GTEST_SKIP() << "one place";
-  std::atomic<bool> worker_ran{false};
-  cpu_set_t worker_cpus;
-  CPU_ZERO(&worker_cpus);
-  SpeculativeChunks loop(
-      [&](int64_t c, int t) {
-        if (c == 0 && t == 0) AwaitFlag(worker_ran);
-        if (t != 0) {
-          worker_cpus = testing::ThreadCpus();
-          worker_ran = true;
-        }
-      },
-      [](int64_t, int) {});
-  loop.Run(2, 2);
-  ASSERT_TRUE(worker_ran.load());
-  EXPECT_TRUE(CPU_EQUAL(&worker_cpus, &openmp[1]));
+  const std::optional<cpu_set_t> worker_cpus = FirstWorkersCpus();
+  ASSERT_TRUE(worker_cpus.has_value()) << "no worker took chunk 1";
+  EXPECT_TRUE(CPU_EQUAL(&*worker_cpus, &openmp[1]));
 }
 
 }  // namespace
