@@ -12,7 +12,6 @@
 #include <array>
 #include <chrono>
 #include <climits>
-#include <memory>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -191,17 +190,14 @@ class ChunkPool {
     }
   }
 
+  // Starts workers up to `wanted`. A new worker keeps its creator's CPUs, as libgomp's threads
+  // do, unless the governor pinned the team (worker k then goes to its CPU) or the user bound the
+  // OpenMP threads (OMP_PROC_BIND: worker k then gets OpenMP thread k's CPUs; its creator, thread
+  // 0, is bound to one place).
   void EnsureWorkers(int wanted) {
+    wanted = std::min(wanted, kMaxWorkers);
     if (started_.load(std::memory_order_acquire) >= wanted) return;
     std::lock_guard<std::mutex> lock(start_mutex_);
-    EnsureWorkersLocked(wanted);
-  }
-
-  // A new worker keeps its creator's CPUs, as libgomp's threads do, unless the governor pinned
-  // the team (worker k then goes to its CPU) or the user bound the OpenMP threads (OMP_PROC_BIND:
-  // worker k then gets OpenMP thread k's CPUs; its creator, thread 0, is bound to one place).
-  void EnsureWorkersLocked(int wanted) {
-    wanted = std::min(wanted, kMaxWorkers);
     if (static_cast<int>(workers_.size()) >= wanted) return;
     std::vector<cpu_set_t> bound;
     if (omp_get_proc_bind() != omp_proc_bind_false) {
