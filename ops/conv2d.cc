@@ -206,7 +206,7 @@ std::unique_ptr<Kernel> ConvKernel(const KernelContext& ctx, const DnnlConv& con
        [&ctx, &conv, k](const auto& wanted) {
          return k->Input(ctx.inputs[1], conv.PlainWeights(), wanted);
        }},
-      {out, Chunking::kBatched, [&ctx, k](const auto& wanted) {
+      {out, Chunking::kBatchedOutput, [&ctx, k](const auto& wanted) {
          return k->Output(ctx.outputs[0], DnnlDesc(ctx.outputs[0].shape(), ctx.output_layouts[0]),
                           wanted);
        }}};

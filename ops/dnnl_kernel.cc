@@ -1,6 +1,7 @@
 #include "ops/dnnl_kernel.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace flow {
 
@@ -82,18 +83,13 @@ absl::Status DnnlKernel::Run() {
   for (const DnnlStep& step : steps_) step.Execute();
   if (!chunks_.empty()) {
     const int64_t count = static_cast<int64_t>(chunks_.size());
-    const int threads = static_cast<int>(chunks_[0].size());
-    // Inside the region oneDNN runs each primitive on the calling thread.
     const bool summed = !sums_.empty();
     for (int64_t c = 0; c < count && summed; ++c) {
       chunk_ran_[c].store(false, std::memory_order_relaxed);
     }
     folded_.store(0, std::memory_order_relaxed);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t c = 0; c < count; ++c) {
-      chunks_[c][omp_get_thread_num()].Execute();
-      if (summed) ChunkRan(c);
-    }
+    // Each chunk's primitive runs on one thread (OpenMP sees one inside the loop).
+    loop_.Run(count, static_cast<int>(chunks_[0].size()));
     FLOWRT_CHECK(!summed || folded_.load() == count) << "a chunk was not folded";
   }
   for (const DnnlStep& step : after_) step.Execute();
@@ -115,6 +111,17 @@ dnnl::memory BatchChunks::Slice(const dnnl::memory& whole, const dnnl::memory::d
   return dnnl::memory(part, CpuEngine(), base + starts[c] * image_bytes);
 }
 
+void DnnlKernel::Commit(int64_t c, int thread) {
+  const size_t first = static_cast<size_t>(chunk_starts_[c]);
+  const size_t images = static_cast<size_t>(chunk_starts_[c + 1]) - first;
+  for (const ChunkCopy& copy : copies_) {
+    std::memcpy(copy.out + first * copy.image_bytes, copy.own[thread], images * copy.image_bytes);
+  }
+  if (sums_.empty()) return;
+  committed_set_[c] = thread == 0 ? 0 : 1;  // read by Fold after ChunkRan's store
+  ChunkRan(c);
+}
+
 void DnnlKernel::ChunkRan(int64_t c) {
   // Sequentially consistent throughout: a thread that finds another folding leaves its chunk to
   // it, and the folder looks at the chunk's flag again after it stops folding, so one of the two
@@ -134,7 +141,7 @@ void DnnlKernel::ChunkRan(int64_t c) {
 
 void DnnlKernel::Fold(int64_t c) {
   for (const ChunkSum& sum : sums_) {
-    const float* part = sum.parts[c];
+    const float* part = sum.parts[c * sets_ + committed_set_[c]];
     float* out = sum.out;
     if (c == 0) {
       std::copy(part, part + sum.size, out);

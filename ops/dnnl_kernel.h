@@ -17,6 +17,7 @@
 #include "runtime/dnnl_context.h"
 #include "runtime/kernel.h"
 #include "runtime/layout.h"
+#include "runtime/speculative_chunks.h"
 
 namespace flow {
 
@@ -62,10 +63,12 @@ class DnnlKernel : public Kernel {
 
   // How AddBatchChunks gives an argument to each chunk's primitive.
   enum class Chunking {
-    kWhole,    // the whole argument (a weight)
-    kBatched,  // the chunk's images (axis 0)
-    kSummed,   // an output the chunk writes whole into a buffer of its own; after all chunks ran,
-               // the argument is the buffers' sum in chunk order (a weight gradient)
+    kWhole,          // the whole argument (a weight)
+    kBatched,        // an input's images of the chunk (axis 0)
+    kBatchedOutput,  // an output's images of the chunk: written into the thread's own buffer and
+                     // copied into place when the chunk commits
+    kSummed,  // an output the chunk writes whole into a buffer of its own; after all chunks ran,
+              // the argument is the buffers' sum in chunk order (a weight gradient)
   };
   // One argument of a primitive: `bind` gives the memory of the whole argument in the format the
   // primitive wants (through Input or Output).
@@ -76,17 +79,21 @@ class DnnlKernel : public Kernel {
   };
   // Appends the compute step in BatchChunks of `batch` images, which `threads` threads take
   // dynamically, each with its own scratchpad: make_pd(n) gives the primitive descriptor for n
-  // images (run single-threaded). Returns false, adding nothing, when the chunk primitives want a
-  // batched argument in a format other than ActivationTag's, disagree on another one's, or want a
-  // summed one in other than f32, or when the summed arguments' parts would take more than
-  // kMaxSummedBytes.
+  // images (run single-threaded). The chunks run as SpeculativeChunks
+  // (runtime/speculative_chunks.h): a chunk whose thread the kernel took off the CPU is run again
+  // by the caller, so a chunk writes only its thread's memory (its scratchpad, its buffer for each
+  // kBatchedOutput argument, its set of kSummed parts), and the commit publishes it. Returns
+  // false, adding nothing, when the chunk primitives want a batched argument in a format other
+  // than ActivationTag's, disagree on another one's, or want a summed one in other than f32, or
+  // when the summed arguments' parts for the chunks would take more than kMaxSummedBytes.
   template <typename Primitive, typename MakePd>
   bool AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
                       const std::vector<PrimitiveArg>& args);
   // At most this much for the kSummed arguments' parts (one per chunk, 16 at a batch of 16 or
   // more): LeNet's conv2 weight gradient takes 3.3 MB; a 3×3 convolution from 512 to 512 channels
   // (9.4 MB of weights) would take 151 MB, so it runs as oneDNN's one primitive, whose sums then
-  // depend on the thread count.
+  // depend on the thread count. At more than one thread the caller has a second set of parts for
+  // the chunks it runs, the ones it runs again included, so twice this at most.
   static constexpr size_t kMaxSummedBytes = size_t{64} << 20;
   // Appends the primitive of `pd` over the whole arguments, with its scratchpad.
   template <typename Primitive, typename Pd>
@@ -97,12 +104,24 @@ class DnnlKernel : public Kernel {
  private:
   dnnl::memory Buffer(const dnnl::memory::desc& desc);
 
-  // A kSummed argument: out = Σ parts[c] over the chunks c, in chunk order, `size` floats.
+  // A kSummed argument: out = Σ over the chunks c, in chunk order, of chunk c's part, `size`
+  // floats. parts[c · sets + s] is chunk c's part in set s: set 0 is the caller's (thread 0), set 1
+  // the workers'. A chunk is computed by one worker at most (the first to claim it) and again by
+  // the caller when that worker is held up, so the two never write the same part.
   struct ChunkSum {
     float* out;
     std::vector<const float*> parts;
     int64_t size;
   };
+  // A kBatchedOutput argument: chunk c's images, computed into own[thread], are copied to
+  // out + chunk_starts_[c] · image_bytes when the chunk commits.
+  struct ChunkCopy {
+    char* out;
+    std::vector<const char*> own;  // per thread
+    size_t image_bytes;
+  };
+  void Compute(int64_t c, int thread) const { chunks_[c][thread].Execute(); }
+  void Commit(int64_t c, int thread);
   // Called by a thread that has run chunk c: folds into the sums every chunk that has run and
   // whose predecessors are folded, in chunk order, one thread at a time. A part is folded soon
   // after it was written, mostly while it is still in the cache (at the end, summing LeNet's conv2
@@ -113,10 +132,17 @@ class DnnlKernel : public Kernel {
   std::vector<Tensor> buffers_;
   std::vector<DnnlStep> before_, steps_, after_;
   std::vector<std::vector<DnnlStep>> chunks_;  // AddBatchChunks's: [chunk][thread], after steps_
+  std::vector<int64_t> chunk_starts_;          // first image of each chunk, then the batch
+  std::vector<ChunkCopy> copies_;              // AddBatchChunks's kBatchedOutput arguments
   std::vector<ChunkSum> sums_;                 // AddBatchChunks's kSummed arguments
+  int sets_ = 1;                               // sets of kSummed parts: 2 at more than 1 thread
+  std::vector<int> committed_set_;             // per chunk, this Run(): whose parts were committed
   std::unique_ptr<std::atomic<bool>[]> chunk_ran_;  // per chunk, this Run()
   std::atomic<int64_t> folded_{0};                  // chunks folded, this Run()
   std::atomic<bool> folding_{false};                // a thread is folding
+  // Last, so that it is destroyed first: it waits for a thread still computing a chunk it lost.
+  SpeculativeChunks loop_{[this](int64_t c, int thread) { Compute(c, thread); },
+                          [this](int64_t c, int thread) { Commit(c, thread); }};
 };
 
 // A batch (axis 0 of N images) cut into chunks for a primitive whose per-image arguments are
@@ -161,10 +187,13 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     pd_of[c] = it - sizes.begin();
   }
   auto md = [](const auto& pd, int arg) { return pd.query_md(dnnl::query::exec_arg_md, arg); };
+  auto is_batched = [](Chunking c) {
+    return c == Chunking::kBatched || c == Chunking::kBatchedOutput;
+  };
   size_t summed_bytes = 0;
   for (const PrimitiveArg& a : args) {
     const dnnl::memory::desc first = md(pds[0], a.arg);
-    const bool batched = a.chunking == Chunking::kBatched;
+    const bool batched = is_batched(a.chunking);
     if (batched && !ActivationTag(first).has_value()) return false;
     if (a.chunking == Chunking::kSummed) {
       if (first.data_type() != dnnl::memory::data_type::f32) return false;
@@ -176,21 +205,37 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
         return false;
     }
   }
+  sets_ = threads > 1 ? 2 : 1;
   std::vector<dnnl::memory> wholes;
-  std::vector<std::vector<dnnl::memory>> parts(args.size());  // a kSummed argument's, per chunk
+  // A kSummed argument's parts, [chunk · sets_ + set]; a kBatchedOutput one's buffers, per thread.
+  std::vector<std::vector<dnnl::memory>> parts(args.size()), own(args.size());
   for (size_t i = 0; i < args.size(); ++i) {
     const dnnl::memory::desc first = md(pds[0], args[i].arg);
     dnnl::memory::dims dims = first.dims();
     dims[0] = batch;
     wholes.push_back(
-        args[i].bind(args[i].chunking == Chunking::kBatched
+        args[i].bind(is_batched(args[i].chunking)
                          ? dnnl::memory::desc(dims, first.data_type(), *ActivationTag(first))
                          : first));
+    if (args[i].chunking == Chunking::kBatchedOutput) {
+      ChunkCopy copy{static_cast<char*>(wholes[i].get_data_handle()),
+                     {},
+                     wholes[i].get_desc().get_size() / static_cast<size_t>(batch)};
+      size_t largest = 0;  // a chunk's bytes, for the largest chunk size
+      for (const auto& pd : pds) largest = std::max(largest, md(pd, args[i].arg).get_size());
+      for (int t = 0; t < threads; ++t) {
+        own[i].push_back(
+            Buffer(dnnl::memory::desc({static_cast<dnnl::memory::dim>(largest)},
+                                      dnnl::memory::data_type::u8, dnnl::memory::format_tag::x)));
+        copy.own.push_back(static_cast<const char*>(own[i].back().get_data_handle()));
+      }
+      copies_.push_back(std::move(copy));
+    }
     if (args[i].chunking != Chunking::kSummed) continue;
     ChunkSum sum{static_cast<float*>(wholes[i].get_data_handle()),
                  {},
                  static_cast<int64_t>(first.get_size() / sizeof(float))};
-    for (int64_t c = 0; c < chunks.count(); ++c) {
+    for (int64_t p = 0; p < chunks.count() * sets_; ++p) {
       parts[i].push_back(Buffer(first));
       sum.parts.push_back(static_cast<const float*>(parts[i].back().get_data_handle()));
     }
@@ -220,8 +265,12 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
           case Chunking::kBatched:
             bound.push_back({args[i].arg, chunks.Slice(wholes[i], md(pd, args[i].arg), c)});
             break;
+          case Chunking::kBatchedOutput:
+            bound.push_back({args[i].arg, dnnl::memory(md(pd, args[i].arg), CpuEngine(),
+                                                       own[i][t].get_data_handle())});
+            break;
           case Chunking::kSummed:
-            bound.push_back({args[i].arg, parts[i][c]});
+            bound.push_back({args[i].arg, parts[i][c * sets_ + (t == 0 ? 0 : 1)]});
             break;
         }
       }
@@ -234,6 +283,9 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
   }
   FLOWRT_CHECK(chunks_.empty()) << "one chunked step per kernel";
   chunks_ = std::move(steps);
+  chunk_starts_ = chunks.starts;
+  chunk_starts_.push_back(batch);
+  committed_set_.assign(chunks.count(), 0);
   chunk_ran_ = std::make_unique<std::atomic<bool>[]>(chunks.count());
   return true;
 }

@@ -121,9 +121,10 @@ void AddPooling(DnnlKernel& kernel, const PoolGeometry& g, MakePd make_pd,
   }
 }
 
-// The workspace argument of a pooling primitive, bound to `tensor` (batched: argmaxes per image).
-DnnlKernel::PrimitiveArg WorkspaceArg(const Tensor& tensor) {
-  return {DNNL_ARG_WORKSPACE, Chunking::kBatched,
+// The workspace argument of a pooling primitive, bound to `tensor` (batched: argmaxes per image):
+// kBatchedOutput for the forward, kBatched for the backward.
+DnnlKernel::PrimitiveArg WorkspaceArg(const Tensor& tensor, Chunking chunking) {
+  return {DNNL_ARG_WORKSPACE, chunking,
           [&tensor](const dnnl::memory::desc& wanted) { return WorkspaceMemory(wanted, tensor); }};
 }
 
@@ -179,10 +180,10 @@ absl::StatusOr<std::unique_ptr<Kernel>> MakeMaxPoolKernel(const KernelContext& c
          [&ctx, &g, k](const dnnl::memory::desc& wanted) {
            return k->Input(ctx.inputs[0], DnnlDesc(g.x, ctx.input_layouts[0]), wanted);
          }},
-        {DNNL_ARG_DST, Chunking::kBatched, [&ctx, &g, k](const dnnl::memory::desc& wanted) {
+        {DNNL_ARG_DST, Chunking::kBatchedOutput, [&ctx, &g, k](const dnnl::memory::desc& wanted) {
            return k->Output(ctx.outputs[0], DnnlDesc(g.y_shape(), ctx.output_layouts[0]), wanted);
          }}};
-    if (argmax) args.push_back(WorkspaceArg(ctx.outputs[1]));
+    if (argmax) args.push_back(WorkspaceArg(ctx.outputs[1], Chunking::kBatchedOutput));
     AddPooling<dnnl::pooling_forward>(
         *k, g,
         [&g, prop](int64_t n) {
@@ -235,11 +236,11 @@ void AddPoolingBackward(DnnlKernel& kernel, const PoolGeometry& g, DiffDst diff_
                                 PoolForwardDesc(part, algorithm::pooling_max));
       },
       {{DNNL_ARG_DIFF_DST, Chunking::kBatched, diff_dst},
-       {DNNL_ARG_DIFF_SRC, Chunking::kBatched,
+       {DNNL_ARG_DIFF_SRC, Chunking::kBatchedOutput,
         [&ctx, &g, k](const dnnl::memory::desc& wanted) {
           return k->Output(ctx.outputs[0], DnnlDesc(g.x, ctx.output_layouts[0]), wanted);
         }},
-       WorkspaceArg(ctx.inputs[1])});
+       WorkspaceArg(ctx.inputs[1], Chunking::kBatched)});
 }
 
 // The fused gradient on oneDNN's pooling (geometries or ISAs the blocked kernel does not take):

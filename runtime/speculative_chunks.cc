@@ -35,6 +35,14 @@ constexpr int kMaxWorkers = 255;
 // Whether this thread is in a chunk's compute or commit (a Run there runs in order).
 thread_local bool in_chunk = false;
 
+std::atomic<void (*)(int64_t, int)> compute_hook{nullptr};
+
+// compute(c, thread), after the test's hook if one is set.
+void Compute(const SpeculativeChunks::Call& compute, int64_t c, int thread) {
+  if (auto* hook = compute_hook.load(std::memory_order_relaxed)) hook(c, thread);
+  compute(c, thread);
+}
+
 using Clock = std::chrono::steady_clock;
 
 int64_t Ns(Clock::time_point a, Clock::time_point b) {
@@ -139,7 +147,7 @@ class ChunkPool {
       uint64_t free = Tag(epoch, kFree);
       if (!states_[c].compare_exchange_strong(free, Tag(epoch, kRunning))) continue;
       const Clock::time_point start = Clock::now();
-      loop.compute_(c, thread);
+      Compute(loop.compute_, c, thread);
       if (computed != nullptr) {
         ++*computed;
         *compute_ns += Ns(start, Clock::now());
@@ -169,7 +177,7 @@ class ChunkPool {
           return;
         case kFree:  // claimed from next_ by a worker that then saw the loop close
           if (states_[c].compare_exchange_strong(state, Tag(epoch, kRunning))) {
-            loop.compute_(c, 0);
+            Compute(loop.compute_, c, 0);
             Commit(loop, c, epoch, 0);
           }
           break;
@@ -178,7 +186,7 @@ class ChunkPool {
           if (held_since == Clock::time_point{}) {
             held_since = Clock::now();
           } else if (Ns(held_since, Clock::now()) > grace_ns) {
-            loop.compute_(c, 0);
+            Compute(loop.compute_, c, 0);
             computed_here = true;
             Commit(loop, c, epoch, 0);
           }
@@ -298,9 +306,13 @@ void SpeculativeChunks::RunInOrder(int64_t chunks) {
   // this loop now.
   const OneOpenMpThread one;
   for (int64_t c = 0; c < chunks; ++c) {
-    compute_(c, 0);
+    Compute(compute_, c, 0);
     commit_(c, 0);
   }
+}
+
+void SetChunkComputeHookForTesting(void (*hook)(int64_t chunk, int thread)) {
+  compute_hook.store(hook);
 }
 
 void PinChunkWorkers(const int* cpus, int threads) {

@@ -58,6 +58,10 @@ class SpeculativeChunks {
   std::atomic<int> inside_{0};  // workers in compute or commit, the late ones included
 };
 
+// For tests: `hook(chunk, thread)` runs before every chunk any thread computes (a test stalls a
+// worker there to stand in for the kernel taking it off the CPU); null removes it.
+void SetChunkComputeHookForTesting(void (*hook)(int64_t chunk, int thread));
+
 // Pins worker k (k ≥ 1) to cpus[k], as runtime/team_pinning.h does for the OpenMP team, starting
 // the workers if needed; cpus[0] is the caller's.
 void PinChunkWorkers(const int* cpus, int threads);

@@ -14,20 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/await_flag.h"
 #include "tests/testing/thread_cpus.h"
 
 namespace flow {
 namespace {
 
-// Waits (up to 30 s, far beyond any wake-up) until `flag` is set; false on time-out.
-bool AwaitFlag(const std::atomic<bool>& flag) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!flag.load()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using testing::AwaitFlag;
 
 // The CPUs of the worker that runs chunk 1 of a 2-thread loop whose caller holds chunk 0 until
 // then; nullopt when no worker came.
