@@ -70,11 +70,12 @@ class ConvPoolKernel : public Kernel {
     const Shape& w = ctx.inputs[1].shape();
     const bool bias = ctx.inputs.size() == 3;
     const int threads = std::max(1, std::min<int>(omp_get_max_threads(), x[0]));
+    const int slots = SpeculativeSlots(threads);
     if (UseDirectConvForward(x, w, AttrInt(ctx.op, "groups"))) {  // what conv2d runs there too
       auto k = std::unique_ptr<ConvPoolKernel>(new ConvPoolKernel(ctx, pool, threads));
       k->direct_.emplace(DirectForwardGeometry(ctx.op, x, w, pool.x));
       k->packed_ = Tensor(Shape({k->direct_->packed_size()}), DataType::kFloat);
-      for (int t = 0; t < threads; ++t) {
+      for (int t = 0; t < slots; ++t) {
         k->scratch_.emplace_back(Shape({pool.x[1] * pool.x[2] * pool.x[3]}), DataType::kFloat);
         k->scratchpads_.emplace_back(Shape({k->direct_->scratch_size()}), DataType::kFloat);
       }
@@ -97,14 +98,14 @@ class ConvPoolKernel : public Kernel {
     const dnnl::convolution_forward primitive(pd);
     const int64_t image_in = x[1] * x[2] * x[3];
     char* x_bytes = static_cast<char*>(const_cast<void*>(ctx.inputs[0].raw_data()));
-    for (int t = 0; t < threads; ++t) {
+    for (int t = 0; t < slots; ++t) {
       k->scratch_.emplace_back(Shape({pool.x[1] * pool.x[2] * pool.x[3]}), DataType::kFloat);
       k->scratchpads_.emplace_back(
           Shape({static_cast<int64_t>(pd.scratchpad_desc().get_size() / sizeof(float)) + 1}),
           DataType::kFloat);
     }
     for (int64_t n = 0; n < x[0]; ++n) {
-      for (int t = 0; t < threads; ++t) {
+      for (int t = 0; t < slots; ++t) {
         std::vector<std::pair<int, dnnl::memory>> args = {
             {DNNL_ARG_SRC,
              dnnl::memory(pd.src_desc(), CpuEngine(), x_bytes + n * image_in * sizeof(float))},
@@ -140,17 +141,17 @@ class ConvPoolKernel : public Kernel {
         y_plain_(ctx.output_layouts[0] == Layout::kPlain),
         workspace_(ctx.OutputRead(1) ? ctx.out<uint8_t>(1) : nullptr) {}
 
-  // Image n's convolution into thread t's scratch.
+  // Image n's convolution into slot t's scratch.
   void Convolve(int64_t n, int t) {
     if (direct_) {
       direct_->Image(n, x_, packed_.data<float>(), bias_, scratch_[t].data<float>(),
                      scratchpads_[t].data<float>());
     } else {
-      steps_[n * threads_ + t].Execute();
+      steps_[n * SpeculativeSlots(threads_) + t].Execute();
     }
   }
 
-  // Image n's pooling from thread t's scratch into y and the workspace.
+  // Image n's pooling from slot t's scratch into y and the workspace.
   void Pool(int64_t n, int t) {
     BlockedMaxPoolForwardImage(pool_, BlockedChannels(), n, scratch_[t].data<float>(), y_, y_plain_,
                                workspace_);
@@ -169,9 +170,9 @@ class ConvPoolKernel : public Kernel {
   std::optional<DirectConvForward> direct_;
   Tensor packed_;                    // direct: the weight, (O/16, KH·KW, 16)
   DnnlKernel weights_;               // oneDNN: the weight's reorder into its format, if any
-  std::vector<DnnlStep> steps_;      // oneDNN: [image · threads + thread]
-  std::vector<Tensor> scratch_;      // per thread: one image's convolution output, blocked
-  std::vector<Tensor> scratchpads_;  // per thread: the padded image or the primitive's scratchpad
+  std::vector<DnnlStep> steps_;      // oneDNN: [image · slots + slot]
+  std::vector<Tensor> scratch_;      // per slot: one image's convolution output, blocked
+  std::vector<Tensor> scratchpads_;  // per slot: the padded image or the primitive's scratchpad
   // Last, so that it is destroyed first: it waits for a thread still convolving into scratch_.
   SpeculativeChunks images_{[this](int64_t n, int t) { Convolve(n, t); },
                             [this](int64_t n, int t) { Pool(n, t); }};

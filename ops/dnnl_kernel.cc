@@ -89,7 +89,7 @@ absl::Status DnnlKernel::Run() {
     }
     folded_.store(0, std::memory_order_relaxed);
     // Each chunk's primitive runs on one thread (OpenMP sees one inside the loop).
-    loop_.Run(count, static_cast<int>(chunks_[0].size()));
+    loop_.Run(count, threads_);
     FLOWRT_CHECK(!summed || folded_.load() == count) << "a chunk was not folded";
   }
   for (const DnnlStep& step : after_) step.Execute();
@@ -111,14 +111,16 @@ dnnl::memory BatchChunks::Slice(const dnnl::memory& whole, const dnnl::memory::d
   return dnnl::memory(part, CpuEngine(), base + starts[c] * image_bytes);
 }
 
-void DnnlKernel::Commit(int64_t c, int thread) {
+void DnnlKernel::Commit(int64_t c, int slot) {
   const size_t first = static_cast<size_t>(chunk_starts_[c]);
   const size_t images = static_cast<size_t>(chunk_starts_[c + 1]) - first;
-  for (const ChunkCopy& copy : copies_) {
-    std::memcpy(copy.out + first * copy.image_bytes, copy.own[thread], images * copy.image_bytes);
+  if (slot != 0) {  // slot 0 wrote them in place
+    for (const ChunkCopy& copy : copies_) {
+      std::memcpy(copy.out + first * copy.image_bytes, copy.own[slot], images * copy.image_bytes);
+    }
   }
   if (sums_.empty()) return;
-  committed_set_[c] = thread == 0 ? 0 : 1;  // read by Fold after ChunkRan's store
+  committed_set_[c] = PartSet(slot);  // read by Fold after ChunkRan's store
   ChunkRan(c);
 }
 

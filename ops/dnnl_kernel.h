@@ -80,9 +80,10 @@ class DnnlKernel : public Kernel {
   // Appends the compute step in BatchChunks of `batch` images, which `threads` threads take
   // dynamically, each with its own scratchpad: make_pd(n) gives the primitive descriptor for n
   // images (run single-threaded). The chunks run as SpeculativeChunks
-  // (runtime/speculative_chunks.h): a chunk whose thread the kernel took off the CPU is run again
-  // by the caller, so a chunk writes only its thread's memory (its scratchpad, its buffer for each
-  // kBatchedOutput argument, its set of kSummed parts), and the commit publishes it. Returns
+  // (runtime/speculative_chunks.h): a chunk whose worker the kernel took off the CPU is run again
+  // by the caller, so a chunk writes only its slot's memory (a scratchpad, a buffer for each
+  // kBatchedOutput argument, a set of kSummed parts), and the commit publishes it. The caller's
+  // own chunks (slot 0) write their kBatchedOutput images in place, with nothing to copy. Returns
   // false, adding nothing, when the chunk primitives want a batched argument in a format other
   // than ActivationTag's, disagree on another one's, or want a summed one in other than f32, or
   // when the summed arguments' parts for the chunks would take more than kMaxSummedBytes.
@@ -105,23 +106,25 @@ class DnnlKernel : public Kernel {
   dnnl::memory Buffer(const dnnl::memory::desc& desc);
 
   // A kSummed argument: out = Σ over the chunks c, in chunk order, of chunk c's part, `size`
-  // floats. parts[c · sets + s] is chunk c's part in set s: set 0 is the caller's (thread 0), set 1
-  // the workers'. A chunk is computed by one worker at most (the first to claim it) and again by
-  // the caller when that worker is held up, so the two never write the same part.
+  // floats. parts[c · sets + s] is chunk c's part in set s (PartSet): set 0 is the caller's (its
+  // own chunks and the ones it runs again), set 1 the workers'. A chunk is computed by one worker
+  // at most (the first to claim it) and again by the caller when that worker is held up, so the
+  // two never write the same part.
   struct ChunkSum {
     float* out;
     std::vector<const float*> parts;
     int64_t size;
   };
-  // A kBatchedOutput argument: chunk c's images, computed into own[thread], are copied to
-  // out + chunk_starts_[c] · image_bytes when the chunk commits.
+  // A kBatchedOutput argument: chunk c's images, computed into own[slot] in a slot other than 0,
+  // are copied to out + chunk_starts_[c] · image_bytes when the chunk commits.
   struct ChunkCopy {
     char* out;
-    std::vector<const char*> own;  // per thread
+    std::vector<const char*> own;  // per slot; own[0] is null (slot 0 writes in place)
     size_t image_bytes;
   };
-  void Compute(int64_t c, int thread) const { chunks_[c][thread].Execute(); }
-  void Commit(int64_t c, int thread);
+  int PartSet(int slot) const { return slot == 0 || slot == threads_ ? 0 : 1; }
+  void Compute(int64_t c, int slot) const { chunks_[c][slot].Execute(); }
+  void Commit(int64_t c, int slot);
   // Called by a thread that has run chunk c: folds into the sums every chunk that has run and
   // whose predecessors are folded, in chunk order, one thread at a time. A part is folded soon
   // after it was written, mostly while it is still in the cache (at the end, summing LeNet's conv2
@@ -131,7 +134,8 @@ class DnnlKernel : public Kernel {
 
   std::vector<Tensor> buffers_;
   std::vector<DnnlStep> before_, steps_, after_;
-  std::vector<std::vector<DnnlStep>> chunks_;  // AddBatchChunks's: [chunk][thread], after steps_
+  std::vector<std::vector<DnnlStep>> chunks_;  // AddBatchChunks's: [chunk][slot], after steps_
+  int threads_ = 1;                            // AddBatchChunks's
   std::vector<int64_t> chunk_starts_;          // first image of each chunk, then the batch
   std::vector<ChunkCopy> copies_;              // AddBatchChunks's kBatchedOutput arguments
   std::vector<ChunkSum> sums_;                 // AddBatchChunks's kSummed arguments
@@ -141,8 +145,8 @@ class DnnlKernel : public Kernel {
   std::atomic<int64_t> folded_{0};                  // chunks folded, this Run()
   std::atomic<bool> folding_{false};                // a thread is folding
   // Last, so that it is destroyed first: it waits for a thread still computing a chunk it lost.
-  SpeculativeChunks loop_{[this](int64_t c, int thread) { Compute(c, thread); },
-                          [this](int64_t c, int thread) { Commit(c, thread); }};
+  SpeculativeChunks loop_{[this](int64_t c, int slot) { Compute(c, slot); },
+                          [this](int64_t c, int slot) { Commit(c, slot); }};
 };
 
 // A batch (axis 0 of N images) cut into chunks for a primitive whose per-image arguments are
@@ -205,9 +209,11 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
         return false;
     }
   }
+  threads_ = threads;
   sets_ = threads > 1 ? 2 : 1;
+  const int slots = SpeculativeSlots(threads);
   std::vector<dnnl::memory> wholes;
-  // A kSummed argument's parts, [chunk · sets_ + set]; a kBatchedOutput one's buffers, per thread.
+  // A kSummed argument's parts, [chunk · sets_ + set]; a kBatchedOutput one's buffers, per slot.
   std::vector<std::vector<dnnl::memory>> parts(args.size()), own(args.size());
   for (size_t i = 0; i < args.size(); ++i) {
     const dnnl::memory::desc first = md(pds[0], args[i].arg);
@@ -223,7 +229,9 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
                      wholes[i].get_desc().get_size() / static_cast<size_t>(batch)};
       size_t largest = 0;  // a chunk's bytes, for the largest chunk size
       for (const auto& pd : pds) largest = std::max(largest, md(pd, args[i].arg).get_size());
-      for (int t = 0; t < threads; ++t) {
+      own[i].emplace_back();  // slot 0 writes in place
+      copy.own.push_back(nullptr);
+      for (int t = 1; t < slots; ++t) {
         own[i].push_back(
             Buffer(dnnl::memory::desc({static_cast<dnnl::memory::dim>(largest)},
                                       dnnl::memory::data_type::u8, dnnl::memory::format_tag::x)));
@@ -244,8 +252,8 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
   size_t scratch_bytes = 0;
   for (const auto& pd : pds)
     scratch_bytes = std::max(scratch_bytes, pd.scratchpad_desc().get_size());
-  std::vector<void*> scratch;  // per thread
-  for (int t = 0; t < threads && scratch_bytes > 0; ++t) {
+  std::vector<void*> scratch;  // per slot
+  for (int t = 0; t < slots && scratch_bytes > 0; ++t) {
     scratch.push_back(
         Buffer(dnnl::memory::desc({static_cast<dnnl::memory::dim>(scratch_bytes)},
                                   dnnl::memory::data_type::u8, dnnl::memory::format_tag::x))
@@ -255,7 +263,7 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
   std::vector<std::vector<DnnlStep>> steps(chunks.count());
   for (int64_t c = 0; c < chunks.count(); ++c) {
     const auto& pd = pds[pd_of[c]];
-    for (int t = 0; t < threads; ++t) {
+    for (int t = 0; t < slots; ++t) {
       std::vector<std::pair<int, dnnl::memory>> bound;
       for (size_t i = 0; i < args.size(); ++i) {
         switch (args[i].chunking) {
@@ -266,11 +274,12 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
             bound.push_back({args[i].arg, chunks.Slice(wholes[i], md(pd, args[i].arg), c)});
             break;
           case Chunking::kBatchedOutput:
-            bound.push_back({args[i].arg, dnnl::memory(md(pd, args[i].arg), CpuEngine(),
-                                                       own[i][t].get_data_handle())});
+            bound.push_back({args[i].arg, t == 0 ? chunks.Slice(wholes[i], md(pd, args[i].arg), c)
+                                                 : dnnl::memory(md(pd, args[i].arg), CpuEngine(),
+                                                                own[i][t].get_data_handle())});
             break;
           case Chunking::kSummed:
-            bound.push_back({args[i].arg, parts[i][c * sets_ + (t == 0 ? 0 : 1)]});
+            bound.push_back({args[i].arg, parts[i][c * sets_ + PartSet(t)]});
             break;
         }
       }

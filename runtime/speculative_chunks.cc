@@ -37,10 +37,10 @@ thread_local bool in_chunk = false;
 
 std::atomic<void (*)(int64_t, int)> compute_hook{nullptr};
 
-// compute(c, thread), after the test's hook if one is set.
-void Compute(const SpeculativeChunks::Call& compute, int64_t c, int thread) {
-  if (auto* hook = compute_hook.load(std::memory_order_relaxed)) hook(c, thread);
-  compute(c, thread);
+// compute(c, slot), after the test's hook if one is set.
+void Compute(const SpeculativeChunks::Call& compute, int64_t c, int slot) {
+  if (auto* hook = compute_hook.load(std::memory_order_relaxed)) hook(c, slot);
+  compute(c, slot);
 }
 
 using Clock = std::chrono::steady_clock;
@@ -115,7 +115,7 @@ class ChunkPool {
     epoch_.store(epoch + 1);  // closed: no worker reads the fields from here on
     // A chunk another thread holds longer than this is computed here again.
     const int64_t grace_ns = computed > 0 ? 2 * compute_ns / computed + 20000 : 200000;
-    for (int64_t c = 0; c < count; ++c) Settle(loop, c, epoch, grace_ns);
+    for (int64_t c = 0; c < count; ++c) Settle(loop, c, epoch, threads, grace_ns);
     while (active_.load() != 0) _mm_pause();
     busy_.store(false, std::memory_order_release);
     return true;
@@ -137,7 +137,8 @@ class ChunkPool {
     pinned_cpu_.fill(-1);
   }
 
-  // Takes chunks from next_ until none is left, or (a worker) until the loop closes.
+  // Takes chunks from next_ until none is left, or (a worker) until the loop closes. A thread
+  // computes its chunks in its own slot: the caller's 0, worker k's k.
   void Claim(SpeculativeChunks& loop, int64_t count, uint32_t epoch, int thread, int64_t* computed,
              int64_t* compute_ns) {
     for (;;) {
@@ -156,17 +157,17 @@ class ChunkPool {
     }
   }
 
-  // Commits `thread`'s result for chunk c unless another thread got there first.
-  void Commit(SpeculativeChunks& loop, int64_t c, uint32_t epoch, int thread) {
+  // Commits `slot`'s result for chunk c unless another slot got there first.
+  void Commit(SpeculativeChunks& loop, int64_t c, uint32_t epoch, int slot) {
     uint64_t running = Tag(epoch, kRunning);
     if (!states_[c].compare_exchange_strong(running, Tag(epoch, kCommitting))) return;
-    loop.commit_(c, thread);
+    loop.commit_(c, slot);
     states_[c].store(Tag(epoch, kDone), std::memory_order_release);
   }
 
   // The caller, once every chunk is taken: returns when chunk c is committed, computing it again
-  // if its thread holds it past the grace period.
-  void Settle(SpeculativeChunks& loop, int64_t c, uint32_t epoch, int64_t grace_ns) {
+  // in slot `again` if its worker holds it past the grace period.
+  void Settle(SpeculativeChunks& loop, int64_t c, uint32_t epoch, int again, int64_t grace_ns) {
     Clock::time_point held_since{};
     bool computed_here = false;
     for (;;) {
@@ -186,9 +187,9 @@ class ChunkPool {
           if (held_since == Clock::time_point{}) {
             held_since = Clock::now();
           } else if (Ns(held_since, Clock::now()) > grace_ns) {
-            Compute(loop.compute_, c, 0);
+            Compute(loop.compute_, c, again);
             computed_here = true;
-            Commit(loop, c, epoch, 0);
+            Commit(loop, c, epoch, again);
           }
           break;
         default:  // kCommitting: short
@@ -311,7 +312,7 @@ void SpeculativeChunks::RunInOrder(int64_t chunks) {
   }
 }
 
-void SetChunkComputeHookForTesting(void (*hook)(int64_t chunk, int thread)) {
+void SetChunkComputeHookForTesting(void (*hook)(int64_t chunk, int slot)) {
   compute_hook.store(hook);
 }
 

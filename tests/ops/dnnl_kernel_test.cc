@@ -106,11 +106,9 @@ std::unique_ptr<DnnlKernel> WeightGrad(const Tensor& dy, const Tensor& x, Tensor
 // taking the worker off the CPU).
 std::atomic<bool> stall_armed{false}, worker_stalled{false}, release_worker{false};
 
-void StallOneWorker(int64_t chunk, int thread) {
-  if (thread == 0) {
-    if (chunk == 0 && stall_armed.load()) AwaitFlag(worker_stalled);
-    return;
-  }
+void StallOneWorker(int64_t chunk, int slot) {
+  if (slot == 0 && chunk == 0 && stall_armed.load()) AwaitFlag(worker_stalled);
+  if (slot != 1) return;  // slot 2: the caller running the held chunk again
   bool armed = true;
   if (!stall_armed.compare_exchange_strong(armed, false)) return;
   worker_stalled = true;
