@@ -298,7 +298,9 @@ class DirectConvForwardKernel : public Kernel {
   absl::Status Run() override {
     float* packed = packed_.data<float>();
     conv_.PackWeights(weight_, packed);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+    // At most the OpenMP count of the moment: 1 when the executor runs chunks-only
+    // (runtime/thread_governor.h).
+#pragma omp parallel for schedule(dynamic, 1) num_threads(std::min(threads_, omp_get_max_threads()))
     for (int64_t n = 0; n < batch_; ++n) {
       float* scratch = scratch_.data<float>() + omp_get_thread_num() * scratch_size_;
       float* blocked = y_plain_ ? scratch + conv_.scratch_size() : y_ + n * image_;

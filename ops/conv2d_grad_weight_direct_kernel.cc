@@ -319,12 +319,15 @@ void DirectGradWeight::Run(const float* x, DyOfImage dy_of_image, float* dweight
       Image(n, x, dy_of_image, scratch, acc);
     }
   };
-  if (threads_ == 1) {
+  // At most the OpenMP count of the moment: 1 when the executor runs chunks-only
+  // (runtime/thread_governor.h).
+  const int threads = std::min(threads_, omp_get_max_threads());
+  if (threads == 1) {
     for (int64_t c = 0; c < chunks_; ++c) chunk(c, scratch_.data());
   } else {
     // Whichever thread is free takes the next chunk: a thread sharing its core with another
     // process takes fewer instead of holding up the other at the end.
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t c = 0; c < chunks_; ++c) {
       chunk(c, scratch_.data() + omp_get_thread_num() * scratch_size_);
     }

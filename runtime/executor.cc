@@ -153,8 +153,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(const flowrt::JobConf
   }
   const int threads = KernelThreads(options.threads);
   if (options.adapt_threads && threads > 1) {
-    ex->governor_ =
-        std::make_unique<ThreadGovernor>(threads, TeamPinning::Process().available(threads));
+    ex->governor_ = std::make_unique<ThreadGovernor>(
+        threads, TeamPinning::Process().available(threads), /*can_chunks_only=*/true);
     ex->last_usage_ = ex->Usage();
   }
   FLOWRT_ASSIGN_OR_RETURN(ex->kernels_, ex->CreateKernels(threads));
@@ -232,14 +232,22 @@ absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
   } else if (last_threads_ == 1) {
     pinning.Unpin();  // also where another job's executor pinned the threads
   }
+  // Chunks-only: the OpenMP regions on one thread, the SpeculativeChunks loops on the kernels'
+  // team (ThreadGovernor::chunks_only); the user's OpenMP count is back after the step.
+  const bool chunks_only = governor_ && governor_->chunks_only();
+  if (chunks_only) SetThreads(1);
   for (size_t i = 0; i < feeds.size(); ++i) placeholders_[i].CopyFrom(feeds[i]);
   Communicator& world = Communicator::World();
+  absl::Status status;
   for (const std::unique_ptr<Kernel>& kernel : kernels) {
-    FLOWRT_RETURN_IF_ERROR(kernel->Run());
+    status = kernel->Run();
+    if (!status.ok()) break;
     // A started gradient all-reduce advances only inside MPI calls: poke it between kernels so
     // it proceeds while the backward pass computes (allreduce_wait then finds it done).
     if (world.HasPending()) world.Progress();
   }
+  if (chunks_only) SetThreads(last_threads_);
+  FLOWRT_RETURN_IF_ERROR(status);
   if (governor_) {
     // The usage since the last step's end: one getrusage (~1 µs) per step.
     const ThreadGovernor::Usage usage = Usage();

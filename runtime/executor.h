@@ -39,9 +39,11 @@ struct ExecutorOptions {
   // Let each Run choose between `threads` and 1 thread by the recent step times and the process's
   // usage (runtime/thread_governor.h), pinning the `threads` to distinct CPUs once they are
   // preempted or share a core (runtime/team_pinning.h; not where the user asked for an OpenMP
-  // binding): steady on a busy machine, with the same results (the kernels give the same bits at
-  // any thread count). Needs `threads` > 1 to do anything. The kernels for 1 thread are created
-  // when the governor first asks for 1 thread, which happens only on a shared machine.
+  // binding), and pinned, choosing by the step times whether the OpenMP regions run on one
+  // thread while the SpeculativeChunks loops keep all (ThreadGovernor::chunks_only): steady on a
+  // busy machine, with the same results (the kernels give the same bits at any thread count).
+  // Needs `threads` > 1 to do anything. The kernels for 1 thread are created when the governor
+  // first asks for 1 thread, which happens only on a shared machine.
   bool adapt_threads = false;
   // With adapt_threads: what the process has used so far, its involuntary context switches and
   // CPU seconds (getrusage's when null). Tests make a shared or a quiet machine with their own.

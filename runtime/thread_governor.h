@@ -1,5 +1,6 @@
 // How many OpenMP threads the next run of a compiled job gets when SessionOptions::adapt_threads
-// is on (issue 15): all of them, or one, whichever ran the job faster lately.
+// is on (issue 15): all of them, or one, whichever ran the job faster lately; and, pinned, whether
+// all of them run only the SpeculativeChunks loops (chunks-only).
 //
 //   ThreadGovernor governor(/*max_threads=*/2);
 //   for (;;) {
@@ -35,6 +36,24 @@
 //  - After a window at pinned max_threads that was preempted (or, where it cannot pin, any
 //    contended one) it probes 1 thread for one window, then settles on the faster. The probed
 //    count wins only if it is faster by more than kMargin (5%).
+//  - Chunks-only (where the executor allows it, can_chunks_only): pinned max_threads whose
+//    OpenMP regions run on one thread while the SpeculativeChunks loops keep the team. Those
+//    loops never wait for a thread the neighbour holds: the caller runs a held chunk again
+//    (runtime/speculative_chunks.h); an OpenMP region waits at its end for its whole team, so
+//    beside a busy loop each region started while the second thread is off the CPU waited out
+//    the rest of the neighbour's 4 ms slice. Its worker, asleep between the loops, is also given
+//    the CPU back sooner. After a pinned window that was preempted or starved, chunks-only is
+//    probed for a window (before 1 thread, where that is probed too), and the fastest of the
+//    modes wins: 1 thread by more than kMargin, chunks-only if it is not slower by more than
+//    kMargin. Beside the neighbour, 15-step medians of one mode spread ±10% from one window to the
+//    next, more than chunks-only's gain, so the probe mostly keeps a mode that is not measurably
+//    worse. Settled on chunks-only, every probe includes all threads, which win back by more than
+//    kMargin: chunks-only's times do not show a neighbour that stopped. Measured beside a busy
+//    loop on one of 2 cores (Intel Xeon, family 6 model 207, AVX-512), LeNet 2 threads,
+//    interleaved: 24.0 ms (23.4-24.6) against 26.1 (25.4-27.4) for pinned max_threads; 16 ms quiet,
+//    where chunks-only would take ~19. The MLP has no such loop: chunks-only is its 1-thread step,
+//    and loses.
+//  - Pinned, a window is kPinnedWindow (15) steps instead of kWindow (5).
 //  - Settled, it probes again after `interval` steps: kFirstInterval (50), doubled each time a
 //    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch;
 //    at max_threads only once a window is contended. It probes sooner, though not before
@@ -52,7 +71,9 @@
 // results. That is why it is on by default (SessionOptions::adapt_threads).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 namespace flow {
@@ -61,6 +82,7 @@ class ThreadGovernor {
  public:
   static constexpr int kSkip = 1;
   static constexpr int kWindow = 5;
+  static constexpr int kPinnedWindow = 15;
   static constexpr double kMargin = 0.05;
   static constexpr double kLoadChange = 1.3;
   static constexpr int64_t kFirstInterval = 50;
@@ -76,26 +98,46 @@ class ThreadGovernor {
     double cpu_seconds = 0;   // user + system
   };
 
-  explicit ThreadGovernor(int max_threads, bool can_pin = false);
+  // can_chunks_only: whether the job's steps can run chunks-only (see chunks_only()).
+  explicit ThreadGovernor(int max_threads, bool can_pin = false, bool can_chunks_only = false);
 
   // The thread count for the next step.
-  int threads() const { return current_; }
+  int threads() const { return current_.threads; }
+  // Whether the next step at max_threads (pinned) runs its OpenMP regions on one thread, and only
+  // its SpeculativeChunks loops (runtime/speculative_chunks.h) on all: those never wait for a
+  // thread the neighbour holds, while every OpenMP region waits at its end for all of its team.
+  bool chunks_only() const { return current_.chunks_only; }
   // Whether steps at max_threads run with the threads pinned to distinct CPUs (never at 1 thread).
   bool pinned() const { return pinned_; }
   bool can_pin() const { return can_pin_; }
   // The wall time of the step just run with threads(), and what the process used meanwhile.
   void Record(double seconds, Usage usage);
 
-  // Steps run so far at `threads` (for reports and tests).
+  // Steps run so far at `threads` (for reports and tests), and chunks-only.
   int64_t steps_at(int threads) const { return threads == max_threads_ ? steps_many_ : steps_one_; }
+  int64_t steps_chunks_only() const { return steps_chunks_only_; }
 
  private:
   enum class Phase { kMeasure, kProbe, kSettled };
-  int Other() const { return current_ == 1 ? max_threads_ : 1; }
-  void SwitchTo(int threads);
+  struct Mode {
+    int threads;
+    bool chunks_only;
+    bool operator==(const Mode&) const = default;
+  };
+  void SwitchTo(Mode mode);
+  // Starts a probe cycle from the settled mode: a window of each of `probes` (1 or 2 modes), then
+  // the fastest of them and the settled mode (settled_median_) wins, a probe only by more than
+  // kMargin.
+  void Probe(std::initializer_list<Mode> probes);
+  // From max_threads: a cycle of the other style (if `style`), then 1 thread (if `one`).
+  void ProbeFromMax(bool style, bool one);
   // Pins max_threads and measures a window of them again.
   void PinAndRemeasure();
-  static double Median(const std::vector<double>& window);  // window: exactly kWindow times
+  // Timed steps per window: kWindow, or kPinnedWindow once pinned, where the steps beside the
+  // neighbour spread more (LeNet beside a busy loop: 21-33 ms, median 24) and the modes compared
+  // differ less (chunks-only against all threads: 8-14%).
+  int Window() const { return pinned_ ? kPinnedWindow : kWindow; }
+  static double Median(const std::vector<double>& window);  // 1 to kPinnedWindow times
   // How the window's steps ran at max_threads: preempted (a neighbour took the core), or
   // starved (the threads got less than kMinCpuShare of their time as CPU: they share a core).
   struct Sharing {
@@ -108,20 +150,30 @@ class ThreadGovernor {
   // threads cannot be pinned).
   bool ShouldPin(const Sharing& sharing) const;
   bool ShouldProbeOne(const Sharing& sharing) const;
+  // Pinned at max_threads: chunks-only is worth a probe while the threads are preempted or
+  // starved; all threads, from chunks-only, always (its times do not show a neighbour that
+  // stopped).
+  bool ShouldProbeStyle(const Sharing& sharing) const;
 
   int max_threads_;
   bool can_pin_;
+  bool can_chunks_only_;
   bool pinned_ = false;
-  int current_;
+  Mode current_;
+  bool max_chunks_only_ = false;  // the style of max_threads, also while at 1 thread
   Phase phase_ = Phase::kMeasure;
+  Mode settled_mode_;           // during a probe cycle: the mode it started from
+  std::array<Mode, 2> probes_;  // the cycle's modes
+  std::array<double, 2> probe_medians_;
+  int probe_count_ = 0, probe_index_ = 0;
   int skip_left_ = kSkip;
-  std::vector<double> window_;  // timed steps of the current window (settled: the last kWindow)
+  std::vector<double> window_;  // timed steps of the current window (settled: the last Window())
   std::vector<Usage> window_usage_;  // theirs
   double settled_median_ = 0;        // the settled count's median when the last decision was made
   int64_t interval_ = kFirstInterval;
   int64_t settled_steps_ = 0;   // steps since the last decision
   double settled_seconds_ = 0;  // and their time
-  int64_t steps_many_ = 0, steps_one_ = 0;
+  int64_t steps_many_ = 0, steps_one_ = 0, steps_chunks_only_ = 0;
 };
 
 }  // namespace flow

@@ -29,6 +29,7 @@ namespace {
 // multiply-adds) and the convolutions run in chunks of 2 images.
 constexpr int kBatch = 32;
 constexpr int kProbeSteps = ThreadGovernor::kSkip + ThreadGovernor::kWindow;
+constexpr int kPinnedSteps = ThreadGovernor::kSkip + ThreadGovernor::kPinnedWindow;
 
 using Variables = std::map<std::string, Tensor>;
 
@@ -92,19 +93,26 @@ TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   std::unique_ptr<Executor> one = Create(replay_vars, 1, false);
   ASSERT_TRUE(adaptive && two && one);
   ASSERT_NE(adaptive->governor(), nullptr);
-  // A window at 2 threads; where the threads can be pinned, another, pinned; then a probe of 1.
-  const int at_two = adaptive->governor()->can_pin() ? 2 * kProbeSteps : kProbeSteps;
-  for (int step = 0; step < at_two + kProbeSteps; ++step) {
+  // A window at 2 threads; where the threads can be pinned, a (longer) window pinned and a probe
+  // of chunks-only (2 threads' kernels, OpenMP on one); then a probe of 1.
+  const bool pins = adaptive->governor()->can_pin();
+  const int window = pins ? kPinnedSteps : kProbeSteps;
+  const int at_two = pins ? kProbeSteps + 2 * kPinnedSteps : kProbeSteps;
+  const int chunks_only_from = pins ? kProbeSteps + kPinnedSteps : at_two;
+  for (int step = 0; step < at_two + window; ++step) {
     const std::vector<Tensor> feeds = Feeds(step);
+    const bool chunks_only = step >= chunks_only_from && step < at_two;
+    EXPECT_EQ(adaptive->governor()->chunks_only(), chunks_only) << "step " << step;
     ASSERT_TRUE(adaptive->Run(feeds).ok());
     const int expected = step < at_two ? 2 : 1;
     EXPECT_EQ(adaptive->last_threads(), expected) << "step " << step;
     ASSERT_TRUE((expected == 2 ? two : one)->Run(feeds).ok());
   }
   ExpectBitIdentical(adaptive_vars, replay_vars);
-  EXPECT_EQ(adaptive->governor()->steps_at(1), kProbeSteps);
+  EXPECT_EQ(adaptive->governor()->steps_at(1), window);
   EXPECT_EQ(adaptive->governor()->steps_at(2), at_two);
-  EXPECT_EQ(adaptive->governor()->pinned(), adaptive->governor()->can_pin());
+  EXPECT_EQ(adaptive->governor()->steps_chunks_only(), at_two - chunks_only_from);
+  EXPECT_EQ(adaptive->governor()->pinned(), pins);
 }
 
 TEST_P(ThreadCountTest, AdaptiveStepsStayOnAllThreadsOnAQuietMachine) {

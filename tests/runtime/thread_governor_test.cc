@@ -10,6 +10,7 @@ namespace flow {
 namespace {
 
 constexpr int kProbeSteps = ThreadGovernor::kSkip + ThreadGovernor::kWindow;
+constexpr int kPinnedSteps = ThreadGovernor::kSkip + ThreadGovernor::kPinnedWindow;
 
 // A step preempted this often is on a shared machine at any step time up to 100 ms
 // (ThreadGovernor::kContendedRate: 100 per second).
@@ -232,11 +233,13 @@ TEST(ThreadGovernorTest, PinsThreadsThatShareACoreButProbesOneOnlyWhenPreempted)
 
 TEST(ThreadGovernorTest, ProbesOneThreadWhenPinnedThreadsAreStillPreempted) {
   ThreadGovernor governor(2, /*can_pin=*/true);
-  const std::vector<int> used =
-      Drive(governor, 3 * kProbeSteps, [](int threads) { return threads == 2 ? 3.0 : 2.0; });
-  // A window unpinned, a window pinned, then the probe, which 1 thread wins.
-  for (int i = 0; i < 2 * kProbeSteps; ++i) EXPECT_EQ(used[i], 2) << "step " << i;
-  for (int i = 2 * kProbeSteps; i < 3 * kProbeSteps; ++i) EXPECT_EQ(used[i], 1) << "step " << i;
+  const std::vector<int> used = Drive(governor, kProbeSteps + 2 * kPinnedSteps,
+                                      [](int threads) { return threads == 2 ? 3.0 : 2.0; });
+  // A window unpinned, a (longer) window pinned, then the probe, which 1 thread wins.
+  for (int i = 0; i < kProbeSteps + kPinnedSteps; ++i) EXPECT_EQ(used[i], 2) << "step " << i;
+  for (int i = kProbeSteps + kPinnedSteps; i < kProbeSteps + 2 * kPinnedSteps; ++i) {
+    EXPECT_EQ(used[i], 1) << "step " << i;
+  }
   EXPECT_EQ(governor.threads(), 1);
   EXPECT_TRUE(governor.pinned());  // for max_threads, whenever they run again
 }
@@ -250,6 +253,84 @@ TEST(ThreadGovernorTest, NeverPinsOnAQuietMachineOrWhenItCannot) {
   Drive(cannot, 500, [](int) { return 1.0; });
   EXPECT_FALSE(cannot.pinned());
   EXPECT_FALSE(ThreadGovernor(1, true).can_pin());
+}
+
+// Chunks-only (ThreadGovernor::chunks_only): step times per mode, contended (kShared
+// preemptions) unless `quiet`.
+struct Modes {
+  double unpinned, pinned, chunks_only, one;
+};
+std::vector<int> DriveModes(ThreadGovernor& governor, int steps, const Modes& ms,
+                            bool quiet = false) {
+  return Drive(
+      governor, steps,
+      [&](int threads) {
+        return threads == 1             ? ms.one
+               : !governor.pinned()     ? ms.unpinned
+               : governor.chunks_only() ? ms.chunks_only
+                                        : ms.pinned;
+      },
+      [&](int) { return quiet ? 0 : kShared; });
+}
+
+TEST(ThreadGovernorTest, ProbesChunksOnlyOncePinnedThreadsAreContendedAndKeepsItWhenFaster) {
+  ThreadGovernor governor(2, /*can_pin=*/true, /*can_chunks_only=*/true);
+  // LeNet beside a busy loop: the OpenMP regions wait out the neighbour's time slices.
+  const Modes lenet{3.0, 2.8, 2.2, 3.1};
+  const std::vector<int> used = DriveModes(governor, kProbeSteps + kPinnedSteps, lenet);
+  EXPECT_TRUE(governor.pinned());
+  EXPECT_TRUE(governor.chunks_only()) << "the window after the pinned one is chunks-only's probe";
+  EXPECT_EQ(Count(used, 2), kProbeSteps + kPinnedSteps);
+  DriveModes(governor, 500, lenet);
+  EXPECT_TRUE(governor.chunks_only());
+  EXPECT_EQ(governor.threads(), 2);
+  // All 522 steps but the first two windows (22), the 1-thread probe (16) and the re-probes of
+  // all threads and 1 thread (32 steps each) after 50, 100 and 200 settled steps: 388.
+  EXPECT_GE(governor.steps_chunks_only(), 380);
+}
+
+TEST(ThreadGovernorTest, KeepsChunksOnlyUnderContentionWithinTheMarginButNotBeyond) {
+  // 3% slower than pinned all threads: inside the margin, which favours chunks-only there.
+  ThreadGovernor within(2, /*can_pin=*/true, /*can_chunks_only=*/true);
+  DriveModes(within, 300, {3.0, 2.8, 2.884, 3.5});
+  EXPECT_TRUE(within.chunks_only());
+  // 7% slower: all threads stay.
+  ThreadGovernor beyond(2, /*can_pin=*/true, /*can_chunks_only=*/true);
+  DriveModes(beyond, 300, {3.0, 2.8, 2.996, 3.5});
+  EXPECT_FALSE(beyond.chunks_only());
+}
+
+TEST(ThreadGovernorTest, LeavesChunksOnlyForAllThreadsWhenTheNeighbourStops) {
+  ThreadGovernor governor(2, /*can_pin=*/true, /*can_chunks_only=*/true);
+  DriveModes(governor, 300, {3.0, 2.8, 2.2, 3.1});
+  ASSERT_TRUE(governor.chunks_only());
+  // Quiet: chunks-only's single-threaded regions now cost more than they save.
+  DriveModes(governor, 1000, {1.6, 1.6, 1.9, 3.0}, /*quiet=*/true);
+  EXPECT_FALSE(governor.chunks_only());
+  EXPECT_EQ(governor.threads(), 2);
+}
+
+TEST(ThreadGovernorTest, KeepsAllThreadsWhenChunksOnlyIsNotFaster) {
+  ThreadGovernor governor(2, /*can_pin=*/true, /*can_chunks_only=*/true);
+  // The MLP beside a busy loop: no SpeculativeChunks loop, so chunks-only is 1 thread.
+  DriveModes(governor, 1000, {0.9, 0.6, 1.0, 1.0});
+  EXPECT_FALSE(governor.chunks_only());
+  EXPECT_EQ(governor.threads(), 2);
+  EXPECT_LT(governor.steps_chunks_only(), 100);  // its probes only
+  EXPECT_GT(governor.steps_chunks_only(), 0);
+}
+
+TEST(ThreadGovernorTest, NeverRunsChunksOnlyQuietUnpinnedOrWhenTheJobCannot) {
+  const Modes faster{3.0, 2.8, 2.2, 3.1};
+  ThreadGovernor cannot(2, /*can_pin=*/true, /*can_chunks_only=*/false);
+  DriveModes(cannot, 500, faster);
+  EXPECT_EQ(cannot.steps_chunks_only(), 0);
+  ThreadGovernor unpinned(2, /*can_pin=*/false, /*can_chunks_only=*/true);
+  DriveModes(unpinned, 500, faster);
+  EXPECT_EQ(unpinned.steps_chunks_only(), 0);
+  ThreadGovernor quiet(2, /*can_pin=*/true, /*can_chunks_only=*/true);
+  DriveModes(quiet, 500, faster, /*quiet=*/true);
+  EXPECT_EQ(quiet.steps_chunks_only(), 0);
 }
 
 TEST(ThreadGovernorTest, OneThreadNeverProbes) {

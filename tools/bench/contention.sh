@@ -11,7 +11,8 @@
 # at 1 and 2 threads, plus flowrt at 2 threads waiting passively (OMP_WAIT_POLICY=passive,
 # flowrt's default before its bounded spin, runtime/openmp_wait_policy.h; --no_passive skips it)
 # and flowrt at 2 threads with its thread governor (--adapt_threads, runtime/thread_governor.h,
-# flowrt's default; 18 more warm-up steps: a window unpinned, one pinned, a probe), and flowrt at
+# flowrt's default; 54 more warm-up steps: a window unpinned (6 steps), one pinned (16), the
+# probes of chunks-only and of 1 thread (16 each)), and flowrt at
 # 2 threads bound to the cores (OMP_PROC_BIND=true), without and with the governor (README: on a
 # shared machine); the order alternates per round. Each round beside the hog also measures how
 # the kernel shares the hog's CPU (--mode=slices: the bursts a thread runs there and the gaps it
@@ -119,12 +120,12 @@ for round in $(seq 1 "$ROUNDS"); do
           flowrt2) run $hog $round - "$BENCH" "${steps[@]}" --threads=2 ;;
           torch1) run $hog $round - "${torch[@]}" --threads=1 ;;
           torch2) run $hog $round - "${torch[@]}" --threads=2 ;;
-          adaptive) run $hog $round adaptive "$BENCH" "${steps[@]/--warmup=5/--warmup=23}" \
+          adaptive) run $hog $round adaptive "$BENCH" "${steps[@]/--warmup=5/--warmup=59}" \
                       --threads=2 --adapt_threads ;;
           bound) run $hog $round bound env OMP_PROC_BIND=true "$BENCH" "${steps[@]}" \
                    --threads=2 ;;
           bound_adaptive) run $hog $round bound_adaptive env OMP_PROC_BIND=true "$BENCH" \
-                            "${steps[@]/--warmup=5/--warmup=23}" --threads=2 --adapt_threads ;;
+                            "${steps[@]/--warmup=5/--warmup=59}" --threads=2 --adapt_threads ;;
           passive) run $hog $round passive env OMP_WAIT_POLICY=passive "$BENCH" "${steps[@]}" \
                      --threads=2 ;;
         esac
@@ -147,9 +148,9 @@ if [ "$STEPS" = 1 ]; then  # the hog targets' profile: flowrt's default beside t
   start_hog
   echo "PROFILE_BEGIN" >>"$LOG"
   echo "-- LeNet, 2 threads, flowrt's default (governor), beside the hog on CPU $HOG_CPU:" \
-       "$(basename "$BENCH") --mode=step --model=lenet --threads=2 --adapt_threads --warmup=23" \
+       "$(basename "$BENCH") --mode=step --model=lenet --threads=2 --adapt_threads --warmup=59" \
        "--iters=$ITERS --profile" >>"$LOG"
-  "$BENCH" --mode=step --model=lenet --threads=2 --adapt_threads --batch=100 --warmup=23 \
+  "$BENCH" --mode=step --model=lenet --threads=2 --adapt_threads --batch=100 --warmup=59 \
     --iters="$ITERS" --data="$DATA" --profile | grep -v '^RESULT' >>"$LOG"
   echo "PROFILE_END" >>"$LOG"
   stop_hog

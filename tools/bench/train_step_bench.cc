@@ -186,22 +186,26 @@ int RunStep(const flow::jobs::Model* model) {
   const flow::ThreadGovernor* governor = flow::CompiledJob::GetExecutor(job).governor();
   const std::string one_thread_steps =
       governor == nullptr ? "-" : absl::StrCat(governor->steps_at(1));
-  // Whether the governor pinned the threads (it does once the process is preempted or starved).
+  // Whether the governor pinned the threads (it does once the process is preempted or starved),
+  // and how many steps ran chunks-only (ThreadGovernor::chunks_only).
   const std::string pinned = governor == nullptr ? "-" : absl::StrCat(governor->pinned());
+  const std::string chunks_only_steps =
+      governor == nullptr ? "-" : absl::StrCat(governor->steps_chunks_only());
   std::vector<std::string> formatted;
   for (double t : times) formatted.push_back(absl::StrFormat("%.3f", t));
-  std::cout << absl::StrFormat(
-                   "RESULT framework=flowrt mode=step model=%s threads=%d batch=%d "
-                   "input=%s dnnl_isa=%s omp_wait=%s median_ms=%.3f cpu_ms_per_step=%.3f "
-                   "peak_rss_mb=%.1f adapt_threads=%d one_thread_steps=%s pinned=%s "
-                   "arena_mb=%.1f loss=%.4f "
-                   "cpu_s=%.2f times_ms=%s",
-                   model->name, threads, batch, input, flow::jobs::DnnlIsaName(),
-                   absl::StrReplaceAll(flow::OpenMpWaitPolicy(), {{" ", "_"}}), Median(times),
-                   cpu_ms, PeakRssMb(), adapt, one_thread_steps, pinned,
-                   flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss,
-                   CpuSeconds(), absl::StrJoin(formatted, ","))
-            << std::endl;
+  std::cout
+      << absl::StrFormat(
+             "RESULT framework=flowrt mode=step model=%s threads=%d batch=%d "
+             "input=%s dnnl_isa=%s omp_wait=%s median_ms=%.3f cpu_ms_per_step=%.3f "
+             "peak_rss_mb=%.1f adapt_threads=%d one_thread_steps=%s pinned=%s chunks_only_steps=%s "
+             "arena_mb=%.1f loss=%.4f "
+             "cpu_s=%.2f times_ms=%s",
+             model->name, threads, batch, input, flow::jobs::DnnlIsaName(),
+             absl::StrReplaceAll(flow::OpenMpWaitPolicy(), {{" ", "_"}}), Median(times), cpu_ms,
+             PeakRssMb(), adapt, one_thread_steps, pinned, chunks_only_steps,
+             flow::CompiledJob::GetExecutor(job).arena_bytes() / 1048576.0, loss, CpuSeconds(),
+             absl::StrJoin(formatted, ","))
+      << std::endl;
   if (absl::GetFlag(FLAGS_profile)) {
     absl::StatusOr<flow::jobs::JobProfile> profile =
         flow::jobs::ProfileJob(job, feeds, {.iterations = absl::GetFlag(FLAGS_iters), .warmup = 0});
