@@ -13,6 +13,7 @@
 #include "runtime/layout_assignment.h"
 #include "runtime/memory_plan.h"
 #include "runtime/shape_inference.h"
+#include "runtime/speculative_chunks.h"
 #include "runtime/status.h"
 #include "runtime/team_pinning.h"
 #include "runtime/thread_governor.h"
@@ -200,7 +201,8 @@ ThreadGovernor::Usage Executor::Usage() const {
   rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
-  return {usage.ru_nivcsw, seconds(usage.ru_utime) + seconds(usage.ru_stime)};
+  return {usage.ru_nivcsw, seconds(usage.ru_utime) + seconds(usage.ru_stime),
+          SpeculativeChunksSeconds()};
 }
 
 absl::Status Executor::CheckFeeds(absl::Span<const Tensor> feeds) {
@@ -253,7 +255,8 @@ absl::Status Executor::Run(absl::Span<const Tensor> feeds) {
     const ThreadGovernor::Usage usage = Usage();
     governor_->Record(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-        {usage.preemptions - last_usage_.preemptions, usage.cpu_seconds - last_usage_.cpu_seconds});
+        {usage.preemptions - last_usage_.preemptions, usage.cpu_seconds - last_usage_.cpu_seconds,
+         usage.chunk_seconds - last_usage_.chunk_seconds});
     last_usage_ = usage;
   }
   return absl::OkStatus();

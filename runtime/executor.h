@@ -46,7 +46,8 @@ struct ExecutorOptions {
   // first asks for 1 thread, which happens only on a shared machine.
   bool adapt_threads = false;
   // With adapt_threads: what the process has used so far, its involuntary context switches and
-  // CPU seconds (getrusage's when null). Tests make a shared or a quiet machine with their own.
+  // CPU seconds (getrusage's when null), and its time in SpeculativeChunks loops
+  // (SpeculativeChunksSeconds when null). Tests make a shared or a quiet machine with their own.
   std::function<ThreadGovernor::Usage()> usage;
 };
 

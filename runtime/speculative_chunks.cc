@@ -36,6 +36,7 @@ constexpr int kMaxWorkers = 255;
 thread_local bool in_chunk = false;
 
 std::atomic<void (*)(int64_t, int)> compute_hook{nullptr};
+std::atomic<int64_t> run_ns{0};  // SpeculativeChunksSeconds
 
 // compute(c, slot), after the test's hook if one is set.
 void Compute(const SpeculativeChunks::Call& compute, int64_t c, int slot) {
@@ -295,12 +296,15 @@ SpeculativeChunks::~SpeculativeChunks() {
 
 void SpeculativeChunks::Run(int64_t chunks, int threads) {
   if (chunks <= 0) return;
-  if (threads > 1 && chunks > 1 && !in_chunk && !omp_in_parallel() &&
-      ChunkPool::Process().TryRun(*this, chunks, threads)) {
-    return;
+  const Clock::time_point start = Clock::now();
+  if (threads <= 1 || chunks <= 1 || in_chunk || omp_in_parallel() ||
+      !ChunkPool::Process().TryRun(*this, chunks, threads)) {
+    RunInOrder(chunks);
   }
-  RunInOrder(chunks);
+  run_ns.fetch_add(Ns(start, Clock::now()), std::memory_order_relaxed);
 }
+
+double SpeculativeChunksSeconds() { return run_ns.load(std::memory_order_relaxed) * 1e-9; }
 
 void SpeculativeChunks::RunInOrder(int64_t chunks) {
   // As thread 0: the memory of one thread is all a 1-thread kernel has, and no other thread runs

@@ -18,16 +18,18 @@ ThreadGovernor::ThreadGovernor(int max_threads, bool can_pin, bool can_chunks_on
 }
 
 ThreadGovernor::Sharing ThreadGovernor::WindowSharing() const {
-  double seconds = 0, cpu_seconds = 0;
+  double seconds = 0, cpu_seconds = 0, chunk_seconds = 0;
   int64_t preemptions = 0;
   for (size_t i = 0; i < window_.size(); ++i) {
     seconds += window_[i];
     preemptions += window_usage_[i].preemptions;
     cpu_seconds += window_usage_[i].cpu_seconds;
+    chunk_seconds += window_usage_[i].chunk_seconds;
   }
   const int threads = current_.threads;
   return {preemptions >= kMinPreemptions && preemptions >= kContendedRate * seconds,
-          threads > 1 && cpu_seconds < kMinCpuShare * seconds * threads};
+          threads > 1 && cpu_seconds < kMinCpuShare * seconds * threads,
+          chunk_seconds >= kMinChunkShare * seconds};
 }
 
 bool ThreadGovernor::ShouldPin(const Sharing& sharing) const {
@@ -41,7 +43,8 @@ bool ThreadGovernor::ShouldProbeOne(const Sharing& sharing) const {
 
 bool ThreadGovernor::ShouldProbeStyle(const Sharing& sharing) const {
   return can_chunks_only_ && pinned_ && current_.threads == max_threads_ &&
-         (current_.chunks_only || sharing.preempted || sharing.starved);
+         (current_.chunks_only ||
+          ((sharing.preempted || sharing.starved) && sharing.mostly_chunks));
 }
 
 // A copy on the stack: Record runs every training step, which must not allocate.

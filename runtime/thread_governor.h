@@ -42,7 +42,8 @@
 //    (runtime/speculative_chunks.h); an OpenMP region waits at its end for its whole team, so
 //    beside a busy loop each region started while the second thread is off the CPU waited out
 //    the rest of the neighbour's 4 ms slice. Its worker, asleep between the loops, is also given
-//    the CPU back sooner. After a pinned window that was preempted or starved, chunks-only is
+//    the CPU back sooner. After a pinned window that was preempted or starved and spent at least
+//    kMinChunkShare (half) of its time in those loops (LeNet ~3/4, the MLP none), chunks-only is
 //    probed for a window (before 1 thread, where that is probed too), and the fastest of the
 //    modes wins: 1 thread by more than kMargin, chunks-only if it is not slower by more than
 //    kMargin. Beside the neighbour, 15-step medians of one mode spread ±10% from one window to the
@@ -51,8 +52,9 @@
 //    kMargin: chunks-only's times do not show a neighbour that stopped. Measured beside a busy
 //    loop on one of 2 cores (Intel Xeon, family 6 model 207, AVX-512), LeNet 2 threads,
 //    interleaved: 24.0 ms (23.4-24.6) against 26.1 (25.4-27.4) for pinned max_threads; 16 ms quiet,
-//    where chunks-only would take ~19. The MLP has no such loop: chunks-only is its 1-thread step,
-//    and loses.
+//    where chunks-only would take ~19. The MLP has no such loop: chunks-only would be its 1-thread
+//    step (1.1-1.2 ms against 0.6-0.7), which its probes did keep now and then while the share
+//    was not asked (a 0.6 ms step held up by the neighbour's 4 ms slices makes a noisy median).
 //  - Pinned, a window is kPinnedWindow (15) steps instead of kWindow (5).
 //  - Settled, it probes again after `interval` steps: kFirstInterval (50), doubled each time a
 //    probe confirms the choice (up to kMaxInterval, 800), back to kFirstInterval after a switch;
@@ -91,11 +93,13 @@ class ThreadGovernor {
   static constexpr double kContendedRate = 100;  // preemptions per second
   static constexpr int64_t kMinPreemptions = 3;  // per window
   static constexpr double kMinCpuShare = 0.75;   // CPU seconds per wall second and thread
+  static constexpr double kMinChunkShare = 0.5;  // of the step in SpeculativeChunks loops
 
   // What the process used while a step ran (getrusage, all its threads).
   struct Usage {
-    int64_t preemptions = 0;  // involuntary context switches
-    double cpu_seconds = 0;   // user + system
+    int64_t preemptions = 0;   // involuntary context switches
+    double cpu_seconds = 0;    // user + system
+    double chunk_seconds = 0;  // wall time in SpeculativeChunks loops (SpeculativeChunksSeconds)
   };
 
   // can_chunks_only: whether the job's steps can run chunks-only (see chunks_only()).
@@ -143,6 +147,7 @@ class ThreadGovernor {
   struct Sharing {
     bool preempted;
     bool starved;
+    bool mostly_chunks;  // at least kMinChunkShare of the window's time in SpeculativeChunks loops
   };
   Sharing WindowSharing() const;
   // Either, unpinned: pin. Pinned, a starved window is the neighbour's share of its core, which 1

@@ -84,10 +84,11 @@ class ThreadCountTest : public ::testing::TestWithParam<const char*> {
 
 TEST_P(ThreadCountTest, AdaptiveStepsRunTheKernelsOfTheirThreadCount) {
   Variables adaptive_vars = Copy(), replay_vars = Copy();
-  // A shared machine: 1000 preemptions more at every look, and no CPU time.
+  // A shared machine: 1000 preemptions more at every look, and no CPU time; and a step all in
+  // SpeculativeChunks loops (a second more at every look), so that chunks-only is probed.
   std::unique_ptr<Executor> adaptive =
-      Create(adaptive_vars, 2, /*adapt=*/true, [n = int64_t{0}]() mutable {
-        return ThreadGovernor::Usage{n += 1000, 0.0};
+      Create(adaptive_vars, 2, /*adapt=*/true, [n = int64_t{0}, chunks = 0.0]() mutable {
+        return ThreadGovernor::Usage{n += 1000, 0.0, chunks += 1.0};
       });
   std::unique_ptr<Executor> two = Create(replay_vars, 2, false);
   std::unique_ptr<Executor> one = Create(replay_vars, 1, false);
