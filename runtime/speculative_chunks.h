@@ -66,9 +66,9 @@ class SpeculativeChunks {
   std::atomic<int> inside_{0};  // workers in compute or commit, the late ones included
 };
 
-// The wall seconds that callers have spent in SpeculativeChunks::Run so far, summed over the
-// process's threads: the executor's share of a step in loops that never wait for a held thread
-// (the thread governor's chunks-only, runtime/thread_governor.h).
+// The wall seconds that callers have spent in SpeculativeChunks::Run so far (nested runs not
+// again), summed over the process's threads: the executor's share of a step in loops that never
+// wait for a held thread (the thread governor's chunks-only, runtime/thread_governor.h).
 double SpeculativeChunksSeconds();
 
 // How many slots Run(chunks, threads) may use: 0 to threads, or only 0 at 1 thread.

@@ -82,6 +82,23 @@ TEST(SpeculativeChunksTest, CommitsEveryChunkOnceWithItsThreadsResult) {
   }
 }
 
+TEST(SpeculativeChunksTest, CountsTheCallersTimeInRunOnceForNestedRuns) {
+  // 2 outer chunks in order, each running an inner loop of 2 chunks that sleep 5 ms: 20 ms in
+  // all, counted once (the inner runs are inside the outer one's time).
+  SpeculativeChunks inner(
+      [](int64_t, int) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); },
+      [](int64_t, int) {});
+  SpeculativeChunks outer([&](int64_t, int) { inner.Run(2, 2); }, [](int64_t, int) {});
+  const double before = SpeculativeChunksSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  outer.Run(2, 1);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double counted = SpeculativeChunksSeconds() - before;
+  EXPECT_GE(counted, 0.020);
+  EXPECT_LE(counted, wall);
+}
+
 TEST(SpeculativeChunksTest, ZeroChunksRunNothing) {
   int calls = 0;
   SpeculativeChunks loop([&](int64_t, int) { ++calls; }, [&](int64_t, int) { ++calls; });
