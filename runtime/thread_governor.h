@@ -167,9 +167,9 @@ class ThreadGovernor {
   Mode current_;
   bool max_chunks_only_ = false;  // the style of max_threads, also while at 1 thread
   Phase phase_ = Phase::kMeasure;
-  Mode settled_mode_;           // during a probe cycle: the mode it started from
-  std::array<Mode, 2> probes_;  // the cycle's modes
-  std::array<double, 2> probe_medians_;
+  Mode settled_mode_{};           // during a probe cycle: the mode it started from
+  std::array<Mode, 2> probes_{};  // the cycle's modes
+  std::array<double, 2> probe_medians_{};
   int probe_count_ = 0, probe_index_ = 0;
   int skip_left_ = kSkip;
   std::vector<double> window_;  // timed steps of the current window (settled: the last Window())
