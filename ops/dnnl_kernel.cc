@@ -143,7 +143,7 @@ void DnnlKernel::ChunkRan(int64_t c) {
 
 void DnnlKernel::Fold(int64_t c) {
   for (const ChunkSum& sum : sums_) {
-    const float* part = sum.parts[c * sets_ + committed_set_[c]];
+    const float* part = sum.parts[c * Sets() + committed_set_[c]];
     float* out = sum.out;
     if (c == 0) {
       std::copy(part, part + sum.size, out);

@@ -122,6 +122,7 @@ class DnnlKernel : public Kernel {
     std::vector<const char*> own;  // per slot; own[0] is null (slot 0 writes in place)
     size_t image_bytes;
   };
+  int Sets() const { return threads_ > 1 ? 2 : 1; }  // of kSummed parts
   int PartSet(int slot) const { return slot == 0 || slot == threads_ ? 0 : 1; }
   void Compute(int64_t c, int slot) const { chunks_[c][slot].Execute(); }
   void Commit(int64_t c, int slot);
@@ -139,7 +140,6 @@ class DnnlKernel : public Kernel {
   std::vector<int64_t> chunk_starts_;          // first image of each chunk, then the batch
   std::vector<ChunkCopy> copies_;              // AddBatchChunks's kBatchedOutput arguments
   std::vector<ChunkSum> sums_;                 // AddBatchChunks's kSummed arguments
-  int sets_ = 1;                               // sets of kSummed parts: 2 at more than 1 thread
   std::vector<int> committed_set_;             // per chunk, this Run(): whose parts were committed
   std::unique_ptr<std::atomic<bool>[]> chunk_ran_;  // per chunk, this Run()
   std::atomic<int64_t> folded_{0};                  // chunks folded, this Run()
@@ -210,10 +210,9 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     }
   }
   threads_ = threads;
-  sets_ = threads > 1 ? 2 : 1;
   const int slots = SpeculativeSlots(threads);
   std::vector<dnnl::memory> wholes;
-  // A kSummed argument's parts, [chunk · sets_ + set]; a kBatchedOutput one's buffers, per slot.
+  // A kSummed argument's parts, [chunk · Sets() + set]; a kBatchedOutput one's buffers, per slot.
   std::vector<std::vector<dnnl::memory>> parts(args.size()), own(args.size());
   for (size_t i = 0; i < args.size(); ++i) {
     const dnnl::memory::desc first = md(pds[0], args[i].arg);
@@ -243,7 +242,7 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
     ChunkSum sum{static_cast<float*>(wholes[i].get_data_handle()),
                  {},
                  static_cast<int64_t>(first.get_size() / sizeof(float))};
-    for (int64_t p = 0; p < chunks.count() * sets_; ++p) {
+    for (int64_t p = 0; p < chunks.count() * Sets(); ++p) {
       parts[i].push_back(Buffer(first));
       sum.parts.push_back(static_cast<const float*>(parts[i].back().get_data_handle()));
     }
@@ -279,7 +278,7 @@ bool DnnlKernel::AddBatchChunks(int64_t batch, int threads, MakePd make_pd,
                                                                 own[i][t].get_data_handle())});
             break;
           case Chunking::kSummed:
-            bound.push_back({args[i].arg, parts[i][c * sets_ + PartSet(t)]});
+            bound.push_back({args[i].arg, parts[i][c * Sets() + PartSet(t)]});
             break;
         }
       }
